@@ -1,0 +1,45 @@
+"""The ``pitwall`` command: the stack, topics, schemas, models, worker, API and live feed.
+
+Each area registers its own commands (``pitwall/commands/*.py``) on this app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import typer
+
+app = typer.Typer(
+    name="pitwall",
+    help="Real-time F1 race strategy on Kafka: run the stack, replay races, serve pit windows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+#: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
+COMMAND_MODULES = ("stack", "topics", "model", "worker", "serve", "live", "sink")
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"pitwall.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"pitwall.commands.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

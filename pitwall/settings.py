@@ -1,0 +1,133 @@
+"""One settings object for every pitwall process, read from the environment.
+
+Where a server URL is unset, ``pitwall up`` (and the test suite) start an embedded server
+and record its URL in the state directory's ``stack.env``; every other process reads that
+file too, so ``simulate_live`` in a second terminal finds the stack ``pitwall up`` started.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    """../shared/data beside the checkout (the development and CI default)."""
+    for base in (Path.cwd(), REPO_ROOT):
+        candidate = (base / ".." / "shared" / "data").resolve()
+        if candidate.is_dir():
+            return candidate
+    return (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+def _state_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("PITWALL_STATE_DIR", REPO_ROOT / ".pitwall")).resolve()
+
+
+class Settings(BaseSettings):
+    """Configuration of the stack and its services (environment variables in brackets)."""
+
+    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Kafka bootstrap servers [KAFKA_BOOTSTRAP]; unset: embedded."
+    )
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL [DATABASE_URL]; unset: embedded."
+    )
+    redis_url: str | None = Field(default=None, description="Redis URL [REDIS_URL]; unset: embedded.")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=AliasChoices("PITWALL_DATA_DIR", "DATA_DIR"),
+        description="Directory of the real data (FastF1 cache, lap CSVs, Ergast).",
+    )
+    model_dir: Path = Field(
+        default=REPO_ROOT / "models",
+        validation_alias=AliasChoices("PITWALL_MODEL_DIR", "MODEL_DIR"),
+        description="Directory of trained model artifacts.",
+    )
+    state_dir: Path = Field(
+        default_factory=_state_dir,
+        validation_alias=AliasChoices("PITWALL_STATE_DIR"),
+        description="Where the embedded servers keep data, logs and stack.env.",
+    )
+    fastf1_cache_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PITWALL_FASTF1_CACHE", "FASTF1_CACHE"),
+        description="Writable FastF1 cache; unset: a copy of data_dir's cache in state_dir.",
+    )
+    fastf1_online: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("PITWALL_FASTF1_ONLINE"),
+        description="Let FastF1 download sessions missing from the cache (needs internet).",
+    )
+    kafka_fetch_wait_ms: int = Field(
+        default=10,
+        validation_alias=AliasChoices("PITWALL_FETCH_WAIT_MS", "KAFKA_FETCH_WAIT_MS"),
+        description="Consumer fetch wait. The embedded broker does not wake waiting fetches, "
+        "so latency is about half of it: keep it low (5-20 ms) there; 100-500 ms on real Kafka.",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=3000,
+        validation_alias=AliasChoices("PITWALL_SESSION_TIMEOUT_MS"),
+        description="Consumer group session timeout. The embedded broker makes a new member wait "
+        "about half of it to join, and a killed member's partitions wait all of it.",
+    )
+    api_key: str = Field(
+        default="pitwall-dev-key",
+        validation_alias=AliasChoices("PITWALL_API_KEY"),
+        description="API key for endpoints that change things.",
+    )
+    api_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PITWALL_API_HOST"))
+    api_port: int = Field(default=8000, validation_alias=AliasChoices("PITWALL_API_PORT"))
+
+    @property
+    def stack_env_file(self) -> Path:
+        return self.state_dir / "stack.env"
+
+    @property
+    def require_kafka(self) -> str:
+        """The bootstrap servers, or a clear error saying how to get a broker."""
+        return _require(self.kafka_bootstrap, "KAFKA_BOOTSTRAP")
+
+    @property
+    def require_database(self) -> str:
+        return _require(self.database_url, "DATABASE_URL")
+
+    @property
+    def require_redis(self) -> str:
+        return _require(self.redis_url, "REDIS_URL")
+
+
+class NotConfiguredError(RuntimeError):
+    """A server URL is neither set nor provided by a running ``pitwall up``."""
+
+
+def _require(value: str | None, name: str) -> str:
+    if not value:
+        raise NotConfiguredError(
+            f"{name} is not set and no embedded stack is running. Start one with "
+            f"`pitwall up` in another terminal, or set {name}."
+        )
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; call ``get_settings.cache_clear()`` to re-read).
+
+    Environment variables win; a live ``pitwall up``'s ``stack.env`` fills the URLs left unset.
+    """
+    from pitwall.embedded.stack import stack_env_is_live
+
+    env_file = _state_dir() / "stack.env"
+    if env_file.exists() and stack_env_is_live(env_file):
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    return Settings()

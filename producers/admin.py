@@ -1,0 +1,57 @@
+"""Creating pitwall's topics explicitly, with their partition counts and configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from schemas.topics import ALL_TOPICS, TopicSpec
+
+
+@dataclass
+class TopicResult:
+    name: str
+    partitions: int
+    status: str  # "created", "exists", or an error message
+
+
+def create_topics(
+    bootstrap: str, specs: tuple[TopicSpec, ...] = ALL_TOPICS, timeout: float = 15.0
+) -> list[TopicResult]:
+    """Create every topic that does not exist yet; report each one's status."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = admin.list_topics(timeout=timeout).topics
+    results: list[TopicResult] = []
+    todo = []
+    for spec in specs:
+        if spec.name in existing:
+            have = len(existing[spec.name].partitions)
+            status = "exists" if have == spec.partitions else f"exists with {have} partitions"
+            results.append(TopicResult(spec.name, have, status))
+        else:
+            todo.append(spec)
+    if todo:
+        futures = admin.create_topics(
+            [
+                NewTopic(
+                    s.name,
+                    num_partitions=s.partitions,
+                    replication_factor=s.replication_factor,
+                    config=s.config,
+                )
+                for s in todo
+            ],
+            operation_timeout=timeout,
+        )
+        for spec in todo:
+            try:
+                futures[spec.name].result(timeout)
+                results.append(TopicResult(spec.name, spec.partitions, "created"))
+            except KafkaException as exc:
+                err = exc.args[0]
+                status = "exists" if err.code() == 36 else f"error: {err.str()}"  # 36: exists
+                results.append(TopicResult(spec.name, spec.partitions, status))
+    order = {s.name: i for i, s in enumerate(specs)}
+    return sorted(results, key=lambda r: order[r.name])

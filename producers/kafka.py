@@ -1,0 +1,110 @@
+"""The Kafka producer every pitwall publisher uses: idempotent, keyed, orjson-encoded.
+
+Keys follow the topic registry (``session_key`` or ``session_key:driver``) so a session's
+events, and each driver's, keep their order within a partition.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from schemas import DlqEvent, Envelope, EventTime, encode, topic_for, utcnow
+from schemas.topics import DLQ
+
+
+class PublishError(RuntimeError):
+    """The broker did not acknowledge some events."""
+
+
+class EventProducer:
+    """A thin wrapper over confluent-kafka's Producer for pitwall events."""
+
+    def __init__(self, bootstrap: str, **overrides: Any) -> None:
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 2,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+            "compression.type": "none",
+            "client.id": "pitwall-producer",
+        }
+        config.update(overrides)
+        self._producer = Producer(config)
+        self.sent: Counter[str] = Counter()
+        self.acked: Counter[str] = Counter()
+        self.errors: list[str] = []
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.errors.append(f"{msg.topic()}: {err.str()}")
+        else:
+            self.acked[msg.topic()] += 1
+
+    def publish(self, event: Envelope, *, stamp: bool = True) -> None:
+        """Queue ``event`` on its topic, keyed per the registry; set ``produced_at`` now."""
+        if stamp:
+            event.produced_at = utcnow()
+        topic = topic_for(event).name
+        self._send(topic, event.key(), encode(event))
+
+    def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
+        """Queue bytes as they are (tests use this to send malformed input)."""
+        self._send(topic, key, value)
+
+    def _send(self, topic: str, key: str | None, value: bytes) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self.sent[topic] += 1
+        self._producer.poll(0)
+
+    def dead_letter(
+        self,
+        source: str,
+        reason: str,
+        raw: bytes,
+        *,
+        session_key: str = "unknown",
+        error_type: str | None = None,
+        message_key: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        """Publish an input that could not be parsed or validated to ``f1.dlq.v1``."""
+        self.publish(
+            DlqEvent(
+                session_key=session_key,
+                event_time=EventTime(session_time=0.0, utc=utcnow()),
+                source=source,
+                reason=reason[:2000],
+                error_type=error_type,
+                raw_b64=base64.b64encode(raw).decode(),
+                message_key=message_key,
+                partition=partition,
+                offset=offset,
+            )
+        )
+        assert DLQ.name  # the registry names the topic
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return self._producer.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued event is acknowledged; raise if any failed."""
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            raise PublishError(f"{remaining} events not acknowledged within {timeout:.0f} s")
+        if self.errors:
+            raise PublishError(f"{len(self.errors)} events failed, first: {self.errors[0]}")
+
+    def close(self) -> None:
+        self._producer.flush(10)

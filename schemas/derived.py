@@ -1,0 +1,112 @@
+"""Events that pitwall derives from the race: features, degradation and strategy.
+
+The stream worker publishes them; the sinks, the WebSocket gateway and external
+subscribers read them. ``source_produced_at`` carries the ``produced_at`` of the input
+event that triggered the computation, so that end-to-end latency can be measured.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.envelope import Envelope
+from schemas.race import TrackState
+
+
+class FeaturesEvent(Envelope):
+    """Per driver, per completed lap: the state of the driver's current stint."""
+
+    per_driver: ClassVar[bool] = True
+    type: Literal["features"] = "features"
+    driver: str
+    lap_number: int
+    stint: int | None = None
+    compound: str | None = None
+    tyre_life: float | None = None
+    lap_time: float | None = None
+    fuel_corrected_lap_time: float | None = Field(
+        default=None, description="Lap time with the fuel-load effect removed, s."
+    )
+    stint_laps: int = 0
+    stint_pace: float | None = Field(default=None, description="Median clean lap of the stint, s.")
+    position: int | None = None
+    gap_to_leader: float | None = None
+    gap_ahead: float | None = None
+    gap_behind: float | None = None
+    in_traffic: bool = False
+    pit_in: bool = False
+    pit_out: bool = False
+    track_status: str | None = None
+    source_produced_at: datetime | None = None
+
+
+class DegradationEvent(Envelope):
+    """Per driver, per completed lap: the stint's degradation estimate and the next laps."""
+
+    per_driver: ClassVar[bool] = True
+    type: Literal["degradation"] = "degradation"
+    driver: str
+    lap_number: int
+    stint: int | None = None
+    compound: str | None = None
+    tyre_life: float | None = None
+    slope: float = Field(description="Degradation, seconds lost per lap of tyre age.")
+    slope_std: float = Field(ge=0, description="Posterior standard deviation of the slope.")
+    intercept: float | None = Field(default=None, description="Fuel-corrected pace at age 0, s.")
+    predicted_laps: list[float] = Field(
+        default_factory=list, description="Predicted lap times of the next laps, s."
+    )
+    laps_in_fit: int = 0
+    source_produced_at: datetime | None = None
+
+
+class PitWindow(BaseModel):
+    """Laps on which stopping gives an expected outcome within noise of the best."""
+
+    open_lap: int
+    close_lap: int
+    best_lap: int
+
+
+class DriverStrategy(BaseModel):
+    """The recommendation for one driver at one moment of the race."""
+
+    driver: str
+    position: int | None = None
+    compound: str | None = None
+    tyre_age: float | None = None
+    stops: int = 0
+    pit_window: PitWindow | None = Field(default=None, description="None: stay out to the end.")
+    recommended_compound: str | None = None
+    stay_out: bool = True
+    pit_now: bool = False
+    pit_under_sc: bool | None = Field(
+        default=None, description="Under SC/VSC: whether to use it to pit. None when green."
+    )
+    undercut_threat: float = Field(default=0.0, ge=0, le=1, description="From the car behind.")
+    undercut_opportunity: float = Field(default=0.0, ge=0, le=1, description="On the car ahead.")
+    overcut_threat: float = Field(default=0.0, ge=0, le=1)
+    overcut_opportunity: float = Field(default=0.0, ge=0, le=1)
+    win_prob: float = Field(ge=0, le=1)
+    podium_prob: float = Field(ge=0, le=1)
+    expected_position: float | None = None
+    confidence: float = Field(default=0.5, ge=0, le=1, description="Confidence of the advice.")
+
+
+class StrategyEvent(Envelope):
+    """Per session, on each completed lap or track-status change: the whole field's advice."""
+
+    type: Literal["strategy"] = "strategy"
+    lap: int = Field(description="Leader lap the state refers to.")
+    laps_total: int | None = None
+    track_status: TrackState = TrackState.GREEN
+    trigger: Literal["lap", "track_status"] = "lap"
+    trigger_driver: str | None = None
+    trigger_lap: int | None = None
+    n_sims: int = 0
+    compute_ms: float | None = None
+    recommendations: list[DriverStrategy]
+    source_produced_at: datetime | None = None

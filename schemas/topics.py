@@ -1,0 +1,95 @@
+"""The topic registry: every Kafka topic pitwall uses, its event model, key and config.
+
+This is the single source of truth for topic names. Topics are created explicitly with
+these partition counts (the embedded broker would otherwise auto-create them with 4,
+which breaks Faust's co-partitioning if counts ever differ).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from schemas.derived import DegradationEvent, FeaturesEvent, StrategyEvent
+from schemas.dlq import DlqEvent
+from schemas.envelope import Envelope
+from schemas.race import (
+    LapEvent,
+    RaceControlEvent,
+    SessionEvent,
+    StintEvent,
+    TelemetryEvent,
+    TimingEvent,
+    TrackStatusEvent,
+    WeatherEvent,
+)
+
+#: Partitions of every race topic. Equal counts keep session keys co-partitioned.
+RACE_PARTITIONS = 4
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic: its name, the model of its events, how it is keyed, partitions and config."""
+
+    name: str
+    model: type[Envelope]
+    key: Literal["session_key", "session_key:driver"]
+    description: str
+    partitions: int = RACE_PARTITIONS
+    replication_factor: int = 1
+    config: dict[str, str] = field(
+        default_factory=lambda: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)}
+    )
+
+
+def _spec(name: str, model: type[Envelope], description: str, **kw: object) -> TopicSpec:
+    key = "session_key:driver" if model.per_driver else "session_key"
+    return TopicSpec(name=name, model=model, key=key, description=description, **kw)  # type: ignore[arg-type]
+
+
+SESSION = _spec("f1.session.v1", SessionEvent, "Session status, lap count and session info.")
+LAPS = _spec("f1.laps.v1", LapEvent, "One event per completed lap of each driver.")
+TIMING = _spec("f1.timing.v1", TimingEvent, "Position, gap to leader and interval updates.")
+STINTS = _spec("f1.stints.v1", StintEvent, "Tyre changes: compound, new/used, age at start.")
+TRACK_STATUS = _spec("f1.track_status.v1", TrackStatusEvent, "Green, yellow, SC, VSC, red.")
+RACE_CONTROL = _spec("f1.race_control.v1", RaceControlEvent, "Race-control messages.")
+WEATHER = _spec("f1.weather.v1", WeatherEvent, "Weather samples.")
+TELEMETRY = _spec("f1.telemetry.v1", TelemetryEvent, "Car data and position samples.")
+FEATURES = _spec("f1.features.v1", FeaturesEvent, "Per driver per lap stint features.")
+DEGRADATION = _spec("f1.degradation.v1", DegradationEvent, "Per driver per lap degradation.")
+STRATEGY = _spec("f1.strategy.v1", StrategyEvent, "Per session strategy for the whole field.")
+DLQ = _spec("f1.dlq.v1", DlqEvent, "Inputs that could not be parsed or validated.", partitions=1)
+
+#: Topics a race source (replay or live feed) publishes.
+RAW_TOPICS: tuple[TopicSpec, ...] = (
+    SESSION,
+    LAPS,
+    TIMING,
+    STINTS,
+    TRACK_STATUS,
+    RACE_CONTROL,
+    WEATHER,
+    TELEMETRY,
+)
+#: Topics the stream worker derives.
+DERIVED_TOPICS: tuple[TopicSpec, ...] = (FEATURES, DEGRADATION, STRATEGY)
+ALL_TOPICS: tuple[TopicSpec, ...] = (*RAW_TOPICS, *DERIVED_TOPICS, DLQ)
+
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
+BY_TYPE: dict[str, TopicSpec] = {t.model.model_fields["type"].default: t for t in ALL_TOPICS}
+
+
+def topic_for(event: Envelope) -> TopicSpec:
+    """The topic an event belongs on."""
+    return BY_TYPE[event.type]
+
+
+def get_topic(name: str) -> TopicSpec:
+    """A topic by name, with a clear error listing the known ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(sorted(BY_NAME))
+        raise KeyError(f"unknown topic {name!r}; known topics: {known}") from None

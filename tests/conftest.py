@@ -1,0 +1,42 @@
+"""Session-wide fixtures: the real embedded stack, started once through ``pitwall.embedded``.
+
+Where KAFKA_BOOTSTRAP / DATABASE_URL / REDIS_URL are set, those servers are used instead,
+exactly as ``pitwall up`` would.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from pitwall.embedded import Stack
+from pitwall.settings import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Start the embedded broker, PostgreSQL and Redis once; yield settings pointing at them."""
+    state_dir = tmp_path_factory.mktemp("pitwall-state")
+    base = Settings(state_dir=state_dir)
+    embedded = Stack(base, write_env_file=False)
+    urls = embedded.start()
+    saved = {k: os.environ.get(k) for k in [*urls, "PITWALL_STATE_DIR"]}
+    os.environ.update(urls)
+    os.environ["PITWALL_STATE_DIR"] = str(state_dir)
+    get_settings.cache_clear()
+    settings = get_settings()
+    from producers.admin import create_topics
+
+    create_topics(settings.require_kafka)
+    try:
+        yield settings
+    finally:
+        embedded.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()

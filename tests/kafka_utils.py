@@ -1,0 +1,59 @@
+"""Plain confluent-kafka helpers for tests: read a topic from a snapshot of its end offsets.
+
+The embedded broker keeps every test's events in one process-wide topic, so tests record
+the end offsets before they act and read only what came after.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from pitwall.kafka_config import consumer_config
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    """The current end offset of every partition of ``topic``."""
+    c = Consumer(consumer_config(None))
+    try:
+        meta = c.list_topics(topic, timeout=10).topics[topic]
+        out = {}
+        for p in meta.partitions:
+            _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            out[p] = high
+        return out
+    finally:
+        c.close()
+
+
+def read_since(
+    topic: str,
+    offsets: dict[int, int],
+    *,
+    until: Callable[[list[Message]], bool] | None = None,
+    idle_timeout: float = 3.0,
+    max_wait: float = 120.0,
+) -> list[Message]:
+    """Read ``topic`` from ``offsets`` until ``until(msgs)`` is true or nothing new arrives."""
+    c = Consumer(consumer_config(None))
+    c.assign([TopicPartition(topic, p, o) for p, o in offsets.items()])
+    msgs: list[Message] = []
+    start = last = time.monotonic()
+    try:
+        while time.monotonic() - start < max_wait:
+            batch = c.consume(5000, 0.2)
+            for m in batch:
+                if m.error():
+                    continue
+                msgs.append(m)
+            if batch:
+                last = time.monotonic()
+            if until is not None and until(msgs):
+                break
+            if until is None and time.monotonic() - last > idle_timeout:
+                break
+        return msgs
+    finally:
+        c.close()
