@@ -1,0 +1,208 @@
+"""Loading a past session through FastF1: from the cache in the data directory offline,
+or from F1's servers online for users who have access.
+
+Offline needs two workarounds (see ../shared/data/README.md): the cache is copied to a
+writable place and enabled with ``ignore_version=True`` (its pickles are an older cache
+format), and the season schedule is served from ``fastf1_schedule/`` instead of the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+import types
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pitwall.settings import Settings, get_settings
+from replay.catalog import (
+    SESSION_CODES,
+    EventInfo,
+    cached_sessions,
+    find_event,
+    load_schedule,
+    make_session_key,
+    session_code,
+)
+from replay.errors import CorruptCacheError, ReplayError, UnknownSessionError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedSession:
+    """A FastF1 session with what the timeline needs beyond ``Session.laps``."""
+
+    session: Any  # fastf1.core.Session
+    event: EventInfo
+    code: str
+    session_key: str
+    stream_data: pd.DataFrame  # Time, Driver (number), Position, GapToLeader, Interval...
+    lap_count: dict[str, list[Any]] | None
+    cache_files: list[Path]
+
+
+def _data_cache(settings: Settings) -> Path:
+    return settings.data_dir / "fastf1_cache" / "cache"
+
+
+def _schedule_dir(settings: Settings) -> Path:
+    return settings.data_dir / "fastf1_schedule"
+
+
+def _working_cache(settings: Settings) -> Path:
+    """A writable copy of the data directory's FastF1 cache (FastF1 writes into it)."""
+    target = settings.fastf1_cache_dir or (settings.state_dir / "fastf1_cache")
+    source = _data_cache(settings)
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        for src in source.rglob("*"):
+            dst = target / src.relative_to(source)
+            if src.is_dir():
+                dst.mkdir(exist_ok=True)
+            elif not dst.exists() or dst.stat().st_size != src.stat().st_size:
+                shutil.copy2(src, dst)
+                dst.chmod(0o644)
+    return target
+
+
+_configured: tuple[Path, bool] | None = None
+
+
+def _configure_fastf1(settings: Settings) -> Path:
+    """Enable the cache (and offline mode with a local schedule) once per process."""
+    global _configured
+    import fastf1
+    import fastf1.events
+    from fastf1.req import Cache
+
+    cache = _working_cache(settings)
+    want = (cache, settings.fastf1_online)
+    if _configured == want:
+        return cache
+    fastf1.set_log_level("ERROR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        Cache.enable_cache(str(cache), ignore_version=True)
+    Cache.offline_mode(not settings.fastf1_online)
+    if not settings.fastf1_online:
+        schedule_dir = _schedule_dir(settings)
+        original = getattr(Cache, "_pitwall_original_get", Cache.requests_get)
+        base_url = fastf1.events._SCHEDULE_BASE_URL
+
+        def requests_get(url: str, **kwargs: Any) -> Any:
+            if url.startswith(base_url):
+                local = schedule_dir / url.rsplit("/", 1)[1]
+                if local.exists():
+                    return types.SimpleNamespace(text=local.read_text(), status_code=200)
+            return original(url, **kwargs)
+
+        Cache._pitwall_original_get = original  # type: ignore[attr-defined]
+        Cache.requests_get = staticmethod(requests_get)  # type: ignore[method-assign]
+    _configured = want
+    return cache
+
+
+def session_cache_dir(cache: Path, event: EventInfo, session_name: str) -> Path | None:
+    """The cache folder of one session, e.g. 2023/2023-05-28_Monaco_Grand_Prix/..._Race."""
+    year_dir = cache / str(event.year)
+    event_dirs = [d for d in year_dir.glob(f"*_{event.event_name.replace(' ', '_')}") if d.is_dir()]
+    for event_dir in event_dirs:
+        for d in event_dir.iterdir():
+            if d.is_dir() and d.name.split("_", 1)[1].replace("_", " ") == session_name:
+                return d
+    return None
+
+
+def check_cache_files(folder: Path) -> list[Path]:
+    """Unpickle every cache file of a session; raise CorruptCacheError naming a bad one."""
+    files = sorted(folder.glob("*.ff1pkl"))
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                obj = pickle.load(fh)
+            if not isinstance(obj, dict) or "data" not in obj:
+                raise ValueError("not a FastF1 cache entry (no 'data' key)")
+        except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+            raise CorruptCacheError(
+                f"cache file {f} is unreadable ({type(exc).__name__}: {exc}). Nothing was "
+                "published. Restore it from the data directory or delete it to re-download."
+            ) from exc
+    return files
+
+
+def available_listing(settings: Settings, year: int) -> str:
+    """Human list of the sessions the offline cache holds for ``year``."""
+    cached = cached_sessions(_data_cache(settings), year)
+    if not cached:
+        years = sorted(p.name for p in _data_cache(settings).glob("[0-9]*"))
+        return f"none for {year} (cached seasons: {', '.join(years) or 'none'})"
+    return "; ".join(f"{ev.split('_', 1)[1].replace('_', ' ')}: {', '.join(s)}" for ev, s in cached.items())
+
+
+def load_session(
+    year: int, event: str, session: str = "R", settings: Settings | None = None
+) -> LoadedSession:
+    """Load one session with laps, timing stream, track status, messages and weather."""
+    settings = settings or get_settings()
+    code = session_code(session)
+    session_name = SESSION_CODES[code]
+    try:
+        info = find_event(load_schedule(_schedule_dir(settings), year), event)
+    except UnknownSessionError as exc:
+        raise UnknownSessionError(
+            f"{exc}.\nSessions in the offline cache: {available_listing(settings, year)}"
+        ) from None
+    if session_name not in info.sessions:
+        raise UnknownSessionError(
+            f"{info.event_name} {year} has no {session_name}; it had: {', '.join(info.sessions)}"
+        )
+    cache = _configure_fastf1(settings)
+    folder = session_cache_dir(cache, info, session_name)
+    files: list[Path] = []
+    if folder is None:
+        if not settings.fastf1_online:
+            raise UnknownSessionError(
+                f"{year} {info.event_name} {session_name} is not in the offline FastF1 cache.\n"
+                f"Sessions in the cache: {available_listing(settings, year)}.\n"
+                "With internet access (and an F1 TV login where FastF1 needs one), set "
+                "PITWALL_FASTF1_ONLINE=1 to download it."
+            )
+    else:
+        files = check_cache_files(folder)
+
+    import fastf1
+    from fastf1 import _api
+
+    try:
+        ses = fastf1.get_session(year, info.round, session_name)
+        ses.load(laps=True, telemetry=False, weather=True, messages=True)
+    except Exception as exc:  # noqa: BLE001 - FastF1 raises many kinds
+        raise ReplayError(f"FastF1 could not load {year} {info.event_name} {session_name}: {exc}")
+    if ses.laps is None or len(ses.laps) == 0:
+        raise CorruptCacheError(
+            f"{year} {info.event_name} {session_name}: FastF1 returned no laps "
+            f"(cache folder: {folder}). Nothing was published."
+        )
+    try:
+        _, stream_data, _ = _api._extended_timing_data(ses.api_path)
+    except Exception as exc:  # noqa: BLE001
+        raise CorruptCacheError(f"timing stream unreadable for {info.event_name}: {exc}") from exc
+    try:
+        lap_count = _api.lap_count(ses.api_path) if code in ("R", "S") else None
+    except Exception:  # noqa: BLE001 - lap count is optional
+        lap_count = None
+    return LoadedSession(
+        session=ses,
+        event=info,
+        code=code,
+        session_key=make_session_key(year, info.event_name, code),
+        stream_data=stream_data,
+        lap_count=lap_count,
+        cache_files=files,
+    )

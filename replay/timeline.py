@@ -1,0 +1,392 @@
+"""One timeline of a past session: every event FastF1 holds, ordered by session time.
+
+Session status, lap count, completed laps, position/gap/interval updates, stint changes,
+track status, race-control messages and weather become schema events. Nothing is dropped
+silently: every row that cannot become an event is counted in ``Timeline.skipped`` with
+the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from pitwall.settings import Settings
+from replay.fastf1_source import LoadedSession, load_session
+from schemas import (
+    TRACK_STATUS_CODES,
+    DriverInfo,
+    Envelope,
+    EventTime,
+    LapEvent,
+    RaceControlEvent,
+    SessionEvent,
+    StintEvent,
+    TimingEvent,
+    TrackState,
+    TrackStatusEvent,
+    WeatherEvent,
+    topic_for,
+)
+
+#: Order of events that share a timestamp: state before the laps that depend on it.
+_PRIORITY = {
+    "session": 0,
+    "track_status": 1,
+    "race_control": 2,
+    "stint": 3,
+    "lap": 4,
+    "timing": 5,
+    "weather": 6,
+    "telemetry": 7,
+}
+
+
+@dataclass
+class Timeline:
+    """A session's events in the order they happened, with what could not be used."""
+
+    session_key: str
+    events: list[Envelope]
+    total_laps: int | None = None
+    skipped: Counter[str] = field(default_factory=Counter)
+    title: str = ""
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[Envelope]:
+        return iter(self.events)
+
+    def counts(self) -> Counter[str]:
+        """Events per topic."""
+        return Counter(topic_for(e).name for e in self.events)
+
+    def lap_start_time(self, lap: int) -> float | None:
+        """Session time at which the leader started ``lap`` (None if the race never got there)."""
+        if lap <= 1:
+            return None
+        ends = [e.event_time.session_time for e in self.events if isinstance(e, LapEvent) and e.lap_number == lap - 1]
+        return min(ends) if ends else None
+
+    def with_session_key(self, session_key: str) -> Timeline:
+        """A copy whose events carry another session key (to replay a race twice side by side)."""
+        events = [e.model_copy(update={"session_key": session_key}) for e in self.events]
+        return Timeline(session_key, events, self.total_laps, Counter(self.skipped), self.title)
+
+    def sort(self) -> None:
+        self.events.sort(key=lambda e: (e.event_time.session_time, _PRIORITY.get(e.type, 9)))
+
+
+def _seconds(value: Any) -> float | None:
+    """Timedelta/float/NaT -> seconds or None."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timedelta | timedelta):
+        return None if pd.isna(value) else value.total_seconds()
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _int(value: Any) -> int | None:
+    f = _seconds(value)
+    return None if f is None else int(f)
+
+
+def _str(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return bool(value)
+
+
+def parse_gap(text: Any) -> tuple[float | None, str | None]:
+    """'+1.234' -> 1.234; 'LAP 5' (the leader) -> 0.0; '+1 LAP' -> None (lapped)."""
+    s = _str(text)
+    if s is None:
+        return None, None
+    if s.upper().startswith("LAP"):
+        return 0.0, s
+    try:
+        return float(s.lstrip("+")), s
+    except ValueError:
+        return None, s
+
+
+class _Builder:
+    """Turns a loaded FastF1 session into events; counts what it cannot use."""
+
+    def __init__(self, loaded: LoadedSession) -> None:
+        self.loaded = loaded
+        self.ses = loaded.session
+        self.key = loaded.session_key
+        self.skipped: Counter[str] = Counter()
+        self.t0_utc = self._t0_utc()
+        results = self.ses.results
+        self.tla = {
+            str(num): str(abbr)
+            for num, abbr in zip(results["DriverNumber"], results["Abbreviation"], strict=False)
+        }
+
+    def _t0_utc(self) -> datetime | None:
+        """UTC of session time 0: the scheduled start minus the session time it started at."""
+        info = getattr(self.ses, "session_info", None) or {}
+        start, offset = info.get("StartDate"), info.get("GmtOffset")
+        status = self.ses.session_status
+        started = status[status["Status"] == "Started"]["Time"] if status is not None else []
+        if start is None or offset is None or len(started) == 0:
+            return None
+        start_utc = (start - offset).replace(tzinfo=UTC)
+        return start_utc - started.iloc[0].to_pytimedelta()
+
+    def at(self, session_time: float) -> EventTime:
+        utc = self.t0_utc + timedelta(seconds=session_time) if self.t0_utc else None
+        return EventTime(session_time=round(session_time, 3), utc=utc)
+
+    def build(self) -> Timeline:
+        events: list[Envelope] = []
+        for part in (
+            self.session_events,
+            self.lap_events,
+            self.stint_events,
+            self.timing_events,
+            self.track_status_events,
+            self.race_control_events,
+            self.weather_events,
+        ):
+            events.extend(part())
+        ev = self.loaded.event
+        timeline = Timeline(
+            self.key,
+            events,
+            self.ses.total_laps if self.loaded.code in ("R", "S") else None,
+            self.skipped,
+            f"{ev.year} {ev.event_name} — {self.ses.name}",
+        )
+        timeline.sort()
+        return timeline
+
+    def session_events(self) -> Iterable[Envelope]:
+        ev, ses = self.loaded.event, self.ses
+        results = ses.results
+        drivers = [
+            DriverInfo(
+                driver_number=str(r.DriverNumber),
+                driver=str(r.Abbreviation),
+                full_name=_str(r.FullName),
+                team=_str(r.TeamName),
+                team_colour=_str(r.TeamColor),
+            )
+            for r in results.itertuples()
+        ]
+        total = ses.total_laps if self.loaded.code in ("R", "S") else None
+        yield SessionEvent(
+            session_key=self.key,
+            event_time=self.at(0.0),
+            kind="info",
+            year=ev.year,
+            event_name=ev.event_name,
+            session_name=ses.name,
+            circuit=ev.location,
+            country=ev.country,
+            total_laps=total,
+            drivers=drivers,
+        )
+        status = ses.session_status
+        for row in status.itertuples() if status is not None else []:
+            t = _seconds(row.Time)
+            if t is None:
+                self.skipped["session status without time"] += 1
+                continue
+            yield SessionEvent(session_key=self.key, event_time=self.at(t), kind="status", status=str(row.Status))
+        lap_count = self.loaded.lap_count or {}
+        for t, current, total_laps in zip(
+            lap_count.get("Time", []),
+            lap_count.get("CurrentLap", [None] * len(lap_count.get("Time", []))),
+            lap_count.get("TotalLaps", [None] * len(lap_count.get("Time", []))),
+            strict=False,
+        ):
+            secs = _seconds(t)
+            if secs is None:
+                self.skipped["lap count without time"] += 1
+                continue
+            yield SessionEvent(
+                session_key=self.key,
+                event_time=self.at(secs),
+                kind="lap_count",
+                current_lap=_int(current),
+                total_laps=_int(total_laps),
+            )
+
+    def lap_events(self) -> Iterable[Envelope]:
+        laps = self.ses.laps
+        for row in laps.itertuples(index=False):
+            t = _seconds(row.Time)
+            if t is None:
+                t = _seconds(row.LapStartTime)
+                if t is None:
+                    self.skipped["lap without end or start time"] += 1
+                    continue
+                t += _seconds(row.LapTime) or 0.0
+            lap_number = _int(row.LapNumber)
+            if lap_number is None or not _str(row.Driver):
+                self.skipped["lap without driver or lap number"] += 1
+                continue
+            yield LapEvent(
+                session_key=self.key,
+                event_time=self.at(t),
+                driver=str(row.Driver),
+                driver_number=_str(row.DriverNumber),
+                team=_str(row.Team),
+                lap_number=lap_number,
+                lap_time=_seconds(row.LapTime),
+                sector1=_seconds(row.Sector1Time),
+                sector2=_seconds(row.Sector2Time),
+                sector3=_seconds(row.Sector3Time),
+                compound=_str(row.Compound),
+                tyre_life=_seconds(row.TyreLife),
+                fresh_tyre=_bool(row.FreshTyre),
+                stint=_int(row.Stint),
+                pit_in=not pd.isna(row.PitInTime),
+                pit_out=not pd.isna(row.PitOutTime),
+                pit_in_time=_seconds(row.PitInTime),
+                pit_out_time=_seconds(row.PitOutTime),
+                position=_int(row.Position),
+                track_status=_str(row.TrackStatus),
+                is_accurate=_bool(row.IsAccurate),
+                deleted=_bool(row.Deleted),
+                lap_start_time=_seconds(row.LapStartTime),
+                speed_trap=_seconds(row.SpeedST),
+            )
+
+    def stint_events(self) -> Iterable[Envelope]:
+        """A stint starts at the pit exit (or the lap start) of its first lap."""
+        laps = self.ses.laps
+        for (driver, stint), group in laps.groupby(["Driver", "Stint"], sort=False):
+            first = group.sort_values("LapNumber").iloc[0]
+            t = _seconds(first.PitOutTime) or _seconds(first.LapStartTime)
+            if t is None:
+                self.skipped["stint without start time"] += 1
+                continue
+            life = _seconds(first.TyreLife)
+            yield StintEvent(
+                session_key=self.key,
+                event_time=self.at(t),
+                driver=str(driver),
+                stint=int(stint),
+                compound=_str(first.Compound),
+                new=_bool(first.FreshTyre),
+                tyre_age_at_start=None if life is None else max(int(life) - 1, 0),
+                lap_number=_int(first.LapNumber),
+            )
+        no_stint = int(laps["Stint"].isna().sum())
+        if no_stint:
+            self.skipped["laps without stint number (no stint event)"] += no_stint
+
+    def timing_events(self) -> Iterable[Envelope]:
+        data = self.loaded.stream_data
+        for row in data.itertuples(index=False):
+            t = _seconds(row.Time)
+            driver = self.tla.get(str(row.Driver), _str(row.Driver))
+            if t is None or driver is None:
+                self.skipped["timing row without time or driver"] += 1
+                continue
+            gap, gap_text = parse_gap(row.GapToLeader)
+            interval, interval_text = parse_gap(row.IntervalToPositionAhead)
+            if interval_text and interval_text.upper().startswith("LAP"):
+                interval = 0.0
+            yield TimingEvent(
+                session_key=self.key,
+                event_time=self.at(t),
+                driver=driver,
+                position=_int(row.Position),
+                gap_to_leader=gap,
+                gap_to_leader_text=gap_text,
+                interval=interval,
+                interval_text=interval_text,
+            )
+
+    def track_status_events(self) -> Iterable[Envelope]:
+        ts = self.ses.track_status
+        for row in ts.itertuples(index=False) if ts is not None else []:
+            t = _seconds(row.Time)
+            code = _str(row.Status)
+            if t is None or code is None:
+                self.skipped["track status without time or code"] += 1
+                continue
+            yield TrackStatusEvent(
+                session_key=self.key,
+                event_time=self.at(t),
+                status=code,
+                state=TRACK_STATUS_CODES.get(code, TrackState.UNKNOWN),
+                message=_str(row.Message),
+            )
+
+    def race_control_events(self) -> Iterable[Envelope]:
+        rcm = self.ses.race_control_messages
+        for row in rcm.itertuples(index=False) if rcm is not None else []:
+            message = _str(row.Message)
+            when = row.Time
+            if message is None or pd.isna(when):
+                self.skipped["race-control message without text or time"] += 1
+                continue
+            utc = pd.Timestamp(when).to_pydatetime().replace(tzinfo=UTC)
+            t = (utc - self.t0_utc).total_seconds() if self.t0_utc else 0.0
+            sector = _int(getattr(row, "Sector", None))
+            yield RaceControlEvent(
+                session_key=self.key,
+                event_time=EventTime(session_time=round(t, 3), utc=utc),
+                category=_str(row.Category),
+                message=message,
+                flag=_str(getattr(row, "Flag", None)),
+                scope=_str(getattr(row, "Scope", None)),
+                sector=sector,
+                racing_number=_str(getattr(row, "RacingNumber", None)),
+                lap=_int(getattr(row, "Lap", None)),
+                status=_str(getattr(row, "Status", None)),
+            )
+
+    def weather_events(self) -> Iterable[Envelope]:
+        try:
+            weather = self.ses.weather_data
+        except Exception:  # noqa: BLE001 - FastF1 raises when the source has none
+            return
+        for row in weather.itertuples(index=False) if weather is not None else []:
+            t = _seconds(row.Time)
+            if t is None:
+                self.skipped["weather sample without time"] += 1
+                continue
+            yield WeatherEvent(
+                session_key=self.key,
+                event_time=self.at(t),
+                air_temp=_seconds(row.AirTemp),
+                track_temp=_seconds(row.TrackTemp),
+                humidity=_seconds(row.Humidity),
+                pressure=_seconds(row.Pressure),
+                rainfall=_bool(row.Rainfall),
+                wind_direction=_seconds(row.WindDirection),
+                wind_speed=_seconds(row.WindSpeed),
+            )
+
+
+def build_timeline(
+    year: int, event: str, session: str = "R", settings: Settings | None = None
+) -> Timeline:
+    """Load a past session and return its events in session-time order."""
+    loaded = load_session(year, event, session, settings)
+    return _Builder(loaded).build()
