@@ -107,4 +107,6 @@ class EventProducer:
             raise PublishError(f"{len(self.errors)} events failed, first: {self.errors[0]}")
 
     def close(self) -> None:
+        """Flush what is pending and release the client (its threads and connections)."""
         self._producer.flush(10)
+        self._producer = None  # type: ignore[assignment]

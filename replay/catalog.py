@@ -135,4 +135,6 @@ def find_event(events: list[EventInfo], query: str) -> EventInfo:
         year = events[0].year if events else "?"
         raise UnknownSessionError(f"no {year} event matches {query!r}. Events: {listing}")
     names = ", ".join(e.event_name for e in hits)
-    raise UnknownSessionError(f"{query!r} is ambiguous ({names}); use the round number or full name")
+    raise UnknownSessionError(
+        f"{query!r} is ambiguous ({names}); use the round number or full name"
+    )

@@ -1,8 +1,8 @@
 """``simulate_live``: replay a past session into Kafka as if it were live.
 
-    simulate_live 2023 Monaco --speed 10
-    simulate_live 2023 "Abu Dhabi" --session R --speed max
-    simulate_live 2023 Silverstone --from-lap 30 --speed 5
+simulate_live 2023 Monaco --speed 10
+simulate_live 2023 "Abu Dhabi" --session R --speed max
+simulate_live 2023 Silverstone --from-lap 30 --speed 5
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def parse_speed(value: str) -> float | None:
     try:
         speed = float(v.removesuffix("x"))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a speed: use a number like 10, or 'max'")
+        raise typer.BadParameter(
+            f"{value!r} is not a speed: use a number like 10, or 'max'"
+        ) from None
     if speed <= 0:
         raise typer.BadParameter("speed must be positive, or 'max'")
     return speed
@@ -125,20 +127,28 @@ def simulate_live(
     ] = "10",
     from_lap: Annotated[
         int | None,
-        typer.Option(
-            "--from-lap", min=1, help="Fast-forward to the start of this lap, then pace."
-        ),
+        typer.Option("--from-lap", min=1, help="Fast-forward to the start of this lap, then pace."),
     ] = None,
     session_key: Annotated[
         str | None, typer.Option(help="Publish under another session key (e.g. a second copy).")
     ] = None,
+    telemetry_every: Annotated[
+        int,
+        typer.Option(
+            "--telemetry-every",
+            min=1,
+            help="Publish every Nth car-telemetry sample (races with telemetry, e.g. 2025 "
+            "Australia: 754k samples at ~7.5 Hz per car).",
+        ),
+    ] = 1,
     create_topics: Annotated[
         bool, typer.Option(help="Create pitwall's topics first if they do not exist.")
     ] = True,
 ) -> None:
     """Replay a past F1 session into Kafka as if it were live.
 
-    Events (laps, timing, stints, track status, race control, weather, session status) are
+    Events (laps, timing, stints, track status, race control, weather, session status, and
+    car telemetry where the source has it) are
     published in session-time order, paced by session time divided by SPEED. Ctrl-Z pauses
     (SIGCONT resumes), 'p' or space toggles pause on a terminal, Ctrl-C stops with a summary.
     Offline, sessions come from the FastF1 cache in the data directory (PITWALL_DATA_DIR);
@@ -152,7 +162,9 @@ def simulate_live(
 
     try:
         with console.status(f"Loading {year} {event} {session}..."):
-            timeline = build_timeline(year, event, session, settings)
+            timeline = build_timeline(
+                year, event, session, settings, telemetry_every=telemetry_every
+            )
     except ReplayError as exc:
         console.print(f"[red]Cannot replay:[/] {exc}")
         raise typer.Exit(2) from None
@@ -188,7 +200,7 @@ def simulate_live(
     except PublishError as exc:
         console.print(f"[red]The broker did not take every event:[/] {exc}")
         raise typer.Exit(1) from None
-    except Exception as exc:  # noqa: BLE001 - broker unreachable etc.
+    except Exception as exc:
         if type(exc).__module__.startswith("confluent_kafka"):
             console.print(f"[red]Kafka error:[/] {exc}")
             raise typer.Exit(1) from None

@@ -8,6 +8,7 @@ format), and the season schedule is served from ``fastf1_schedule/`` instead of 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import shutil
@@ -30,6 +31,12 @@ from replay.catalog import (
     session_code,
 )
 from replay.errors import CorruptCacheError, ReplayError, UnknownSessionError
+from replay.parquet_source import (
+    dataset_files,
+    empty_stream,
+    find_dataset,
+    load_parquet_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ class LoadedSession:
     stream_data: pd.DataFrame  # Time, Driver (number), Position, GapToLeader, Interval...
     lap_count: dict[str, list[Any]] | None
     cache_files: list[Path]
+    telemetry: pd.DataFrame | None = None
 
 
 def _data_cache(settings: Settings) -> Path:
@@ -96,7 +104,7 @@ def _configure_fastf1(settings: Settings) -> Path:
         base_url = fastf1.events._SCHEDULE_BASE_URL
 
         def requests_get(url: str, **kwargs: Any) -> Any:
-            if url.startswith(base_url):
+            if isinstance(url, str) and url.startswith(base_url):
                 local = schedule_dir / url.rsplit("/", 1)[1]
                 if local.exists():
                     return types.SimpleNamespace(text=local.read_text(), status_code=200)
@@ -128,7 +136,7 @@ def check_cache_files(folder: Path) -> list[Path]:
                 obj = pickle.load(fh)
             if not isinstance(obj, dict) or "data" not in obj:
                 raise ValueError("not a FastF1 cache entry (no 'data' key)")
-        except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+        except Exception as exc:
             raise CorruptCacheError(
                 f"cache file {f} is unreadable ({type(exc).__name__}: {exc}). Nothing was "
                 "published. Restore it from the data directory or delete it to re-download."
@@ -142,13 +150,36 @@ def available_listing(settings: Settings, year: int) -> str:
     if not cached:
         years = sorted(p.name for p in _data_cache(settings).glob("[0-9]*"))
         return f"none for {year} (cached seasons: {', '.join(years) or 'none'})"
-    return "; ".join(f"{ev.split('_', 1)[1].replace('_', ' ')}: {', '.join(s)}" for ev, s in cached.items())
+    return "; ".join(
+        f"{ev.split('_', 1)[1].replace('_', ' ')}: {', '.join(s)}" for ev, s in cached.items()
+    )
 
 
-def load_session(
+@dataclass
+class ResolvedSession:
+    """Where a requested session lives, checked before anything is loaded or published."""
+
+    event: EventInfo
+    code: str
+    session_name: str
+    session_key: str
+    folder: Path | None
+    files: list[Path]
+    source: str = "fastf1"  # or "parquet": an export with car telemetry (replay.parquet_source)
+
+    def fingerprint(self) -> str:
+        """Changes whenever a cache file of the session changes (for derived caches)."""
+        h = hashlib.sha1(self.session_key.encode())
+        for f in self.files:
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
+
+
+def resolve_session(
     year: int, event: str, session: str = "R", settings: Settings | None = None
-) -> LoadedSession:
-    """Load one session with laps, timing stream, track status, messages and weather."""
+) -> ResolvedSession:
+    """Find a session in the schedule and the cache; raise a clear error if it is not there."""
     settings = settings or get_settings()
     code = session_code(session)
     session_name = SESSION_CODES[code]
@@ -165,6 +196,11 @@ def load_session(
     cache = _configure_fastf1(settings)
     folder = session_cache_dir(cache, info, session_name)
     files: list[Path] = []
+    export = find_dataset(settings, info, session_name) if folder is None else None
+    if export is not None:
+        key = make_session_key(year, info.event_name, code)
+        files = dataset_files(export, session_name)
+        return ResolvedSession(info, code, session_name, key, export, files, source="parquet")
     if folder is None:
         if not settings.fastf1_online:
             raise UnknownSessionError(
@@ -175,15 +211,45 @@ def load_session(
             )
     else:
         files = check_cache_files(folder)
+    return ResolvedSession(
+        info, code, session_name, make_session_key(year, info.event_name, code), folder, files
+    )
 
+
+def load_session(
+    year: int, event: str, session: str = "R", settings: Settings | None = None
+) -> LoadedSession:
+    """Load one session with laps, timing stream, track status, messages and weather."""
+    resolved = resolve_session(year, event, session, settings)
+    info, code, session_name, folder, files = (
+        resolved.event,
+        resolved.code,
+        resolved.session_name,
+        resolved.folder,
+        resolved.files,
+    )
+    if resolved.source == "parquet" and folder is not None:
+        shim = load_parquet_session(info, session_name, folder)
+        return LoadedSession(
+            session=shim,
+            event=info,
+            code=code,
+            session_key=resolved.session_key,
+            stream_data=empty_stream(),
+            lap_count=None,
+            cache_files=files,
+            telemetry=shim.telemetry,
+        )
     import fastf1
     from fastf1 import _api
 
     try:
         ses = fastf1.get_session(year, info.round, session_name)
         ses.load(laps=True, telemetry=False, weather=True, messages=True)
-    except Exception as exc:  # noqa: BLE001 - FastF1 raises many kinds
-        raise ReplayError(f"FastF1 could not load {year} {info.event_name} {session_name}: {exc}")
+    except Exception as exc:
+        raise ReplayError(
+            f"FastF1 could not load {year} {info.event_name} {session_name}: {exc}"
+        ) from exc
     if ses.laps is None or len(ses.laps) == 0:
         raise CorruptCacheError(
             f"{year} {info.event_name} {session_name}: FastF1 returned no laps "
@@ -191,11 +257,11 @@ def load_session(
         )
     try:
         _, stream_data, _ = _api._extended_timing_data(ses.api_path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CorruptCacheError(f"timing stream unreadable for {info.event_name}: {exc}") from exc
     try:
         lap_count = _api.lap_count(ses.api_path) if code in ("R", "S") else None
-    except Exception:  # noqa: BLE001 - lap count is optional
+    except Exception:
         lap_count = None
     return LoadedSession(
         session=ses,

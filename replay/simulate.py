@@ -59,7 +59,9 @@ def publish_timeline(
             f"--from-lap {from_lap}: the session has no lap {from_lap - 1} to start after "
             f"(total laps: {timeline.total_laps})"
         )
-    origin = start_at if start_at is not None else (events[0].event_time.session_time if events else 0.0)
+    origin = (
+        start_at if start_at is not None else (events[0].event_time.session_time if events else 0.0)
+    )
     clock = clock or PacingClock(origin, speed)
     clock.origin, clock.speed = origin, speed
     summary = Summary(timeline.session_key, skipped=Counter(timeline.skipped))

@@ -8,7 +8,9 @@ the reason.
 
 from __future__ import annotations
 
+import logging
 import math
+import pickle
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.settings import Settings
-from replay.fastf1_source import LoadedSession, load_session
+from pitwall.settings import Settings, get_settings
+from replay.fastf1_source import LoadedSession, load_session, resolve_session
+from replay.parquet_source import telemetry_frame
 from schemas import (
     TRACK_STATUS_CODES,
     DriverInfo,
@@ -28,6 +31,7 @@ from schemas import (
     RaceControlEvent,
     SessionEvent,
     StintEvent,
+    TelemetryEvent,
     TimingEvent,
     TrackState,
     TrackStatusEvent,
@@ -72,7 +76,11 @@ class Timeline:
         """Session time at which the leader started ``lap`` (None if the race never got there)."""
         if lap <= 1:
             return None
-        ends = [e.event_time.session_time for e in self.events if isinstance(e, LapEvent) and e.lap_number == lap - 1]
+        ends = [
+            e.event_time.session_time
+            for e in self.events
+            if isinstance(e, LapEvent) and e.lap_number == lap - 1
+        ]
         return min(ends) if ends else None
 
     def with_session_key(self, session_key: str) -> Timeline:
@@ -131,8 +139,9 @@ def parse_gap(text: Any) -> tuple[float | None, str | None]:
 class _Builder:
     """Turns a loaded FastF1 session into events; counts what it cannot use."""
 
-    def __init__(self, loaded: LoadedSession) -> None:
+    def __init__(self, loaded: LoadedSession, telemetry_every: int = 1) -> None:
         self.loaded = loaded
+        self.telemetry_every = max(1, telemetry_every)
         self.ses = loaded.session
         self.key = loaded.session_key
         self.skipped: Counter[str] = Counter()
@@ -168,6 +177,7 @@ class _Builder:
             self.track_status_events,
             self.race_control_events,
             self.weather_events,
+            self.telemetry_events,
         ):
             events.extend(part())
         ev = self.loaded.event
@@ -213,7 +223,9 @@ class _Builder:
             if t is None:
                 self.skipped["session status without time"] += 1
                 continue
-            yield SessionEvent(session_key=self.key, event_time=self.at(t), kind="status", status=str(row.Status))
+            yield SessionEvent(
+                session_key=self.key, event_time=self.at(t), kind="status", status=str(row.Status)
+            )
         lap_count = self.loaded.lap_count or {}
         for t, current, total_laps in zip(
             lap_count.get("Time", []),
@@ -361,10 +373,49 @@ class _Builder:
                 status=_str(getattr(row, "Status", None)),
             )
 
+    def telemetry_events(self) -> Iterable[Envelope]:
+        """Car data and position samples, where the source has them (parquet exports)."""
+        tel = self.loaded.telemetry
+        if tel is None or len(tel) == 0:
+            return
+        frame = telemetry_frame(tel, self.telemetry_every)
+        missing = int(tel["SessionTime"].isna().sum())
+        if missing:
+            self.skipped["telemetry sample without session time"] += missing
+        if len(tel) - missing > len(frame):
+            reason = f"telemetry samples thinned to 1 in {self.telemetry_every} (--telemetry-every)"
+            self.skipped[reason] += len(tel) - missing - len(frame)
+        cols = ["t", "Driver", "Speed", "RPM", "nGear", "Throttle", "Brake", "DRS", "Distance"]
+        cols += ["X", "Y", "Z"]
+        key = self.key
+        t0 = self.t0_utc
+        # Validated construction of ~750k samples costs seconds; the frame is typed already.
+        for t, drv, speed, rpm, gear, thr, brake, drs, dist, x, y, z in zip(
+            *(frame[c].to_numpy() for c in cols), strict=True
+        ):
+            t = round(float(t), 3)
+            yield TelemetryEvent.model_construct(
+                session_key=key,
+                event_time=EventTime.model_construct(
+                    session_time=t, utc=t0 + timedelta(seconds=t) if t0 else None
+                ),
+                driver=str(drv),
+                speed=float(speed),
+                rpm=float(rpm),
+                gear=int(gear),
+                throttle=float(thr),
+                brake=bool(brake),
+                drs=int(drs),
+                distance=float(dist),
+                x=float(x),
+                y=float(y),
+                z=float(z),
+            )
+
     def weather_events(self) -> Iterable[Envelope]:
         try:
             weather = self.ses.weather_data
-        except Exception:  # noqa: BLE001 - FastF1 raises when the source has none
+        except Exception:
             return
         for row in weather.itertuples(index=False) if weather is not None else []:
             t = _seconds(row.Time)
@@ -384,9 +435,47 @@ class _Builder:
             )
 
 
+#: Bumped whenever the events a timeline holds change, so that stale caches are rebuilt.
+TIMELINE_FORMAT = 1
+
+log = logging.getLogger(__name__)
+
+
 def build_timeline(
-    year: int, event: str, session: str = "R", settings: Settings | None = None
+    year: int,
+    event: str,
+    session: str = "R",
+    settings: Settings | None = None,
+    use_cache: bool = True,
+    telemetry_every: int = 1,
 ) -> Timeline:
-    """Load a past session and return its events in session-time order."""
-    loaded = load_session(year, event, session, settings)
-    return _Builder(loaded).build()
+    """Load a past session and return its events in session-time order.
+
+    Built timelines are kept in the state directory (``timelines/``) keyed by the session's
+    cache files, so that a second replay of the same race starts in about a second instead
+    of re-parsing FastF1's data. The cache files are still checked for corruption first.
+    ``telemetry_every=N`` keeps every Nth car-telemetry sample (sources with telemetry only).
+    """
+    settings = settings or get_settings()
+    resolved = resolve_session(year, event, session, settings)
+    path = None
+    if use_cache and resolved.files:
+        every = f"-t{telemetry_every}" if resolved.source == "parquet" else ""
+        name = f"{resolved.session_key}-{resolved.fingerprint()}{every}-v{TIMELINE_FORMAT}.pkl"
+        path = settings.state_dir / "timelines" / name
+        if path.exists():
+            try:
+                with open(path, "rb") as fh:
+                    cached = pickle.load(fh)
+                if isinstance(cached, Timeline):
+                    return cached
+            except Exception as exc:
+                log.warning("rebuilding timeline cache %s: %s", path, exc)
+    timeline = _Builder(load_session(year, event, session, settings), telemetry_every).build()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(timeline, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    return timeline

@@ -60,8 +60,12 @@ def register(app: typer.Typer) -> None:
                 help="Also run these services: worker, sink, api (repeat the option).",
             ),
         ] = None,
-        kafka_port: Annotated[int | None, typer.Option(help="Port for the embedded broker.")] = None,
-        postgres_port: Annotated[int | None, typer.Option(help="Port for embedded PostgreSQL.")] = None,
+        kafka_port: Annotated[
+            int | None, typer.Option(help="Port for the embedded broker.")
+        ] = None,
+        postgres_port: Annotated[
+            int | None, typer.Option(help="Port for embedded PostgreSQL.")
+        ] = None,
         redis_port: Annotated[int | None, typer.Option(help="Port for embedded Redis.")] = None,
     ) -> None:
         """Start an embedded broker, PostgreSQL and Redis for every URL that is unset.
@@ -79,7 +83,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         ports = {
             k: v
-            for k, v in {"kafka": kafka_port, "postgres": postgres_port, "redis": redis_port}.items()
+            for k, v in {
+                "kafka": kafka_port,
+                "postgres": postgres_port,
+                "redis": redis_port,
+            }.items()
             if v
         }
         stack = Stack(settings, ports=ports)
@@ -106,8 +114,9 @@ def register(app: typer.Typer) -> None:
         try:
             from producers.admin import create_topics
 
-            created = create_topics(env["KAFKA_BOOTSTRAP"] if "KAFKA_BOOTSTRAP" in env else "")
-            console.print(f"Topics ready: {len(created)} ({sum(r.status == 'created' for r in created)} created)")
+            created = create_topics(urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka)
+            fresh = sum(r.status == "created" for r in created)
+            console.print(f"Topics ready: {len(created)} ({fresh} created)")
             procs = start_services(services or [], env)
             for name, _ in procs:
                 console.print(f"Started service {name}")

@@ -1,0 +1,120 @@
+"""``pitwall demo``: the whole product on one machine, fed by a real past race.
+
+Starts the embedded stack (or uses the configured servers), the stream worker, the sinks
+and the API/WebSocket gateway, then replays a race from the FastF1 cache into Kafka at the
+chosen speed while the dashboard shows it live. What ``make demo`` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from pitwall.commands.stack import start_services, stop_services
+from pitwall.embedded import ServerStartError, Stack
+from pitwall.settings import get_settings
+
+console = Console(stderr=True)
+
+
+def _wait_http(url: str, timeout: float, procs: list[tuple[str, subprocess.Popen]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"service {name} exited with code {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        year: Annotated[int, typer.Argument(help="Season of the race to replay.")] = 2023,
+        event: Annotated[str, typer.Argument(help="Event name, e.g. Monaco.")] = "Monaco",
+        session: Annotated[str, typer.Option("--session", "-s", help="R, S, Q, ...")] = "R",
+        speed: Annotated[
+            str, typer.Option(help="Session seconds per wall second, or 'max'.")
+        ] = "20",
+        from_lap: Annotated[
+            int | None, typer.Option("--from-lap", min=1, help="Fast-forward to this lap.")
+        ] = None,
+        stay: Annotated[
+            bool, typer.Option(help="Keep everything running after the replay until Ctrl-C.")
+        ] = True,
+    ) -> None:
+        """Run the stack, worker, sinks and dashboard, and replay a real race into them.
+
+        Open the printed dashboard URL in a browser while the race replays. Ctrl-C stops
+        every process this command started.
+        """
+        from producers.admin import create_topics
+        from producers.kafka import EventProducer
+        from replay.cli import parse_speed, print_summary
+        from replay.errors import ReplayError
+        from replay.simulate import publish_timeline
+        from replay.timeline import build_timeline
+
+        pace = parse_speed(speed)
+        settings = get_settings()
+        try:
+            with console.status(f"Loading {year} {event} {session} from the FastF1 cache..."):
+                timeline = build_timeline(year, event, session, settings)
+        except ReplayError as exc:
+            console.print(f"[red]Cannot replay:[/] {exc}")
+            raise typer.Exit(2) from None
+        stack = Stack(settings)
+        procs: list[tuple[str, subprocess.Popen]] = []
+        try:
+            try:
+                with console.status("Starting the embedded stack..."):
+                    urls = stack.start(lambda s: console.print(f"[green]✓[/] {s.name} {s.url}"))
+            except ServerStartError as exc:
+                console.print(f"[red]Could not start the stack:[/] {exc}")
+                raise typer.Exit(1) from None
+            env = {**os.environ, **urls}
+            bootstrap = urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka
+            create_topics(bootstrap)
+            procs = start_services(["worker", "sink", "api"], env)
+            host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+            base = f"http://{host}:{settings.api_port}"
+            with console.status("Waiting for the worker, sinks and API..."):
+                if not _wait_http(f"{base}/health/live", 90, procs):
+                    console.print(f"[red]The API did not answer at {base} within 90 s[/]")
+                    raise typer.Exit(1)
+                time.sleep(3)  # let the worker and sinks join their groups
+            console.print(
+                f"\n[bold green]Dashboard:[/] {base}/?session={timeline.session_key}   "
+                f"API docs: {base}/docs\n"
+            )
+            summary = publish_timeline(
+                timeline, EventProducer(bootstrap), speed=pace, from_lap=from_lap, progress=True
+            )
+            print_summary(summary)
+            if stay:
+                console.print("Replay finished; everything keeps running. Ctrl-C stops it all.")
+                while True:
+                    time.sleep(1)
+                    for name, proc in procs:
+                        if proc.poll() is not None:
+                            console.print(f"[red]{name} exited ({proc.returncode})[/]")
+                            raise typer.Exit(1)
+        except KeyboardInterrupt:
+            console.print("Stopping...")
+        except RuntimeError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        finally:
+            stop_services(procs)
+            stack.stop()
