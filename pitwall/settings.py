@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL [DATABASE_URL]; unset: embedded."
     )
-    redis_url: str | None = Field(default=None, description="Redis URL [REDIS_URL]; unset: embedded.")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL [REDIS_URL]; unset: embedded."
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         validation_alias=AliasChoices("PITWALL_DATA_DIR", "DATA_DIR"),

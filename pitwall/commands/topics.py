@@ -32,7 +32,7 @@ def create() -> None:
 
     try:
         results = create_topics(_bootstrap())
-    except Exception as exc:  # noqa: BLE001 - report broker errors plainly
+    except Exception as exc:
         console.print(f"[red]Could not reach the broker:[/] {exc}")
         raise typer.Exit(1) from None
     table = Table("topic", "partitions", "status")

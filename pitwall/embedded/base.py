@@ -99,7 +99,7 @@ class EmbeddedServer(ABC):
             try:
                 if self.ready():
                     return self.url
-            except Exception:  # noqa: BLE001 - not ready yet, whatever the client says
+            except Exception:
                 pass
             time.sleep(0.1)
         self.stop()
