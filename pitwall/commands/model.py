@@ -1,0 +1,176 @@
+"""``pitwall train`` and ``pitwall backtest``: fit the race model and measure it on unseen races."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pitwall.settings import get_settings
+
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def train(
+        seasons: Annotated[
+            str, typer.Option(help="Training seasons, e.g. 2018-2023 or 2021,2022,2023.")
+        ] = "2018-2023",
+        valid_season: Annotated[
+            int, typer.Option(help="Season for validation metrics (then folded into training).")
+        ] = 2023,
+        rounds: Annotated[int, typer.Option(min=10, help="Boosting rounds.")] = 300,
+        out: Annotated[
+            Path | None, typer.Option(help="Model directory (default: PITWALL_MODEL_DIR).")
+        ] = None,
+        if_missing: Annotated[
+            bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
+        ] = False,
+    ) -> None:
+        """Train the lap-time/degradation model and fit pit loss, SC hazard and tyre priors.
+
+        Reads the lap CSVs of the data directory (2024 stays out for back-testing) and
+        writes `laptime-<version>/` (LightGBM `model.txt` + `metadata.json` with the data
+        used, features and validation metrics) into the model directory.
+        """
+        from strategy.artifacts import latest_artifact
+        from strategy.training import train_models
+
+        settings = get_settings()
+        model_dir = out or settings.model_dir
+        if if_missing and model_dir.exists() and latest_artifact(model_dir):
+            console.print(f"Model present: {latest_artifact(model_dir)}")
+            return
+        try:
+            if "-" in seasons:
+                a, b = seasons.split("-")
+                years = list(range(int(a), int(b) + 1))
+            else:
+                years = [int(y) for y in seasons.split(",")]
+        except ValueError:
+            raise typer.BadParameter(f"seasons {seasons!r}: use 2018-2023 or 2021,2022") from None
+        if valid_season not in years:
+            valid_season = 0
+        started = time.monotonic()
+        with _progress() as bar:
+            passes = 2 if valid_season else 1
+            task = bar.add_task("training", total=rounds * passes)
+
+            def step(msg: str) -> None:
+                bar.update(task, description=msg)
+
+            def on_round(_env: object) -> None:
+                bar.advance(task)
+
+            try:
+                folder, metrics = train_models(
+                    settings.data_dir,
+                    model_dir,
+                    years,
+                    valid_season or None,
+                    rounds,
+                    step=step,
+                    progress=on_round,
+                )
+            except FileNotFoundError as exc:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(2) from None
+        table = Table("metric", "value", title=f"model {folder.name}")
+        for k, v in metrics.items():
+            table.add_row(k, f"{v:,.3f}" if isinstance(v, float) else str(v))
+        console.print(table)
+        console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
+
+    @app.command()
+    def backtest(
+        laps: Annotated[
+            list[Path],
+            typer.Option("--laps", help="Lap CSV(s) in the format of the data directory's laps/."),
+        ],
+        races: Annotated[
+            list[str] | None,
+            typer.Option("--race", help="Only these events (name or part of it); repeatable."),
+        ] = None,
+        n_sims: Annotated[int, typer.Option(help="Monte Carlo races per evaluation.")] = 1000,
+        model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
+    ) -> None:
+        """Back-test lap-time predictions and strategy advice on races in lap CSVs.
+
+        Prints next-lap and 5-laps-ahead MAE against the persistence baseline (green-flag
+        laps), how often the recommended stop count and compound sequence (top 3) match
+        what drivers did, and at 25/50/75% race distance the MAE of predicted finishing
+        positions and the Brier score of win probabilities.
+        """
+        from strategy.artifacts import load_models
+        from strategy.backtest import run_backtest
+        from strategy.data import read_laps
+
+        settings = get_settings()
+        for path in laps:
+            if not path.exists():
+                raise typer.BadParameter(f"{path} does not exist", param_hint="--laps")
+        try:
+            table = read_laps(laps)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+        if races:
+            wanted = table["event"].str.lower().apply(lambda e: any(r.lower() in e for r in races))
+            if not wanted.any():
+                events = ", ".join(sorted(table["event"].unique()))
+                console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
+                raise typer.Exit(2)
+            table = table[wanted]
+        models = load_models(model_dir or settings.model_dir)
+        trained_on = models.metadata.get("seasons", [])
+        overlap = sorted(set(trained_on) & set(table["season"].unique()))
+        if overlap:
+            console.print(f"[yellow]Warning: the model was trained on {overlap}: not held out.[/]")
+        with _progress() as bar:
+            task = bar.add_task("races", total=table["race_id"].nunique())
+            res = run_backtest(
+                table,
+                models,
+                settings.data_dir,
+                n_sims=n_sims,
+                progress=lambda r: bar.update(task, advance=1, description=r),
+            )
+        out = Table(title=f"Back-test on {len(res.races)} races (model {models.version})")
+        out.add_column("metric")
+        out.add_column("model", justify="right")
+        out.add_column("baseline", justify="right")
+        for h, name in ((1, "next-lap MAE, s"), (5, "5-laps-ahead MAE, s")):
+            out.add_row(
+                f"{name} ({res.lap_rows[h]:,} green laps)",
+                f"{res.model_mae[h]:.3f}",
+                f"{res.persistence_mae[h]:.3f} (persistence)",
+            )
+        out.add_row(
+            f"stops = recommended ({res.strategy_drivers} drivers)", f"{res.stops_match:.1%}", ""
+        )
+        out.add_row("actual compound sequence in top 3", f"{res.sequence_top3:.1%}", "")
+        for pct in (25, 50, 75):
+            out.add_row(
+                f"finishing position MAE at {pct}%",
+                f"{res.position_mae[pct]:.2f}",
+                f"{res.position_mae_hold[pct]:.2f} (current order)",
+            )
+        for pct in (25, 50, 75):
+            out.add_row(f"win Brier score at {pct}%", f"{res.brier[pct]:.4f}", "")
+        Console().print(out)

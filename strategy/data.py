@@ -1,0 +1,146 @@
+"""Lap tables and history as the race model reads them: ../shared/data CSVs, normalised.
+
+Both lap-CSV layouts of the data directory are accepted (the ``transformed_*`` files with lap
+times in seconds, and the raw FastF1 exports with ``0 days 00:01:36.296`` timedeltas), so the
+back-test can be pointed at any race in that format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DRY = ("SOFT", "MEDIUM", "HARD")
+COMPOUNDS = ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET")
+COMPOUND_INDEX = {c: i for i, c in enumerate(COMPOUNDS)}
+
+
+def circuit_slug(event_name: str) -> str:
+    """'São Paulo Grand Prix' -> 'sao-paulo' (the middle of a session key)."""
+    text = unicodedata.normalize("NFKD", str(event_name)).encode("ascii", "ignore").decode()
+    text = re.sub(r"\bgrand prix\b", "", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown"
+
+
+def _seconds(col: pd.Series) -> pd.Series:
+    if col.dtype.kind in "fi":
+        return col.astype(float)
+    return pd.to_timedelta(col, errors="coerce").dt.total_seconds()
+
+
+def _bool(col: pd.Series) -> pd.Series:
+    if col.dtype == bool:
+        return col
+    return col.astype(str).str.lower().isin(("true", "1", "1.0"))
+
+
+def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.DataFrame:
+    """Race laps from lap CSVs, one row per driver lap, with race-level columns added.
+
+    Columns: season, round, event, circuit, race_id, driver, team, lap, lap_time, stint,
+    compound, compound_c, tyre_life, track_status, green, position, pit_in, pit_out,
+    accurate, time (session time at lap end, s), laps_total.
+    """
+    frames = []
+    for path in paths:
+        path = Path(path)
+        raw = pd.read_csv(path, low_memory=False)
+        missing = {"Driver", "LapNumber", "LapTime", "EventName"} - set(raw.columns)
+        if missing:
+            raise ValueError(f"{path}: not a lap CSV (missing columns {sorted(missing)})")
+        year = season or _season_from_name(path)
+        df = pd.DataFrame(
+            {
+                "season": year,
+                "round": raw.get("RoundNumber", pd.Series(0, index=raw.index)).astype(int),
+                "event": raw["EventName"].astype(str),
+                "driver": raw["Driver"].astype(str),
+                "team": raw.get("Team", pd.Series("", index=raw.index)).astype(str),
+                "lap": raw["LapNumber"].astype(float),
+                "lap_time": _seconds(raw["LapTime"]),
+                "stint": raw.get("Stint", pd.Series(np.nan, index=raw.index)).astype(float),
+                "compound": raw.get("Compound", pd.Series("UNKNOWN", index=raw.index))
+                .fillna("UNKNOWN")
+                .astype(str)
+                .str.upper(),
+                "tyre_life": raw.get("TyreLife", pd.Series(np.nan, index=raw.index)).astype(float),
+                "track_status": raw.get("TrackStatus", pd.Series("1", index=raw.index))
+                .fillna(1)
+                .astype(str)
+                .str.replace(r"\.0$", "", regex=True),
+                "position": raw.get("Position", pd.Series(np.nan, index=raw.index)).astype(float),
+                "pit_in": raw["PitInTime"].notna() if "PitInTime" in raw else False,
+                "pit_out": raw["PitOutTime"].notna() if "PitOutTime" in raw else False,
+                "accurate": _bool(raw.get("IsAccurate", pd.Series(True, index=raw.index))),
+                "time": _seconds(raw["Time"]) if "Time" in raw else np.nan,
+            }
+        )
+        cname = raw.get("CompoundName")
+        df["compound_c"] = (
+            cname.astype(str).str.extract(r"C(\d)")[0].astype(float).fillna(-1)
+            if cname is not None
+            else -1.0
+        )
+        frames.append(df)
+    laps = pd.concat(frames, ignore_index=True)
+    laps = laps.dropna(subset=["lap"]).copy()
+    laps["lap"] = laps["lap"].astype(int)
+    laps["circuit"] = laps["event"].map(circuit_slug)
+    laps["race_id"] = laps["season"].astype(str) + "-" + laps["circuit"]
+    laps["green"] = laps["track_status"] == "1"
+    laps["laps_total"] = laps.groupby("race_id")["lap"].transform("max")
+    laps = laps.drop_duplicates(["race_id", "driver", "lap"])
+    return laps.sort_values(["race_id", "driver", "lap"]).reset_index(drop=True)
+
+
+def _season_from_name(path: Path) -> int:
+    m = re.search(r"(19|20)\d{2}", path.name)
+    if not m:
+        raise ValueError(f"{path}: cannot tell the season from the file name; pass season=")
+    return int(m.group(0))
+
+
+def lap_files(data_dir: Path, seasons: Iterable[int]) -> list[Path]:
+    """The race-lap CSVs of the given seasons (the ``transformed_*`` ones, one per season)."""
+    folder = data_dir / "laps" / "Data" / "grand_prix"
+    out = []
+    for year in seasons:
+        path = folder / f"transformed_grand_prix_laps_{year}.csv"
+        if not path.exists():
+            raise FileNotFoundError(f"no lap CSV for {year}: {path}")
+        out.append(path)
+    return out
+
+
+def ergast_table(data_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(data_dir / "ergast" / "data" / f"{name}.csv", na_values=["\\N"])
+
+
+def ergast_races(data_dir: Path) -> pd.DataFrame:
+    races = ergast_table(data_dir, "races")
+    races["circuit"] = races["name"].map(circuit_slug)
+    races["race_name"] = races["year"].astype(str) + " " + races["name"]
+    return races
+
+
+def vsc_estimates(data_dir: Path) -> dict[str, list[int]]:
+    path = data_dir / "ergast" / "data" / "virtual_safety_car_estimates.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def finishing_positions(data_dir: Path, season: int, event: str) -> dict[str, int]:
+    """Final classification (driver code -> position) of a race, from Ergast results."""
+    races = ergast_races(data_dir)
+    race = races[(races["year"] == season) & (races["circuit"] == circuit_slug(event))]
+    if race.empty:
+        return {}
+    results = ergast_table(data_dir, "results")
+    drivers = ergast_table(data_dir, "drivers")[["driverId", "code"]]
+    res = results[results["raceId"] == int(race["raceId"].iloc[0])].merge(drivers, on="driverId")
+    return {str(r.code): int(r.positionOrder) for r in res.itertuples()}

@@ -1,0 +1,42 @@
+"""A race at one moment, as the simulator and the decision engine take it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DriverState:
+    """One car: where it is, on what tyres, how fast it has been going."""
+
+    driver: str
+    position: int
+    gap_to_leader: float
+    compound: str
+    tyre_age: int
+    stops: int = 0
+    compounds_used: tuple[str, ...] = ()
+    pace: float | None = None  # recent clean, fuel-corrected lap time, s
+    team: str | None = None
+    retired: bool = False
+
+
+@dataclass
+class RaceState:
+    """The whole field at the end of the leader's lap ``lap``."""
+
+    session_key: str
+    circuit: str
+    year: int
+    lap: int
+    laps_total: int
+    track_status: str = "green"
+    drivers: list[DriverState] = field(default_factory=list)
+
+    @property
+    def laps_left(self) -> int:
+        return max(self.laps_total - self.lap, 0)
+
+    def running(self) -> list[DriverState]:
+        """Cars still in the race, in position order."""
+        return sorted((d for d in self.drivers if not d.retired), key=lambda d: d.position)

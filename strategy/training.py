@@ -1,0 +1,51 @@
+"""Training the lap-time model and the circuit tables into a versioned artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from strategy.artifacts import circuit_tables, save
+from strategy.data import lap_files, read_laps
+from strategy.laptime import anchor_frame, train, training_rows
+
+
+def train_models(
+    data_dir: Path,
+    model_dir: Path,
+    seasons: Sequence[int] = (2018, 2019, 2020, 2021, 2022, 2023),
+    valid_season: int | None = 2023,
+    rounds: int = 300,
+    step: Callable[[str], None] | None = None,
+    progress=None,
+) -> tuple[Path, dict]:
+    """Fit on ``seasons`` (early stopping / metrics on ``valid_season``), write the artifact."""
+    step = step or (lambda _msg: None)
+    step("reading lap CSVs")
+    files = lap_files(data_dir, seasons)
+    laps = read_laps(files)
+    step("building features")
+    anchors = anchor_frame(laps)
+    circuits = {c: i for i, c in enumerate(sorted(laps["circuit"].unique()))}
+    train_part = anchors[anchors["season"] != valid_season] if valid_season else anchors
+    valid_part = anchors[anchors["season"] == valid_season] if valid_season else None
+    rows = training_rows(train_part, circuits)
+    valid = training_rows(valid_part, circuits) if valid_part is not None else None
+    step("training LightGBM")
+    model, metrics = train(rows, circuits, valid, rounds=rounds, progress=progress)
+    if valid_season:
+        # Final model: the validation season joins the training data.
+        full = training_rows(anchors, circuits)
+        model, _ = train(full, circuits, None, rounds=rounds, progress=progress)
+        metrics["train_rows"] = float(len(full))
+    step("fitting pit loss, SC hazard and tyre priors")
+    tables = circuit_tables(data_dir, laps[laps["season"] >= max(seasons) - 2])
+    meta = {
+        "data": [str(f.name) for f in files],
+        "seasons": list(seasons),
+        "valid_season": valid_season,
+        "rounds": rounds,
+        "metrics": metrics,
+    }
+    folder = save(model, tables, meta, model_dir)
+    return folder, metrics

@@ -1,0 +1,176 @@
+"""The pure race model on real laps: simulator, degradation, pit loss, hazard, decisions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from strategy.artifacts import RaceModels, load_models
+from strategy.backtest import race_state_at, run_backtest
+from strategy.data import read_laps
+from strategy.decisions import plans_for, recommend
+from strategy.degradation import OnlineDegradation
+from strategy.fuel import fuel_corrected
+from strategy.laptime import anchor_frame
+from strategy.montecarlo import Field, SimParams, simulate
+from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps
+from strategy.safety_car import compare_sc_counts, hazards, sc_history
+
+OFF = np.array([-0.45, 0.0, 0.35, 4.0, 7.0], np.float32)
+SLOPE = np.array([0.08, 0.05, 0.03, 0.06, 0.05], np.float32)
+
+
+def _params(**kw) -> SimParams:
+    base = dict(laps_total=50, start_lap=0, pit_loss=20.0, p_sc=0.0, p_vsc=0.0)
+    return SimParams(**{**base, **kw}, offsets=OFF, slopes=SLOPE)
+
+
+def test_zero_noise_simulation_is_a_deterministic_race() -> None:
+    """Without noise or safety cars, every run is the same race and matches hand arithmetic."""
+    n = 5
+    gaps = np.arange(n) * 300.0  # far apart: nobody meets anybody
+    plans = [((25, "HARD"),)] * n
+    field = Field.build(np.full(n, 90.0), gaps, ["MEDIUM"] * n, np.zeros(n), plans)
+    a = simulate(field, _params(noise_sd=0.0), 50, seed=1)
+    b = simulate(field, _params(noise_sd=0.0), 50, seed=99)
+    assert np.array_equal(a.positions, b.positions) and np.allclose(a.times, b.times)
+    fuel = sum(0.055 * (50 - lap) for lap in range(1, 51))
+    stint1 = sum(90.0 + 0.0 + 0.05 * age for age in range(25))
+    stint2 = sum(90.0 + 0.35 + 0.03 * age for age in range(25))
+    expected = stint1 + stint2 + 20.0 + fuel
+    assert np.allclose(a.times[0], gaps + expected, rtol=1e-5)
+    assert (a.positions[0] == np.arange(1, n + 1)).all()
+
+
+def test_car_on_much_older_tyres_loses_time() -> None:
+    field = Field.build(
+        np.full(2, 90.0), np.array([0.0, 400.0]), ["MEDIUM"] * 2, np.array([30.0, 2.0]), [(), ()]
+    )
+    res = simulate(field, _params(laps_total=20, noise_sd=0.3), 2000, seed=3)
+    old, fresh = res.times[:, 0].mean(), res.times[:, 1].mean() - 400.0
+    assert old - fresh > 20 * 28 * 0.05 * 0.9  # ~28 laps older at 0.05 s/lap for 20 laps
+
+
+def test_pit_loss_per_circuit_is_plausible_against_ergast(
+    laps_2023: pd.DataFrame, data_dir: Path
+) -> None:
+    losses = pit_loss_from_laps(laps_2023)
+    lane = ergast_pit_durations(data_dir, since=2023)
+    common = sorted(set(losses) & set(lane))
+    assert len(common) >= 15
+    for circuit in common:
+        assert 12 < losses[circuit] < 40, circuit
+        # Time lost racing is the pit-lane time give or take the bit of lap it replaces.
+        assert 0.6 < losses[circuit] / lane[circuit] < 1.4, (
+            circuit,
+            losses[circuit],
+            lane[circuit],
+        )
+
+
+def test_sc_hazard_matches_history(data_dir: Path) -> None:
+    history = sc_history(data_dir)
+    table, overall = hazards(history)
+    assert 0.003 < overall.p_sc < 0.05
+    assert table["singapore"].p_sc > overall.p_sc  # the street circuit that always has one
+    cmp = compare_sc_counts(history, table)
+    assert abs(cmp["history"].sum() - 1) < 1e-9 and abs(cmp["model"].sum() - 1) < 1e-9
+    # The hazard reproduces the share of races without a safety car within 15 points.
+    assert abs(cmp["history"][0] - cmp["model"][0]) < 0.15
+
+
+def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> None:
+    a = anchor_frame(laps_2023)
+    clean = a[a["clean"]]
+    sizes = clean.groupby(["race_id", "driver", "stint"]).size()
+    race, driver, stint = sizes[sizes >= 25].index[0]
+    stint_laps = clean[(clean.race_id == race) & (clean.driver == driver) & (clean.stint == stint)]
+    deg = OnlineDegradation(stint_laps["compound"].iloc[0])
+    stds = []
+    for row in stint_laps.itertuples():
+        deg.update(row.tyre_life, fuel_corrected(row.lap_time, row.lap, row.laps_total))
+        stds.append(deg.slope_std)
+    ols = np.polyfit(stint_laps["tyre_life"], stint_laps["fc"], 1)[0]
+    assert abs(deg.slope - ols) < 0.03
+    assert stds[-1] < stds[0]
+    pred = deg.predict([stint_laps["tyre_life"].iloc[-1] + 1])
+    assert abs(pred[0] - stint_laps["fc"].iloc[-5:].mean()) < 1.5
+
+
+def test_recommend_on_a_real_mid_race_state(laps_2023: pd.DataFrame) -> None:
+    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
+    state = race_state_at(a, "2023-bahrain", 20)
+    models = load_models()
+    recs = recommend(state, models, n_sims=2000, seed=1)
+    assert [r.driver for r in recs] == [d.driver for d in state.running()]
+    assert abs(sum(r.win_prob for r in recs) - 1) < 1e-6
+    assert abs(sum(r.podium_prob for r in recs) - 3) < 1e-6
+    for r in recs:
+        if r.pit_window:
+            w = r.pit_window
+            assert state.lap < w.open_lap <= w.best_lap <= w.close_lap < state.laps_total
+    # On lap 20 of 57 at Bahrain nobody should stay out to the end on the tyres they have.
+    assert sum(r.stay_out for r in recs) <= 3
+    leader = recs[0]
+    assert leader.win_prob > 0.3 and leader.expected_position < 4
+
+
+def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame) -> None:
+    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
+    green = race_state_at(a, "2023-bahrain", 14)
+    models = load_models()
+    sc = race_state_at(a, "2023-bahrain", 14)
+    sc.track_status = "sc"
+    now_green = sum(p.best[1][0][0] == 15 for p in plans_for(green, models) if p.best[1])
+    now_sc = sum(p.best[1][0][0] == 15 for p in plans_for(sc, models) if p.best[1])
+    assert now_sc > now_green
+    assert all(r.pit_under_sc is not None for r in recommend(sc, models, n_sims=200, seed=0))
+
+
+def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_dir: Path) -> None:
+    path = data_dir / "laps/Data/grand_prix/transformed_grand_prix_laps_2024.csv"
+    laps = read_laps([path])
+    laps = laps[laps["circuit"].isin(["bahrain", "saudi-arabian", "japanese", "chinese"])]
+    models = load_models(trained_dir)
+    assert models.laptime is not None and 2024 not in models.metadata["seasons"]
+    res = run_backtest(laps, models, data_dir, n_sims=300)
+    assert len(res.races) == 4
+    assert res.model_mae[1] < res.persistence_mae[1]
+    assert 0 <= res.stops_match <= 1 and res.strategy_drivers > 40
+    assert all(0 <= res.brier[p] < 0.1 for p in (25, 50, 75))
+
+
+def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path) -> None:
+    path = data_dir / "laps/Data/grand_prix/all_grand_prix_laps_2024.csv"  # raw FastF1 format
+    run = subprocess.run(
+        [sys.executable, "-m", "pitwall.cli", "backtest", "--laps", str(path), "--race", "Bahrain",
+         "--n-sims", "200", "--model-dir", str(trained_dir)],
+        capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", **_env()},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    for text in ("next-lap MAE", "persistence", "5-laps-ahead", "stops = recommended",
+                 "top 3", "position MAE at 50%", "Brier score at 75%"):  # fmt: skip
+        assert text in run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "pitwall.cli", "backtest", "--laps", str(path),
+         "--race", "Atlantis"],
+        capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", **_env()},
+    )  # fmt: skip
+    assert bad.returncode == 2 and "No race matches" in bad.stderr
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def test_models_without_artifact_use_priors(tmp_path: Path) -> None:
+    models = load_models(tmp_path)
+    assert isinstance(models, RaceModels) and models.version == "priors"
+    assert 15 < models.pit_loss("monaco") < 35
+    assert models.pit_loss("nowhere") > 0 and models.sc_hazard("nowhere")[0] > 0
