@@ -20,7 +20,11 @@ from schemas import decode
 from schemas.topics import ALL_TOPICS, LAPS
 from tests.kafka_utils import end_offsets, read_since
 
-RACES = [("Monaco", "2023-monaco-R"), ("Bahrain", "2023-bahrain-R"), ("Singapore", "2023-singapore-R")]
+RACES = [
+    ("Monaco", "2023-monaco-R"),
+    ("Bahrain", "2023-bahrain-R"),
+    ("Singapore", "2023-singapore-R"),
+]
 
 
 def simulate_live(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -38,7 +42,9 @@ def all_offsets() -> dict[str, dict[int, int]]:
 
 
 @pytest.mark.parametrize(("event", "natural_key"), RACES)
-def test_replay_reads_back_every_lap_in_order(stack: Settings, event: str, natural_key: str) -> None:
+def test_replay_reads_back_every_lap_in_order(
+    stack: Settings, event: str, natural_key: str
+) -> None:
     key = f"test-{natural_key}"
     before = all_offsets()
     run = simulate_live("2023", event, "--speed", "max", "--session-key", key)
@@ -82,7 +88,9 @@ def test_unknown_race_lists_events_and_publishes_nothing(stack: Settings) -> Non
 
     run = simulate_live("2023", "Monaco", "--session", "SQ", "--speed", "max")
     assert run.returncode == 2
-    assert "has no Sprint Qualifying" in run.stdout + run.stderr and "Race" in run.stdout + run.stderr
+    assert (
+        "has no Sprint Qualifying" in run.stdout + run.stderr and "Race" in run.stdout + run.stderr
+    )
     assert all_offsets() == before
 
 
@@ -91,7 +99,9 @@ def test_corrupt_cache_file_is_named_and_nothing_published(stack: Settings, tmp_
     import shutil
 
     data = tmp_path / "data"
-    src_race = next((stack.data_dir / "fastf1_cache/cache/2023").glob("*Monaco*")) / "2023-05-28_Race"
+    src_race = (
+        next((stack.data_dir / "fastf1_cache/cache/2023").glob("*Monaco*")) / "2023-05-28_Race"
+    )
     dst_race = data / "fastf1_cache/cache/2023" / src_race.parent.name / src_race.name
     shutil.copytree(src_race, dst_race)
     (data / "fastf1_schedule").symlink_to(stack.data_dir / "fastf1_schedule")

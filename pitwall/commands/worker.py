@@ -1,0 +1,34 @@
+"""``pitwall worker``: the Faust stream worker (features, degradation, strategy)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pitwall.settings import NotConfiguredError, get_settings
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(
+        log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    ) -> None:
+        """Run the stream worker: race topics in, features/degradation/strategy out.
+
+        Consumer fetch wait comes from PITWALL_FETCH_WAIT_MS (default 10 ms, right for the
+        embedded broker, which does not wake waiting fetches); group session timeout from
+        PITWALL_SESSION_TIMEOUT_MS. Ctrl-C or SIGTERM stops it cleanly.
+        """
+        settings = get_settings()
+        try:
+            _ = settings.require_kafka
+        except NotConfiguredError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+        from streams.worker import run
+
+        run(settings, loglevel=log_level.upper())

@@ -1,0 +1,319 @@
+"""The Faust app: topics, tables and agents of the stream worker.
+
+Data path: the race topics it needs (session, laps, stints, track status; per-driver ones keyed
+``session:driver``) are re-keyed by session
+onto ``pitwall-worker-session-events`` so that one agent instance sees a session's events in
+order and its tables are co-partitioned with that topic. The session agent keeps per-session
+and per-driver state in changelogged tables, and publishes:
+
+- ``f1.features.v1`` and ``f1.degradation.v1`` for every completed lap;
+- ``f1.strategy.v1`` for every completed lap and every SC/VSC/red (or back to green) change.
+  Under backlog (events already waiting, e.g. a replay at max speed) the laps completed within
+  one batch are folded into one update, but every new leader lap always gets its own update.
+
+Bad input (undecodable or invalid events) goes to ``f1.dlq.v1`` with the reason and the raw
+bytes; late or duplicate laps (a lap number a driver already completed) do not change state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import weakref
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+
+from pitwall.settings import Settings, get_settings
+from schemas import (
+    DecodeError,
+    DegradationEvent,
+    DlqEvent,
+    EventTime,
+    LapEvent,
+    SessionEvent,
+    StintEvent,
+    StrategyEvent,
+    TimingEvent,
+    TrackState,
+    TrackStatusEvent,
+    decode,
+    encode,
+)
+from schemas.topics import (
+    DEGRADATION,
+    DLQ,
+    FEATURES,
+    LAPS,
+    RACE_PARTITIONS,
+    SESSION,
+    STINTS,
+    STRATEGY,
+    TRACK_STATUS,
+)
+from streams import faust_patch, session_state
+
+log = logging.getLogger(__name__)
+
+#: f1.timing.v1 (~30k per race) is left out: gaps are taken at the timing line from completed
+#: laps, which is what strategy needs, and keeps the worker's input small.
+INPUT_TOPICS = (SESSION.name, LAPS.name, STINTS.name, TRACK_STATUS.name)
+SESSION_EVENTS = "pitwall-worker-session-events"
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.002
+N_SIMS = 500
+PREDICT_LAPS = 5
+
+
+def make_app(settings: Settings | None = None) -> faust.App:
+    """Build the worker's Faust app for the configured broker."""
+    settings = settings or get_settings()
+    faust_patch.apply(settings.kafka_fetch_wait_ms)
+    session_timeout = settings.kafka_session_timeout_ms / 1000
+    app = faust.App(
+        "pitwall-worker",
+        broker=f"kafka://{settings.require_kafka}",
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=RACE_PARTITIONS,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=max(session_timeout / 6, 0.2),
+        broker_rebalance_timeout=max(session_timeout * 2, 5.0),
+        broker_request_timeout=max(session_timeout * 4, 20.0),
+        broker_commit_every=200,
+        broker_commit_interval=0.5,
+        stream_wait_empty=False,
+        table_cleanup_interval=3600.0,
+        web_enabled=False,
+        producer_linger=0.005,
+        producer_max_batch_size=262144,
+        datadir=str(settings.state_dir / "faust"),
+    )
+    wire(app)
+    return app
+
+
+def wire(app: faust.App) -> None:
+    """Topics, tables and agents (a function so that tests can build several apps)."""
+    raw_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
+    by_session = app.topic(
+        SESSION_EVENTS,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=RACE_PARTITIONS,
+        internal=True,
+    )
+    features = app.topic(FEATURES.name, key_type=bytes, value_type=bytes)
+    degradation = app.topic(DEGRADATION.name, key_type=bytes, value_type=bytes)
+    strategy_topic = app.topic(STRATEGY.name, key_type=bytes, value_type=bytes)
+    dlq = app.topic(DLQ.name, key_type=bytes, value_type=bytes)
+    sessions = app.Table("sessions", partitions=RACE_PARTITIONS)  # JSON: table_*_serializer
+    drivers = app.Table("drivers", partitions=RACE_PARTITIONS)
+    models_box: dict[str, Any] = {}
+    #: Delivery futures of the batch being processed.
+    sent: list[Any] = []
+    #: Latest driver rows including timing updates not yet written to the table.
+    live: dict[str, dict[str, Any]] = {}
+
+    def models() -> Any:
+        if "m" not in models_box:
+            from strategy import warmup
+            from strategy.artifacts import load_models
+
+            models_box["m"] = load_models()
+            warmup(models_box["m"])
+        return models_box["m"]
+
+    async def dead_letter(source: str, exc: Exception, raw: bytes, event: Any) -> Any:
+        msg = event.message if event is not None else None
+        dl = DlqEvent(
+            session_key="unknown",
+            event_time=EventTime(session_time=0.0, utc=datetime.now(UTC)),
+            produced_at=datetime.now(UTC),
+            source=source,
+            reason=str(exc)[:2000],
+            error_type=type(exc).__name__,
+            raw_b64=base64.b64encode(raw or b"").decode(),
+            message_key=(msg.key or b"").decode("utf-8", "replace") if msg else None,
+            partition=msg.partition if msg else None,
+            offset=msg.offset if msg else None,
+        )
+        return await dlq.send(key=b"dlq", value=encode(dl))
+
+    @app.agent(raw_topics)
+    async def route(stream: Any) -> None:
+        """Validate every race event and re-key it by session."""
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            sent = []
+            for event in batch:
+                _current_event.set(weakref.ref(event))
+                raw = event.value
+                topic = event.message.topic
+                try:
+                    ev = decode(topic, raw)
+                except DecodeError as exc:
+                    sent.append(await dead_letter(topic, exc, raw, event))
+                    continue
+                sent.append(await by_session.send(key=ev.session_key.encode(), value=raw))
+            await _delivered(sent)
+
+    @app.agent(by_session)
+    async def session_agent(stream: Any) -> None:
+        """Keep each session's state; publish features, degradation and strategy."""
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            pending: dict[str, tuple[LapEvent, str, Any]] = {}
+            sent.clear()
+            for event in batch:
+                # Tables write their changelog to the partition of the current event; batches
+                # (take_events) do not set it, so set it per event as single iteration does.
+                _current_event.set(weakref.ref(event))
+                try:
+                    ev = _decode_any(event.value)
+                except DecodeError as exc:
+                    sent.append(await dead_letter(SESSION_EVENTS, exc, event.value, event))
+                    continue
+                key = ev.session_key
+                s = sessions.get(key) or session_state.new_session(key)
+                if isinstance(ev, SessionEvent):
+                    session_state.apply_session(s, ev)
+                    sessions[key] = s
+                    continue
+                if isinstance(ev, TrackStatusEvent):
+                    if session_state.apply_track_status(s, ev):
+                        sessions[key] = s
+                        await publish_strategy(s, "track_status", None, ev)
+                        pending.pop(key, None)
+                    continue
+                dkey = f"{key}:{ev.driver}"
+                d = live.get(dkey) or drivers.get(dkey) or session_state.new_driver(ev.driver)
+                if ev.driver not in s["drivers"]:
+                    s["drivers"].append(ev.driver)
+                if isinstance(ev, TimingEvent):
+                    # ~30k per race: kept in memory and written to the table with each lap,
+                    # so the changelog carries laps, not every gap update.
+                    session_state.apply_timing(d, ev)
+                    live[dkey] = d
+                    continue
+                if isinstance(ev, StintEvent):
+                    session_state.apply_stint(d, ev)
+                    drivers[dkey] = d
+                    live[dkey] = d
+                    continue
+                if isinstance(ev, LapEvent):
+                    before_leader = s["leader_lap"]
+                    fresh = session_state.apply_lap(s, d, ev)
+                    drivers[dkey] = d
+                    live[dkey] = d
+                    sessions[key] = s
+                    table = _drivers_of(s, drivers)
+                    await emit_lap(s, d, ev, table)
+                    if not fresh:
+                        # Late or duplicate (e.g. re-read after a restart): the state already
+                        # has it; its features go out again, idempotent downstream.
+                        continue
+                    if ev.lap_number > before_leader:
+                        # A new leader lap always gets its own strategy update.
+                        await publish_strategy(s, "lap", ev, None)
+                        pending.pop(key, None)
+                    else:
+                        pending[key] = (ev, "lap", event)
+            for key, (ev, trigger, event) in pending.items():
+                _current_event.set(weakref.ref(event))
+                await publish_strategy(sessions.get(key), trigger, ev, None)
+            # At least once: the batch's outputs are on the broker before its offsets commit.
+            await _delivered(sent)
+
+    def _drivers_of(s: dict[str, Any], table: Any) -> dict[str, dict[str, Any]]:
+        out = {}
+        for drv in s["drivers"]:
+            k = f"{s['session_key']}:{drv}"
+            row = live.get(k) or table.get(k)
+            if row is not None:
+                out[drv] = row
+        return out
+
+    async def emit_lap(s: dict[str, Any], d: dict[str, Any], ev: LapEvent, table: dict) -> None:
+        now = datetime.now(UTC)
+        feat = session_state.features_event(s, d, ev, table)
+        feat.produced_at = now
+        key = f"{ev.session_key}:{ev.driver}".encode()
+        sent.append(await features.send(key=key, value=encode(feat)))
+        prior = None
+        m = models()
+        if d["compound"] in m.priors:
+            prior = m.priors[d["compound"]].slope * m.deg_scale.get(s["circuit"], 1.0)
+        deg = session_state.degradation_of(d, prior)
+        ages = [float(d["tyre_age"] or 0) + k for k in range(1, PREDICT_LAPS + 1)]
+        laps_total = s["laps_total"] or ev.lap_number
+        from strategy.fuel import fuel_effect
+
+        predicted = [
+            round(t + fuel_effect(laps_total - ev.lap_number - k), 3)
+            for k, t in enumerate(deg.predict(ages), start=1)
+        ]
+        out = DegradationEvent(
+            session_key=ev.session_key,
+            event_time=ev.event_time,
+            produced_at=now,
+            driver=ev.driver,
+            lap_number=ev.lap_number,
+            stint=d["stint"],
+            compound=d["compound"],
+            tyre_life=d["tyre_age"],
+            slope=deg.slope,
+            slope_std=deg.slope_std,
+            intercept=deg.intercept,
+            predicted_laps=predicted,
+            laps_in_fit=deg.n,
+            source_produced_at=ev.produced_at,
+        )
+        sent.append(await degradation.send(key=key, value=encode(out)))
+
+    async def publish_strategy(
+        s: dict[str, Any], trigger: str, lap: LapEvent | None, ts: TrackStatusEvent | None
+    ) -> None:
+        from strategy.decisions import recommend
+
+        state = session_state.race_state(s, _drivers_of(s, drivers))
+        if len(state.drivers) < 2:
+            return
+        started = time.perf_counter()
+        recs = recommend(state, models(), n_sims=N_SIMS)
+        compute_ms = (time.perf_counter() - started) * 1000
+        source = lap or ts
+        out = StrategyEvent(
+            session_key=s["session_key"],
+            event_time=source.event_time,
+            produced_at=datetime.now(UTC),
+            lap=state.lap,
+            laps_total=s["laps_total"],
+            track_status=TrackState(s["track_status"]),
+            trigger=trigger,
+            trigger_driver=lap.driver if lap else None,
+            trigger_lap=lap.lap_number if lap else None,
+            n_sims=N_SIMS,
+            compute_ms=round(compute_ms, 2),
+            recommendations=recs,
+            source_produced_at=source.produced_at,
+        )
+        s["strategy_lap"] = state.lap
+        sent.append(await strategy_topic.send(key=s["session_key"].encode(), value=encode(out)))
+
+
+async def _delivered(futures: list[Any]) -> None:
+    """Wait until the broker has acknowledged these sends."""
+    if futures:
+        await asyncio.gather(*futures)
+
+
+def _decode_any(raw: bytes) -> Any:
+    from schemas import decode_any
+
+    return decode_any(raw)

@@ -1,0 +1,20 @@
+"""Running the worker: a Faust worker process for the app of ``streams.app``."""
+
+from __future__ import annotations
+
+import logging
+
+from pitwall.settings import Settings, get_settings
+
+
+def run(settings: Settings | None = None, loglevel: str = "WARNING") -> None:
+    """Start the worker in this process until SIGINT/SIGTERM."""
+    import faust
+
+    from streams.app import make_app
+
+    settings = settings or get_settings()
+    app = make_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    logging.getLogger("faust").setLevel(loglevel)
+    worker.execute_from_commandline()
