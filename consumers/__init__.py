@@ -1,0 +1,1 @@
+"""Sinks: every topic into PostgreSQL/TimescaleDB, and the live state of each session in Redis."""

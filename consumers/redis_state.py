@@ -1,0 +1,161 @@
+"""The Redis writer: the live state of every session, and an update message per change.
+
+Keeps, per session, the merged standings (laps + timing + stints), track status, latest
+strategy and its history, latest degradation per driver and the session info (keys in
+``consumers.redis_keys``), then publishes each update on ``pitwall:live:{session}`` for the
+WebSocket gateways. Updates are written per poll in one pipeline: low latency, few round trips.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+import redis
+from confluent_kafka import Consumer
+
+from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
+from pitwall.kafka_config import consumer_config
+from schemas import DecodeError, decode
+
+log = logging.getLogger(__name__)
+GROUP = "pitwall-sink-redis"
+TOPICS = [
+    "f1.session.v1",
+    "f1.laps.v1",
+    "f1.timing.v1",
+    "f1.stints.v1",
+    "f1.track_status.v1",
+    "f1.strategy.v1",
+    "f1.degradation.v1",
+]
+STANDING_FIELDS = (
+    "driver", "driver_number", "team", "position", "gap_to_leader", "interval", "lap_number",
+    "last_lap_time", "compound", "tyre_age", "stint", "stops", "pit_in", "pit_out", "retired",
+)  # fmt: skip
+
+
+class StateWriter:
+    """Applies events to Redis; keeps a local copy of standings and info to merge into."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self.standings: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.info: dict[str, dict[str, Any]] = {}
+
+    def _row(self, key: str, driver: str) -> dict[str, Any]:
+        rows = self.standings[key]
+        if driver not in rows:
+            cached = self.r.hget(session_key_name(key, "standings"), driver)
+            rows[driver] = orjson.loads(cached) if cached else dict.fromkeys(STANDING_FIELDS)
+            rows[driver]["driver"] = driver
+        return rows[driver]
+
+    def _info(self, key: str) -> dict[str, Any]:
+        if key not in self.info:
+            cached = self.r.get(session_key_name(key, "info"))
+            self.info[key] = orjson.loads(cached) if cached else {"session_key": key}
+        return self.info[key]
+
+    def apply(self, topic: str, raw: bytes, pipe: Any) -> None:
+        ev = decode(topic, raw)
+        key = ev.session_key
+        data = orjson.loads(raw)
+        kind = "standings"
+        payload: Any
+        if ev.type == "session":
+            info = self._info(key)
+            for f in ("year", "event_name", "session_name", "circuit", "country", "total_laps",
+                      "current_lap", "status", "drivers"):  # fmt: skip
+                v = data.get(f)
+                if v is not None:
+                    info[f] = v
+            pipe.set(session_key_name(key, "info"), orjson.dumps(info))
+            kind, payload = "session", {**info, "produced_at": data.get("produced_at")}
+            for d in data.get("drivers") or []:
+                row = self._row(key, d["driver"])
+                row["driver_number"], row["team"] = d.get("driver_number"), d.get("team")
+                pipe.hset(session_key_name(key, "standings"), d["driver"], orjson.dumps(row))
+        elif ev.type in ("lap", "timing", "stint"):
+            row = self._row(key, ev.driver)
+            if ev.type == "lap":
+                if (row.get("lap_number") or 0) > ev.lap_number:
+                    return  # an older lap arriving late
+                row.update(
+                    lap_number=ev.lap_number, last_lap_time=ev.lap_time, compound=ev.compound,
+                    tyre_age=ev.tyre_life, stint=ev.stint, pit_in=ev.pit_in, pit_out=ev.pit_out,
+                    team=ev.team or row.get("team"), driver_number=ev.driver_number,
+                )  # fmt: skip
+                if ev.position is not None:
+                    row["position"] = ev.position
+                if ev.stint:
+                    row["stops"] = max(ev.stint - 1, 0)
+            elif ev.type == "timing":
+                for f in ("position", "gap_to_leader", "interval"):
+                    v = getattr(ev, f)
+                    if v is not None:
+                        row[f] = v
+            else:
+                if ev.stint >= (row.get("stint") or 0):
+                    row.update(stint=ev.stint, compound=ev.compound, stops=max(ev.stint - 1, 0))
+                    if ev.tyre_age_at_start is not None:
+                        row["tyre_age"] = ev.tyre_age_at_start
+            pipe.hset(session_key_name(key, "standings"), ev.driver, orjson.dumps(row))
+            payload = {**row, "produced_at": data.get("produced_at"), "source": ev.type}
+        elif ev.type == "track_status":
+            pipe.set(session_key_name(key, "track_status"), raw)
+            kind, payload = "track_status", data
+        elif ev.type == "strategy":
+            pipe.set(session_key_name(key, "strategy"), raw)
+            recs = data["recommendations"]
+            point = {
+                "lap": data["lap"],
+                "win": {r["driver"]: r["win_prob"] for r in recs},
+                "podium": {r["driver"]: r["podium_prob"] for r in recs},
+            }
+            hist = session_key_name(key, "strategy_history")
+            pipe.rpush(hist, orjson.dumps(point))
+            pipe.ltrim(hist, -HISTORY_CAP, -1)
+            kind, payload = "strategy", data
+        elif ev.type == "degradation":
+            pipe.hset(session_key_name(key, "degradation"), ev.driver, raw)
+            kind, payload = "degradation", data
+        else:
+            return
+        pipe.zadd(SESSIONS, {key: time.time()})
+        message = {"kind": kind, "topic": topic, "data": payload}
+        pipe.publish(live_channel(key), orjson.dumps(message))
+
+
+def run_redis_writer(
+    redis_url: str, stop: callable, group: str = GROUP, on_batch: callable | None = None
+) -> int:
+    """Consume until ``stop()``; returns the number of events applied."""
+    client = redis.Redis.from_url(redis_url)
+    writer = StateWriter(client)
+    consumer = Consumer(consumer_config(group, from_beginning=True))
+    consumer.subscribe(TOPICS)
+    applied = 0
+    try:
+        while not stop():
+            msgs = [m for m in consumer.consume(2000, 0.02) if not m.error()]
+            if not msgs:
+                continue
+            pipe = client.pipeline(transaction=False)
+            for m in msgs:
+                try:
+                    writer.apply(m.topic(), m.value(), pipe)
+                    applied += 1
+                except (DecodeError, KeyError, TypeError) as exc:
+                    log.warning("skipping bad %s message at %s: %s", m.topic(), m.offset(), exc)
+            pipe.execute()
+            consumer.commit(asynchronous=True)
+            if on_batch:
+                on_batch(applied)
+    finally:
+        consumer.close()
+        client.close()
+    return applied
