@@ -2,7 +2,8 @@
 
 The field is the 2023 Monaco grid as the lap data has it after lap 1 (20 cars, 78 laps,
 positions, gaps, tyres and the drivers' real clean-lap pace), each car on its recommended
-plan. Prints the median wall time of 10,000 races over several warm runs.
+plan. Prints the median wall time of 10,000 races over several warm runs, then the warm
+latency of ``recommend()`` (whole field, default n_sims) at half distance of the same race.
 
     python benchmarks/bench_montecarlo.py [--races 10000] [--runs 7] [--event Monaco]
 """
@@ -22,13 +23,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--year", type=int, default=2023)
     parser.add_argument("--event", default="Monaco")
+    parser.add_argument("--recommend-runs", type=int, default=100)
     args = parser.parse_args()
 
     from pitwall.settings import get_settings
     from strategy.artifacts import load_models
     from strategy.backtest import race_state_at
     from strategy.data import circuit_slug, lap_files, read_laps
-    from strategy.decisions import plans_for, simulate_state
+    from strategy.decisions import plans_for, recommend, simulate_state
     from strategy.laptime import anchor_frame
 
     settings = get_settings()
@@ -44,11 +46,12 @@ def main() -> None:
     models = load_models()
     plans = [p.best[1] for p in plans_for(state, models)]
     simulate_state(state, models, plans, n_sims=256, seed=0)  # compile / load the kernel
-    times = []
+    times, cpu = [], []
     for run in range(args.runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = simulate_state(state, models, plans, n_sims=args.races, seed=run + 1)
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     med = statistics.median(times)
     laps_left = state.laps_total - state.lap
     print(f"race: {race_id}, {len(state.drivers)} cars, laps {state.lap + 1}-{state.laps_total}")
@@ -59,9 +62,28 @@ def main() -> None:
         f"{args.races / med:,.0f} races/s "
         f"({args.races * len(state.drivers) * laps_left / med / 1e6:,.0f} M car-laps/s)"
     )
+    print(
+        f"CPU time per {args.races:,} races (all threads): median "
+        f"{statistics.median(cpu) * 1000:.1f} ms (wall time on an idle machine is about this "
+        f"divided by the threads)"
+    )
     win = result.win_prob()
     top = sorted(zip(state.running(), win, strict=True), key=lambda x: -x[1])[:3]
     print("win probability: " + ", ".join(f"{d.driver} {p:.1%}" for d, p in top))
+    # The decision engine as the stream worker calls it, on a mid-race state of the same race.
+    mid = race_state_at(anchors, race_id, state.laps_total // 2)
+    recommend(mid, models, seed=0)
+    lat = []
+    for run in range(args.recommend_runs):
+        t = time.perf_counter()
+        recommend(mid, models, seed=run)
+        lat.append(time.perf_counter() - t)
+    lat.sort()
+    print(
+        f"recommend() lap {mid.lap}, {len(mid.running())} cars, default n_sims: "
+        f"median {statistics.median(lat) * 1000:.2f} ms, "
+        f"p90 {lat[int(len(lat) * 0.9)] * 1000:.2f} ms over {len(lat)} warm calls"
+    )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 
 
 def warmup(models: RaceModels | None = None) -> None:
-    """Compile (or load from numba's cache) the simulator kernels on a small race."""
+    """Compile (or load from numba's cache) the simulator kernels, serial and parallel."""
     from strategy.artifacts import RaceModels
-    from strategy.decisions import recommend
+    from strategy.decisions import recommend, simulate_state
+    from strategy.montecarlo import PARALLEL_MIN_SIMS
     from strategy.race_state import DriverState, RaceState
 
     cars = [
@@ -24,4 +25,7 @@ def warmup(models: RaceModels | None = None) -> None:
         for i in range(20)
     ]
     state = RaceState("warmup", "bahrain", 2023, 10, 57, "green", cars)
-    recommend(state, models or RaceModels(), n_sims=64, seed=0)
+    models = models or RaceModels()
+    recommend(state, models, n_sims=64, seed=0)
+    state.lap = state.laps_total - 2
+    simulate_state(state, models, n_sims=PARALLEL_MIN_SIMS, seed=0)

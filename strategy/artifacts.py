@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from strategy.data import COMPOUNDS, circuit_slug
+from strategy.data import COMPOUNDS, canonical_circuit
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
 from strategy.laptime import FEATURES, LapTimeModel
 from strategy.pitloss import DEFAULT_PIT_LOSS
@@ -33,6 +33,10 @@ PASS_DIFFICULTY = {
 }  # fmt: skip
 
 
+PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
+DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
+
+
 @dataclass
 class RaceModels:
     """Everything the simulator and the decision engine need, fitted or prior."""
@@ -45,10 +49,13 @@ class RaceModels:
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    pace_sd: float = PACE_SD
+    p_dnf: float = DNF_PER_LAP
 
     @staticmethod
     def key(circuit: str) -> str:
-        return circuit_slug(circuit.replace("-", " "))
+        """The table key of a circuit slug or event name ('saudi-arabia' -> 'saudi-arabian')."""
+        return canonical_circuit(circuit)
 
     def pit_loss(self, circuit: str) -> float:
         return self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
@@ -147,7 +154,7 @@ def load_models(model_dir: Path | None = None, data_dir: Path | None = None) -> 
         return _from_tables(
             meta["tables"],
             version=meta["version"],
-            laptime=LapTimeModel(booster, meta["circuits"]),
+            laptime=LapTimeModel(booster, meta["circuits"], list(meta.get("features", FEATURES))),
             metadata=meta,
         )
     log.warning(

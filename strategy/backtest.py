@@ -38,6 +38,7 @@ class BacktestResult:
     position_mae: dict[int, float] = field(default_factory=dict)
     position_mae_hold: dict[int, float] = field(default_factory=dict)
     brier: dict[int, float] = field(default_factory=dict)
+    brier_leader: dict[int, float] = field(default_factory=dict)  # "the leader wins" baseline
 
 
 def lap_predictions(anchors: pd.DataFrame, models: RaceModels, h: int) -> pd.DataFrame:
@@ -122,6 +123,7 @@ def run_backtest(
     errs: dict[int, list[float]] = {25: [], 50: [], 75: []}
     hold: dict[int, list[float]] = {25: [], 50: [], 75: []}
     brier: dict[int, list[float]] = {25: [], 50: [], 75: []}
+    brier_lead: dict[int, list[float]] = {25: [], 50: [], 75: []}
     for race_id in res.races:
         if progress:
             progress(race_id)
@@ -155,6 +157,7 @@ def run_backtest(
                 errs[pct].append(abs(r.expected_position - final[r.driver]))
                 hold[pct].append(abs(r.position - final[r.driver]))
                 brier[pct].append((r.win_prob - (r.driver == winner)) ** 2)
+                brier_lead[pct].append(float((r.position == 1) != (r.driver == winner)))
     res.strategy_drivers = len(stops_ok)
     res.stops_match = float(np.mean(stops_ok)) if stops_ok else float("nan")
     res.sequence_top3 = float(np.mean(seq_ok)) if seq_ok else float("nan")
@@ -162,4 +165,5 @@ def run_backtest(
         res.position_mae[pct] = float(np.mean(errs[pct])) if errs[pct] else float("nan")
         res.position_mae_hold[pct] = float(np.mean(hold[pct])) if hold[pct] else float("nan")
         res.brier[pct] = float(np.mean(brier[pct])) if brier[pct] else float("nan")
+        res.brier_leader[pct] = float(np.mean(brier_lead[pct])) if brier_lead[pct] else float("nan")
     return res

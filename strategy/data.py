@@ -28,6 +28,26 @@ def circuit_slug(event_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown"
 
 
+#: Other names of the same circuit (event renamed, or a slug written differently).
+CIRCUIT_ALIASES = {
+    "saudi-arabia": "saudi-arabian", "mexican": "mexico-city", "mexico": "mexico-city",
+    "brazilian": "sao-paulo", "brazil": "sao-paulo", "styrian": "austrian", "austria": "austrian",
+    "70th-anniversary": "british", "britain": "british", "great-britain": "british",
+    "sakhir": "bahrain", "abu-dhabi-grand-prix": "abu-dhabi",
+    "usa": "united-states", "us": "united-states", "italy": "italian", "emilia": "emilia-romagna",
+    "imola": "emilia-romagna", "monza": "italian", "baku": "azerbaijan", "spain": "spanish",
+    "hungary": "hungarian", "japan": "japanese", "china": "chinese", "belgium": "belgian",
+    "netherlands": "dutch", "canada": "canadian", "australia": "australian",
+    "france": "french", "portugal": "portuguese", "russia": "russian", "turkey": "turkish",
+}  # fmt: skip
+
+
+def canonical_circuit(name: str) -> str:
+    """The one key of a circuit: slug of an event name or slug, renamed events merged."""
+    slug = circuit_slug(str(name).replace("-", " "))
+    return CIRCUIT_ALIASES.get(slug, slug)
+
+
 def _seconds(col: pd.Series) -> pd.Series:
     if col.dtype.kind in "fi":
         return col.astype(float)
@@ -55,6 +75,7 @@ def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.Data
         if missing:
             raise ValueError(f"{path}: not a lap CSV (missing columns {sorted(missing)})")
         year = season or _season_from_name(path)
+        sprint = "sprint" in path.name.lower()
         df = pd.DataFrame(
             {
                 "season": year,
@@ -87,13 +108,17 @@ def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.Data
             if cname is not None
             else -1.0
         )
+        df["sprint"] = sprint
         frames.append(df)
     laps = pd.concat(frames, ignore_index=True)
     laps = laps.dropna(subset=["lap"]).copy()
     laps["lap"] = laps["lap"].astype(int)
     laps["circuit"] = laps["event"].map(circuit_slug)
     laps["race_id"] = laps["season"].astype(str) + "-" + laps["circuit"]
+    laps.loc[laps["sprint"], "race_id"] += "-sprint"
     laps["green"] = laps["track_status"] == "1"
+    # SC (4), red flag (5), VSC deployed / ending (6, 7) at any time of the lap.
+    laps["neutralised"] = laps["track_status"].str.contains("[4567]", regex=True)
     laps["laps_total"] = laps.groupby("race_id")["lap"].transform("max")
     laps = laps.drop_duplicates(["race_id", "driver", "lap"])
     return laps.sort_values(["race_id", "driver", "lap"]).reset_index(drop=True)
@@ -106,15 +131,19 @@ def _season_from_name(path: Path) -> int:
     return int(m.group(0))
 
 
-def lap_files(data_dir: Path, seasons: Iterable[int]) -> list[Path]:
-    """The race-lap CSVs of the given seasons (the ``transformed_*`` ones, one per season)."""
-    folder = data_dir / "laps" / "Data" / "grand_prix"
+def lap_files(data_dir: Path, seasons: Iterable[int], sprint: bool = False) -> list[Path]:
+    """The race-lap CSVs of the given seasons (the ``transformed_*`` ones, one per season),
+    plus the sprint-race CSVs of those seasons that have sprints when ``sprint``."""
+    folder = data_dir / "laps" / "Data"
     out = []
     for year in seasons:
-        path = folder / f"transformed_grand_prix_laps_{year}.csv"
+        path = folder / "grand_prix" / f"transformed_grand_prix_laps_{year}.csv"
         if not path.exists():
             raise FileNotFoundError(f"no lap CSV for {year}: {path}")
         out.append(path)
+        sprint_path = folder / "sprint" / f"transformed_sprint_laps_{year}.csv"
+        if sprint and sprint_path.exists():
+            out.append(sprint_path)
     return out
 
 
@@ -124,7 +153,7 @@ def ergast_table(data_dir: Path, name: str) -> pd.DataFrame:
 
 def ergast_races(data_dir: Path) -> pd.DataFrame:
     races = ergast_table(data_dir, "races")
-    races["circuit"] = races["name"].map(circuit_slug)
+    races["circuit"] = races["name"].map(canonical_circuit)
     races["race_name"] = races["year"].astype(str) + " " + races["name"]
     return races
 
@@ -137,7 +166,7 @@ def vsc_estimates(data_dir: Path) -> dict[str, list[int]]:
 def finishing_positions(data_dir: Path, season: int, event: str) -> dict[str, int]:
     """Final classification (driver code -> position) of a race, from Ergast results."""
     races = ergast_races(data_dir)
-    race = races[(races["year"] == season) & (races["circuit"] == circuit_slug(event))]
+    race = races[(races["year"] == season) & (races["circuit"] == canonical_circuit(event))]
     if race.empty:
         return {}
     results = ergast_table(data_dir, "results")

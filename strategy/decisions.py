@@ -1,11 +1,14 @@
 """The decision engine: for every driver, when to pit, onto what, and what it is worth.
 
-Candidate plans per driver (stay out, one stop on each remaining lap with each legal dry
-compound, two stops for long remaining distances) are scored by expected race time from the
-compound pace and degradation model; the pit window is the set of laps whose expected time is
+``PlanTable`` scores every candidate plan of every car at once (numpy, no per-plan Python):
+stay out, one stop at the end of each remaining lap onto each legal compound, two stops onto
+each legal pair of dry compounds (two-compound rule in dry races), by expected race time from
+the compound pace offsets and degradation at the circuit, the pit loss (cheaper now under
+SC/VSC) and an out-lap penalty. The pit window is the set of laps whose expected time is
 within noise of the best. The field then races its best plans in the Monte Carlo simulator
-for win/podium probabilities and expected positions, and the gaps to the cars around give
-undercut/overcut threats and opportunities.
+(traffic, overtaking, SC/VSC, retirements) for win/podium probabilities and expected
+positions, and the gaps to the cars around give undercut/overcut threats and opportunities.
+At the default 500 races the whole field takes a few milliseconds.
 """
 
 from __future__ import annotations
@@ -17,124 +20,218 @@ import numpy as np
 
 from schemas.derived import DriverStrategy, PitWindow
 from strategy.artifacts import RaceModels
-from strategy.data import COMPOUND_INDEX, DRY
+from strategy.data import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.montecarlo import Field, SimParams, simulate
-from strategy.race_state import DriverState, RaceState
+from strategy.race_state import RaceState
 
 WINDOW_TOLERANCE_S = 1.0  # expected-time margin treated as "within noise" of the best plan
 OUT_LAP_PENALTY_S = 1.2  # cold tyres and pit exit on the out-lap
-SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65}
+#: Share of the green-flag pit loss a stop costs now, by track status (a red flag allows a
+#: free tyre change in the pit lane).
+SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
+PACE_SHRINK = 0.35  # weight of a car's own recent pace against the field median
 
 
 def _phi(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def _stint_time(base: float, off: float, slope: float, age0: float, laps: np.ndarray) -> np.ndarray:
-    """Expected time of stints of ``laps`` laps starting at tyre age ``age0``."""
+def _stint_time(base, off, slope, age0, laps):
+    """Expected time of stints of ``laps`` laps starting at tyre age ``age0`` (broadcasts)."""
     return laps * (base + off) + slope * (laps * age0 + laps * (laps - 1) / 2.0)
 
 
-class _Plans:
-    """Expected remaining race time of every candidate plan of one driver (vectorised)."""
+MIN_STINT = 5  # laps: shortest stint a two-stop candidate plans
+TWO_STOP_SPLITS = (0.35, 0.5, 0.65)  # share of the laps after the first stop run on set two
+_DRY_IDX = np.array([COMPOUND_INDEX[c] for c in DRY])
+#: Candidate columns: stay out, one stop onto each compound, two stops onto each dry pair.
+_SEQ_KIND = [("stay",)] + [("one", c) for c in range(len(COMPOUNDS))]
+_SEQ_KIND += [("two", a, b) for a in range(len(DRY)) for b in range(len(DRY))]
+_SEQ_STOPS = np.array([len(k) - 1 for k in _SEQ_KIND])
 
-    def __init__(self, d: DriverState, base: float, state: RaceState, models: RaceModels) -> None:
-        off, slope = models.compound_arrays(state.circuit)
+
+class PlanTable:
+    """Expected remaining race time of every candidate plan of every running car, vectorised.
+
+    Candidates: stay out to the flag; one stop at the end of each remaining lap onto each legal
+    compound; two stops (first stop on each lap, the second after a share of the rest) onto
+    each legal pair of dry compounds. The two-compound rule holds in dry races (a car that has
+    only run one dry compound must fit another). Times come from the compound pace offsets and
+    linear degradation at this circuit, the pit loss (cheaper on this lap under SC/VSC) and an
+    out-lap penalty; traffic and position are left to the Monte Carlo.
+    """
+
+    def __init__(self, state: RaceState, models: RaceModels, base: np.ndarray | None = None):
+        cars = state.running()
+        self.cars = cars
+        n = len(cars)
+        off, slope = (a.astype(np.float64) for a in models.compound_arrays(state.circuit))
         lap, total = state.lap, state.laps_total
-        left = total - lap
-        cur = COMPOUND_INDEX.get(d.compound, 1)
+        left = max(total - lap, 0)
+        base = base_paces(state, models) if base is None else base
+        cur = np.array([COMPOUND_INDEX.get(d.compound, 1) for d in cars], np.int64)
+        age0 = np.array([float(d.tyre_age) for d in cars])
+        dry = np.array([d.compound in DRY or d.compound == "UNKNOWN" for d in cars])
+        used = np.zeros((n, len(COMPOUNDS)), bool)
+        for i, d in enumerate(cars):
+            for c in (*d.compounds_used, d.compound):
+                if c in DRY:
+                    used[i, COMPOUND_INDEX[c]] = True
+        n_used = used.sum(axis=1)
         loss = models.pit_loss(state.circuit)
         now_factor = SC_LOSS_FACTOR.get(state.track_status, 1.0)
-        self.current = d.compound
-        dry_race = d.compound in DRY or d.compound == "UNKNOWN"
-        used = {c for c in (*d.compounds_used, d.compound) if c in DRY}
-        #: (expected time, plan) of the best plan per compound sequence.
-        self.by_sequence: dict[tuple[str, ...], tuple[float, tuple[tuple[int, str], ...]]] = {}
-        self.one_stop: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if not dry_race or len(used) >= 2 or left <= 1:
-            stay = _stint_time(base, off[cur], slope[cur], d.tyre_age, np.array([left]))[0]
-            self.by_sequence[(d.compound,)] = (float(stay), ())
+        b = base[:, None]
+        times = np.full((n, len(_SEQ_KIND)), np.inf)
+        stay = _stint_time(base, off[cur], slope[cur], age0, float(left))
+        times[:, 0] = np.where(~dry | (n_used >= 2) | (left <= 1), stay, np.inf)
+        self.pit_laps = np.arange(lap + 1, total)  # one stop at the end of one of these laps
+        self.one = np.full((n, len(COMPOUNDS), 0), np.inf)
+        self.p1 = np.arange(lap + 1, total - 2 * MIN_STINT)
+        self.two = np.full((n, len(DRY), len(DRY), len(TWO_STOP_SPLITS), 0), np.inf)
         if left >= 2:
-            pit_laps = np.arange(lap + 1, total)  # stop at the end of these laps
-            first = (pit_laps - lap).astype(float)
-            rest = (total - pit_laps).astype(float)
-            losses = np.full(len(pit_laps), loss + OUT_LAP_PENALTY_S)
+            first = (self.pit_laps - lap).astype(float)
+            rest = (total - self.pit_laps).astype(float)
+            losses = np.full(len(first), loss + OUT_LAP_PENALTY_S)
             losses[0] = loss * now_factor + OUT_LAP_PENALTY_S
-            before = _stint_time(base, off[cur], slope[cur], d.tyre_age, first)
-            for comp in DRY if dry_race else (d.compound,):
-                if dry_race and len(used) < 2 and comp in used:
-                    continue
-                c = COMPOUND_INDEX[comp]
-                t = before + losses + _stint_time(base, off[c], slope[c], 0.0, rest)
-                k = int(np.argmin(t))
-                self.one_stop[comp] = (pit_laps, t)
-                self.by_sequence[(d.compound, comp)] = (float(t[k]), ((int(pit_laps[k]), comp),))
-            if left > 30 and dry_race:
-                p1 = np.arange(lap + 1, total - 12)
-                p2 = p1 + (total - p1) // 2
-                s1 = _stint_time(base, off[cur], slope[cur], d.tyre_age, (p1 - lap).astype(float))
-                s1 = s1 + 2 * (loss + OUT_LAP_PENALTY_S)
-                s1[0] -= loss * (1.0 - now_factor)
-                for c1 in DRY:
-                    a = COMPOUND_INDEX[c1]
-                    s2 = _stint_time(base, off[a], slope[a], 0.0, (p2 - p1).astype(float))
-                    for c2 in DRY:
-                        if len(used | {c1, c2}) < 2:
-                            continue
-                        b = COMPOUND_INDEX[c2]
-                        s3 = _stint_time(base, off[b], slope[b], 0.0, (total - p2).astype(float))
-                        t = s1 + s2 + s3
-                        k = int(np.argmin(t))
-                        plan = ((int(p1[k]), c1), (int(p2[k]), c2))
-                        self.by_sequence[(d.compound, c1, c2)] = (float(t[k]), plan)
-        ranked = sorted(self.by_sequence.items(), key=lambda kv: kv[1][0])
-        self.sequences = [seq for seq, _ in ranked]
-        self.best = ranked[0][1]
-        other = [t for seq, (t, plan) in ranked if len(plan) != len(self.best[1])]
-        self.margin = (other[0] - self.best[0]) if other else 30.0
+            before = _stint_time(b, off[cur][:, None], slope[cur][:, None], age0[:, None], first)
+            after = _stint_time(
+                b[:, :, None], off[None, :, None], slope[None, :, None], 0.0, rest[None, None, :]
+            )
+            one = (before + losses)[:, None, :] + after
+            allowed = np.where(
+                dry[:, None],
+                np.isin(np.arange(len(COMPOUNDS)), _DRY_IDX)[None, :]
+                & ~((n_used < 2)[:, None] & used),
+                np.arange(len(COMPOUNDS))[None, :] == cur[:, None],
+            )
+            one[~allowed] = np.inf
+            self.one = one
+            times[:, 1 : 1 + len(COMPOUNDS)] = one.min(axis=2)
+        if len(self.p1) and dry.any():
+            p1 = self.p1.astype(float)
+            split = np.array(TWO_STOP_SPLITS)[:, None]
+            p2 = np.clip(np.round(p1 + (total - p1) * split), p1 + MIN_STINT, total - MIN_STINT)
+            losses = np.full(len(p1), 2 * (loss + OUT_LAP_PENALTY_S))
+            losses[0] -= loss * (1.0 - now_factor)
+            s1 = _stint_time(b, off[cur][:, None], slope[cur][:, None], age0[:, None], p1 - lap)
+            s1 = s1 + losses  # (n, P1)
+            o, sl = off[_DRY_IDX][None, :, None, None], slope[_DRY_IDX][None, :, None, None]
+            s2 = _stint_time(b[:, :, None, None], o, sl, 0.0, (p2 - p1)[None, None])  # (n,3,R,P1)
+            s3 = _stint_time(b[:, :, None, None], o, sl, 0.0, (total - p2)[None, None])
+            two = s1[:, None, None, None, :] + s2[:, :, None] + s3[:, None, :]
+            eye = np.eye(len(DRY), dtype=bool)
+            fitted = eye[:, None, :] | eye[None, :, :]  # (c1, c2, compound): sets fitted
+            union = used[:, _DRY_IDX][:, None, None, :] | fitted[None]
+            ok = dry[:, None, None] & (union.sum(axis=3) >= 2)  # two-compound rule
+            ok = ok[:, :, :, None, None]
+            two = np.where(ok, two, np.inf)
+            self.two = two
+            flat = two.reshape(n, len(DRY) * len(DRY), -1).min(axis=2)
+            times[:, 1 + len(COMPOUNDS) :] = flat
+        self.p2_split = TWO_STOP_SPLITS
+        self.total = total
+        self.times = times
+        self.ranked = np.argsort(times, axis=1, kind="stable")
+        self.best_col = self.ranked[:, 0]
+        self.best_time = times[np.arange(n), self.best_col]
+        other = np.where(
+            _SEQ_STOPS[None, :] != _SEQ_STOPS[self.best_col][:, None], times, np.inf
+        ).min(axis=1)
+        self.margin = np.minimum(other - self.best_time, 30.0)
+
+    def plan(self, i: int, col: int) -> tuple[tuple[int, str], ...]:
+        """The best stops of car ``i`` for candidate column ``col``."""
+        kind = _SEQ_KIND[col]
+        if kind[0] == "stay":
+            return ()
+        if kind[0] == "one":
+            k = int(np.argmin(self.one[i, kind[1]]))
+            return ((int(self.pit_laps[k]), COMPOUNDS[kind[1]]),)
+        r, k = np.unravel_index(int(np.argmin(self.two[i, kind[1], kind[2]])), self.two.shape[3:])
+        p1 = int(self.p1[k])
+        p2 = int(np.clip(round(p1 + (self.total - p1) * self.p2_split[r]), p1 + MIN_STINT,
+                         self.total - MIN_STINT))  # fmt: skip
+        return ((p1, DRY[kind[1]]), (p2, DRY[kind[2]]))
+
+    def curve(self, i: int, col: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Laps of the next stop and the expected time of stopping there, for column ``col``."""
+        kind = _SEQ_KIND[col]
+        if kind[0] == "one":
+            return self.pit_laps, self.one[i, kind[1]]
+        if kind[0] == "two":
+            return self.p1, self.two[i, kind[1], kind[2]].min(axis=0)
+        return None
+
+    def sequence(self, i: int, col: int) -> tuple[str, ...]:
+        kind = _SEQ_KIND[col]
+        now = self.cars[i].compound
+        if kind[0] == "stay":
+            return (now,)
+        if kind[0] == "one":
+            return (now, COMPOUNDS[kind[1]])
+        return (now, DRY[kind[1]], DRY[kind[2]])
+
+    def driver(self, i: int) -> _Plans:
+        return _Plans(self, i)
+
+
+class _Plans:
+    """One car's view of the plan table: its best plan, pit window and ranked sequences."""
+
+    def __init__(self, table: PlanTable, i: int) -> None:
+        self.table, self.i = table, i
+        self.current = table.cars[i].compound
+        col = int(table.best_col[i])
+        self.best = (float(table.best_time[i]), table.plan(i, col))
+        self.margin = float(table.margin[i])
 
     def window(self) -> PitWindow | None:
         """Laps for the next stop within tolerance of the best plan, if the best plan stops."""
         best_t, best_plan = self.best
         if not best_plan:
             return None
-        comp = best_plan[0][1]
-        if len(best_plan) == 1 and comp in self.one_stop:
-            laps, t = self.one_stop[comp]
-            ok = laps[t - best_t <= WINDOW_TOLERANCE_S]
-            return PitWindow(
-                open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0]
-            )
-        return PitWindow(
-            open_lap=max(best_plan[0][0] - 2, 1),
-            close_lap=best_plan[0][0] + 2,
-            best_lap=best_plan[0][0],
-        )
+        laps, t = self.table.curve(self.i, int(self.table.best_col[self.i]))
+        ok = laps[t - best_t <= WINDOW_TOLERANCE_S]
+        if not len(ok):
+            ok = np.array([best_plan[0][0]])
+        return PitWindow(open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0])
 
     def ranked_sequences(self) -> list[tuple[str, ...]]:
-        """Compound sequences (from the current tyre), best first."""
-        return list(self.sequences)
+        """Compound sequences (from the current tyre), best first; legal candidates only."""
+        t = self.table
+        cols = [int(c) for c in t.ranked[self.i] if np.isfinite(t.times[self.i, c])]
+        return [t.sequence(self.i, c) for c in cols]
 
 
 def base_paces(state: RaceState, models: RaceModels) -> np.ndarray:
-    """Per running car: MEDIUM-equivalent, fuel-corrected pace at tyre age 0."""
+    """Per running car: MEDIUM-equivalent, fuel-corrected pace at tyre age 0.
+
+    A car's recent pace, less its compound offset and the wear of its current set, shrunk
+    towards the field's median by ``PACE_SHRINK`` (a few laps of pace are a noisy estimate of
+    the pace to come: traffic, tyre management). Cars without a pace get the median plus a
+    small penalty per position.
+    """
     off, slope = models.compound_arrays(state.circuit)
     cars = state.running()
-    known = [d.pace for d in cars if d.pace is not None]
-    fallback = float(np.median(known)) if known else 90.0
-    out = []
-    for d in cars:
-        c = COMPOUND_INDEX.get(d.compound, 1)
-        if d.pace is None:
-            out.append(fallback + 0.08 * d.position)
-        else:
-            out.append(d.pace - off[c] - slope[c] * d.tyre_age)
-    return np.array(out, np.float64)
+    base = np.full(len(cars), np.nan)
+    for i, d in enumerate(cars):
+        if d.pace is not None and math.isfinite(d.pace):
+            c = COMPOUND_INDEX.get(d.compound, 1)
+            base[i] = d.pace - off[c] - slope[c] * d.tyre_age
+    known = np.isfinite(base)
+    if not known.any():
+        return 90.0 + 0.08 * np.arange(len(cars), dtype=np.float64)
+    med = float(np.median(base[known]))
+    base[known] = med + PACE_SHRINK * (base[known] - med)
+    positions = np.array([d.position for d in cars], np.float64)
+    base[~known] = med + 0.08 * (positions[~known] - len(cars) / 2)
+    return base
 
 
 def plans_for(state: RaceState, models: RaceModels) -> list[_Plans]:
-    base = base_paces(state, models)
-    return [_Plans(d, float(b), state, models) for d, b in zip(state.running(), base, strict=True)]
+    """Every running car's candidate plans, in position order."""
+    table = PlanTable(state, models)
+    return [table.driver(i) for i in range(len(table.cars))]
 
 
 def simulate_state(
@@ -167,8 +264,10 @@ def simulate_state(
         offsets=off,
         slopes=slope,
         noise_sd=noise_sd,
+        pace_sd=models.pace_sd if noise_sd > 0 else 0.0,
         pass_delta=models.pass_delta(state.circuit),
-        sc_laps_left=3 if state.track_status == "sc" else 0,
+        p_dnf=models.p_dnf if noise_sd > 0 else 0.0,
+        sc_laps_left=3 if state.track_status in ("sc", "red") else 0,
         vsc_laps_left=2 if state.track_status in ("vsc", "vsc_ending") else 0,
     )
     return simulate(field, params, n_sims, seed)
@@ -222,7 +321,7 @@ def recommend(
                 under_threat = _phi((gain - gap_behind) / 1.0) * (1.0 if soon else 0.4)
             over_threat = _phi((OUT_LAP_PENALTY_S + 0.5 - gap_behind) / 1.0) * 0.3
         pit_under_sc = None
-        if state.track_status in ("sc", "vsc", "vsc_ending"):
+        if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
         out.append(
             DriverStrategy(

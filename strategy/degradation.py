@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from strategy.data import canonical_circuit
 from strategy.fuel import FUEL_S_PER_LAP
 
 #: Seconds lost per lap of tyre age, and pace offset against MEDIUM, when nothing better is known.
@@ -48,24 +49,22 @@ def compound_priors(laps: pd.DataFrame) -> dict[str, CompoundPrior]:
     clean["x"] = clean["tyre_life"] - clean.groupby(key)["tyre_life"].transform("mean")
     # Offset: a driver's stint mean against his race mean, at equal age, by compound.
     clean["dm"] = clean["fc"] - clean.groupby(["race_id", "driver"])["fc"].transform("mean")
+    clean["xy"] = clean["x"] * clean["y"]
+    clean["xx"] = clean["x"] ** 2
+    stints = clean.groupby(["compound", *key])[["xy", "xx"]].agg(["sum", "count"])
+    stints = stints[stints[("xy", "count")] >= 6]
+    stint_slopes = (stints[("xy", "sum")] / stints[("xx", "sum")].clip(lower=1e-9)).clip(-0.3, 0.5)
     for comp, g in clean.groupby("compound"):
         if comp not in DEFAULT_SLOPE or len(g) < 200:
             continue
-        per_stint = g.groupby(key).apply(
-            lambda s: (
-                (s["x"] * s["y"]).sum() / max((s["x"] ** 2).sum(), 1e-9) if len(s) >= 6 else np.nan
-            ),
-            include_groups=False,
-        )
-        per_stint = per_stint.dropna().clip(-0.3, 0.5)
+        per_stint = stint_slopes.xs(comp, level="compound").dropna()
         if len(per_stint) < 20:
             continue
         out[str(comp)] = CompoundPrior(
             float(per_stint.median()), float(per_stint.std() / 2), float(g["dm"].mean())
         )
     # Per circuit: how much faster or slower tyres wear there than on average.
-    clean["xy"] = clean["x"] * clean["y"]
-    clean["xx"] = clean["x"] ** 2
+    clean["circuit"] = clean["circuit"].map(canonical_circuit)
     sums = clean.groupby(["circuit", *key])[["xy", "xx"]].sum()
     sums = sums[sums["xx"] > 20]
     stint_slope = (sums["xy"] / sums["xx"]).clip(-0.3, 0.5)

@@ -1,15 +1,19 @@
 """Monte Carlo race simulator: the rest of a race for the whole field, many times over (numba).
 
-Lap by lap, every car runs its pace plus compound offset, linear tyre degradation, the fuel
-effect and noise; planned stops cost the circuit's pit loss (less under SC/VSC); safety cars
-start with the circuit's per-lap hazard and bunch the field, VSCs slow everyone alike; a car
-that is faster than the one ahead gets past with a probability that grows with the pace delta
-and shrinks with how hard the circuit is to pass on. The kernel runs one race per loop
-iteration in parallel over both cores, with a cheap per-race random stream.
+Every car's plan (stops and compounds) is fixed for a run, so its expected green-flag lap time
+on every remaining lap (pace, compound offset, linear tyre degradation, fuel) is computed once
+into a laps x cars matrix. The kernel then races that matrix many times in parallel: lap noise
+and a per-race pace error per car, planned stops costing the circuit's pit loss (less under
+SC/VSC), safety cars that start with the circuit's per-lap hazard and bunch the field, VSCs that
+slow everyone alike, retirements, and overtaking: a car faster than the one ahead gets past with
+a probability that grows with the pace delta and shrinks with how hard the circuit is to pass
+on. Random numbers come from a cheap in-kernel xorshift stream per race (16-bit indices into a
+table of normal deviates), so no random arrays are precomputed per call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba as nb
@@ -18,10 +22,16 @@ import numpy as np
 from strategy.data import COMPOUND_INDEX
 from strategy.fuel import FUEL_S_PER_LAP
 
-_NORMAL = np.random.default_rng(20230528).standard_normal(1 << 14).astype(np.float32)
 SC_SLOWDOWN = 1.45  # lap time factor behind the safety car
 VSC_SLOWDOWN = 1.35
+SC_PIT_FACTOR = 0.45  # share of the green-flag pit loss a stop costs under SC / VSC
+VSC_PIT_FACTOR = 0.65
 SC_GAP = 0.8  # s between cars once the field has bunched up behind the SC
+HELD_GAP = 0.3  # s behind the car ahead for a car that could not get past
+_NORMAL = np.random.default_rng(20230528).standard_normal(1 << 16).astype(np.float32)
+RETIRED = np.float32(1.0e6)  # cumulative time marking a retired car
+
+Plan = Sequence[tuple[int, str]]  # (lap at whose end the car stops, compound fitted)
 
 
 @dataclass
@@ -35,24 +45,23 @@ class SimParams:
     p_vsc: float
     offsets: np.ndarray  # per compound index, s
     slopes: np.ndarray  # per compound index, s per lap of age
-    noise_sd: float = 0.45
+    noise_sd: float = 0.45  # s, lap-to-lap noise
+    pace_sd: float = 0.0  # s per lap, per-race error of a car's pace (model uncertainty)
     pass_delta: float = 0.6  # s of lap-time advantage that gives a 50% pass chance
+    p_dnf: float = 0.0  # chance per car and lap of retiring
     sc_laps_left: int = 0  # an SC already out: laps it still runs
     vsc_laps_left: int = 0
 
 
 @dataclass
 class Field:
-    """The cars at the start of the simulation, in any order (``gap`` orders them)."""
+    """The cars at the start of the simulation (order of the lists = order of the results)."""
 
     pace: np.ndarray  # s, fuel-corrected MEDIUM-equivalent pace at tyre age 0
-    gap: np.ndarray  # s behind the leader
-    compound: np.ndarray  # compound index
-    age: np.ndarray  # laps
-    pit1: np.ndarray  # lap of the next planned stop (-1: none)
-    comp1: np.ndarray
-    pit2: np.ndarray
-    comp2: np.ndarray
+    gap: np.ndarray  # s behind the leader (ties keep list order)
+    compound: np.ndarray  # compound index of the current tyres
+    age: np.ndarray  # laps on the current tyres
+    plans: list[tuple[tuple[int, str], ...]]  # each car's remaining stops
 
     @classmethod
     def build(
@@ -61,149 +70,248 @@ class Field:
         gap: np.ndarray,
         compounds: list[str],
         age: np.ndarray,
-        plans: list[tuple[tuple[int, str], ...]],
+        plans: Sequence[Plan],
     ) -> Field:
-        n = len(pace)
-        pit1 = np.full(n, -1, np.int32)
-        pit2 = np.full(n, -1, np.int32)
-        comp1 = np.zeros(n, np.int32)
-        comp2 = np.zeros(n, np.int32)
-        for i, plan in enumerate(plans):
-            if len(plan) > 0:
-                pit1[i], comp1[i] = plan[0][0], COMPOUND_INDEX.get(plan[0][1], 1)
-            if len(plan) > 1:
-                pit2[i], comp2[i] = plan[1][0], COMPOUND_INDEX.get(plan[1][1], 1)
+        if not (len(pace) == len(gap) == len(compounds) == len(age) == len(plans)):
+            raise ValueError("pace, gap, compounds, age and plans need one entry per car")
         return cls(
             np.asarray(pace, np.float32),
             np.asarray(gap, np.float32),
             np.array([COMPOUND_INDEX.get(c, 1) for c in compounds], np.int32),
             np.asarray(age, np.float32),
-            pit1,
-            comp1,
-            pit2,
-            comp2,
+            [tuple((int(lap), str(c)) for lap, c in plan) for plan in plans],
         )
 
 
+def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]:
+    """Expected green-flag lap time (without pit loss) and a stop flag, per remaining lap x car."""
+    laps = np.arange(params.start_lap + 1, params.laps_total + 1)
+    n_laps, n = len(laps), len(field.pace)
+    comp = np.empty((n_laps, n), np.int64)
+    age = np.empty((n_laps, n), np.float32)
+    pit = np.zeros((n_laps, n), np.uint8)
+    for i in range(n):
+        comp[:, i] = field.compound[i]
+        age[:, i] = field.age[i] + np.arange(n_laps, dtype=np.float32)
+        for stop, compound in sorted(field.plans[i]):
+            k = stop - params.start_lap - 1  # row of the lap the car stops at the end of
+            if not 0 <= k < n_laps - 1:
+                continue
+            pit[k, i] = 1
+            comp[k + 1 :, i] = COMPOUND_INDEX.get(compound, 1)
+            age[k + 1 :, i] = np.arange(n_laps - k - 1, dtype=np.float32)
+    offsets = np.asarray(params.offsets, np.float32)
+    slopes = np.asarray(params.slopes, np.float32)
+    fuel = (FUEL_S_PER_LAP * (params.laps_total - laps)).astype(np.float32)
+    base = field.pace[None, :] + offsets[comp] + slopes[comp] * age + fuel[:, None]
+    return np.ascontiguousarray(base, np.float32), pit
+
+
 @nb.njit(cache=True, inline="always")
-def _next(state: np.uint64) -> np.uint64:
+def _xorshift(state: np.uint64) -> np.uint64:
     state ^= state << np.uint64(13)
     state ^= state >> np.uint64(7)
     state ^= state << np.uint64(17)
     return state
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def _simulate(
-    n_sims, seed, pace, gap, comp0, age0, pit1, comp1, pit2, comp2,
-    start_lap, laps_total, pit_loss, p_sc, p_vsc, offsets, slopes, noise_sd, pass_delta,
-    sc_left0, vsc_left0, normal, positions, times,
+@nb.njit(cache=True, inline="always")
+def _uniform(state: np.uint64) -> np.float32:
+    """A uniform deviate in [0, 1) from the top 24 bits."""
+    return np.float32(np.int32(state >> np.uint64(40))) * np.float32(1.0 / 16777216.0)
+
+
+@nb.njit(cache=True, fastmath=True, error_model="numpy")
+def _races(
+    lo, hi, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
+    pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
+    neutral,
 ):  # fmt: skip
-    n = pace.shape[0]
-    inv = np.float32(1.0 / 18446744073709551616.0)
-    for s in nb.prange(n_sims):
-        st = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(s + 1) * np.uint64(
+    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another."""
+    n_laps, n = base.shape
+    log_keep = np.log(1.0 - p_dnf) if p_dnf > 0 else -1.0
+    retired = np.float32(RETIRED)
+    mask = np.uint64(0xFFFF)
+    for s in range(lo, hi):
+        x = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(s + 1) * np.uint64(
             0xBF58476D1CE4E5B9
         )
-        st = _next(_next(st | np.uint64(1)))
-        cum = gap.copy()
-        age = age0.copy()
-        comp = comp0.copy()
-        pitted = np.zeros(n, np.bool_)
-        order = np.argsort(cum)
+        x ^= x >> np.uint64(31)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(29)
+        st = _xorshift(x | np.uint64(1))
+        cum = times[s]
+        order = orders[s]
+        off = offs[s]
+        dnf = dnf_laps[s]
+        for i in range(n):
+            cum[i] = gap[i]
+            order[i] = order0[i]
+            st = _xorshift(st)
+            off[i] = pace_sd * normal[np.int64(st & mask)]
+            dnf[i] = n_laps + 1
+            if p_dnf > 0:
+                u = (np.float64(st >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+                first = np.log(u) / log_keep
+                if first < n_laps:
+                    dnf[i] = np.int32(first)
         sc_left = sc_left0
         vsc_left = vsc_left0
-        for lap in range(start_lap + 1, laps_total + 1):
+        neutral[s, 0] = 0
+        neutral[s, 1] = 0
+        for lap in range(n_laps):
             if sc_left == 0 and vsc_left == 0:
-                st = _next(st)
-                u = np.float32(st) * inv
+                st = _xorshift(st)
+                u = _uniform(st)
                 if u < p_sc:
-                    st = _next(st)
-                    sc_left = 3 + np.int64(st % np.uint64(3))
+                    sc_left = 3 + np.int64(st & mask) % 3
+                    neutral[s, 0] += 1
                 elif u < p_sc + p_vsc:
-                    st = _next(st)
-                    vsc_left = 2 + np.int64(st % np.uint64(2))
+                    vsc_left = 2 + np.int64(st & mask) % 2
+                    neutral[s, 1] += 1
             sc = sc_left > 0
-            vsc = vsc_left > 0
-            fuel = np.float32(0.055) * np.float32(laps_total - lap)
-            loss_factor = np.float32(0.45) if sc else (np.float32(0.65) if vsc else np.float32(1.0))
-            for i in range(n):
-                st = _next(st)
-                c = comp[i]
-                t = pace[i] + offsets[c] + slopes[c] * age[i] + fuel
-                t += noise_sd * normal[np.int64(st >> np.uint64(50))]
-                pitted[i] = False
-                age[i] += np.float32(1.0)
-                if lap == pit1[i]:
-                    t += pit_loss * loss_factor
-                    comp[i] = comp1[i]
-                    age[i] = 0.0
-                    pitted[i] = True
-                elif lap == pit2[i]:
-                    t += pit_loss * loss_factor
-                    comp[i] = comp2[i]
-                    age[i] = 0.0
-                    pitted[i] = True
-                if sc:
-                    t *= np.float32(SC_SLOWDOWN)
-                elif vsc:
-                    t *= np.float32(VSC_SLOWDOWN)
-                cum[i] += t
-            # One bubble pass front to back: passes on track, or past a car in the pits.
-            for k in range(1, n):
-                a = order[k - 1]
-                b = order[k]
-                if cum[b] < cum[a]:
-                    margin = cum[a] - cum[b]
-                    ok = pitted[a] or sc
-                    if not ok:
-                        st = _next(st)
-                        ok = np.float32(st) * inv < margin / (margin + pass_delta)
-                    if ok:
-                        order[k - 1] = b
-                        order[k] = a
-                    else:
-                        cum[b] = cum[a] + np.float32(0.3)
+            slow = np.float32(1.0)
+            loss = pit_loss
             if sc:
+                slow = np.float32(SC_SLOWDOWN)
+                loss = pit_loss * np.float32(SC_PIT_FACTOR)
+            elif vsc_left > 0:
+                slow = np.float32(VSC_SLOWDOWN)
+                loss = pit_loss * np.float32(VSC_PIT_FACTOR)
+            r = np.uint64(0)
+            for i in range(n):
+                if (i & 3) == 0:
+                    st = _xorshift(st)
+                    r = st
+                z = normal[np.int64(r & mask)]
+                r >>= np.uint64(16)
+                d = dnf[i]
+                if d > lap:
+                    t = base[lap, i] + off[i] + noise_sd * z
+                    if pit[lap, i]:
+                        t += loss
+                    cum[i] += t * slow
+                elif d == lap:  # retires: classified behind the cars still running
+                    cum[i] = retired * np.float32(2.0) - np.float32(lap)
+            # One bubble pass front to back: passes on track, past a car in the pits, or past
+            # a retired car; a car that fails to pass stays just behind. Branch-free, with a
+            # short dependency chain: the car compared against (ia, ca, and whether it can be
+            # passed at will, fa) is carried in registers; car b passes on track when its
+            # margin beats a threshold drawn from the pass probability margin/(margin+delta).
+            st = _xorshift(st)
+            ia = order[0]
+            ca = cum[ia]
+            fa = sc | (pit[lap, ia] != 0) | (ca >= retired)
+            for k in range(1, n):
+                ib = order[k]
+                cb = cum[ib]
+                fb = sc | (pit[lap, ib] != 0) | (cb >= retired)
+                h = (st + np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) * np.uint64(
+                    0xD6E8FEB86659FD93
+                )
+                u = _uniform(h)
+                thr = pass_delta * u / (np.float32(1.0) - u)  # P(margin > thr) = P(pass)
+                behind = cb < ca
+                swap = cb < ca - (np.float32(0.0) if fa else thr)
+                held = ca + np.float32(HELD_GAP) if behind else cb
+                order[k - 1] = ib if swap else ia
+                order[k] = ia if swap else ib
+                cum[ib] = cb if swap else held
+                ia = ia if swap else ib
+                ca = ca if swap else held
+                fa = fa if swap else fb
+            if sc:  # the safety car bunches the field up behind the leader
                 lead = cum[order[0]]
                 for k in range(1, n):
                     j = order[k]
-                    bunched = lead + SC_GAP * k
-                    if cum[j] > bunched:
+                    bunched = lead + np.float32(SC_GAP) * np.float32(k)
+                    if bunched < cum[j] < retired:
                         cum[j] = bunched
                 sc_left -= 1
-            elif vsc:
+            elif vsc_left > 0:
                 vsc_left -= 1
+        # Classification: finishers in running order, then the retired cars (those that
+        # retired together on the last lap may not have sunk past every finisher yet).
+        place = 1
         for k in range(n):
-            positions[s, order[k]] = k + 1
-        for i in range(n):
-            times[s, i] = cum[i]
+            if cum[order[k]] < retired:
+                positions[s, order[k]] = place
+                place += 1
+        for k in range(n):
+            if cum[order[k]] >= retired:
+                positions[s, order[k]] = place
+                place += 1
+                cum[order[k]] = np.nan
+
+
+@nb.njit(cache=True, parallel=True)
+def _races_parallel(
+    n_sims, chunk, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
+    pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
+    neutral,
+):  # fmt: skip
+    """All races, in chunks spread over the cores."""
+    for c in nb.prange((n_sims + chunk - 1) // chunk):
+        _races(
+            c * chunk, min(n_sims, (c + 1) * chunk), seed, base, pit, gap, order0, pit_loss,
+            p_sc, p_vsc, noise_sd, pace_sd, pass_delta, p_dnf, sc_left0, vsc_left0, normal,
+            positions, times, orders, offs, dnf_laps, neutral,
+        )  # fmt: skip
+
+
+#: Below this many races one core does it all: no thread start-up, and no OpenMP spin-waits
+#: stealing time from the stream worker's other work on a busy 2-core machine.
+PARALLEL_MIN_SIMS = 2048
+CHUNK = 64  # races per parallel work item
 
 
 def simulate(field: Field, params: SimParams, n_sims: int, seed: int = 0) -> SimResult:
     """Simulate the rest of the race ``n_sims`` times; finishing positions and times per car."""
+    if n_sims < 1:
+        raise ValueError(f"n_sims must be at least 1, not {n_sims}")
     n = len(field.pace)
+    base, pit = lap_matrix(field, params)
+    if base.shape[0] == 0:  # the race is over: the order stands
+        order = np.argsort(field.gap, kind="stable")
+        pos = np.empty(n, np.int8)
+        pos[order] = np.arange(1, n + 1)
+        none = np.zeros(n_sims, np.int16)
+        return SimResult(np.tile(pos, (n_sims, 1)), np.tile(field.gap, (n_sims, 1)), none, none)
     positions = np.empty((n_sims, n), np.int8)
     times = np.empty((n_sims, n), np.float32)
-    noise = _NORMAL if params.noise_sd > 0 else np.zeros_like(_NORMAL)
-    _simulate(
-        n_sims, seed, field.pace, field.gap, field.compound, field.age,
-        field.pit1, field.comp1, field.pit2, field.comp2,
-        params.start_lap, params.laps_total, np.float32(params.pit_loss),
-        np.float32(params.p_sc), np.float32(params.p_vsc),
-        params.offsets.astype(np.float32), params.slopes.astype(np.float32),
-        np.float32(max(params.noise_sd, 0.0)), np.float32(params.pass_delta),
-        params.sc_laps_left, params.vsc_laps_left, noise, positions, times,
+    orders = np.empty((n_sims, n), np.int32)
+    offs = np.empty((n_sims, n), np.float32)
+    dnf_laps = np.empty((n_sims, n), np.int32)
+    neutral = np.empty((n_sims, 2), np.int16)
+    args = (
+        np.uint64(seed % 2**63), base, pit, field.gap,
+        np.argsort(field.gap, kind="stable").astype(np.int32),
+        np.float32(params.pit_loss), np.float32(params.p_sc), np.float32(params.p_vsc),
+        np.float32(max(params.noise_sd, 0.0)), np.float32(max(params.pace_sd, 0.0)),
+        np.float32(params.pass_delta), float(params.p_dnf),
+        int(params.sc_laps_left), int(params.vsc_laps_left), _NORMAL, positions, times, orders,
+        offs, dnf_laps, neutral,
     )  # fmt: skip
-    return SimResult(positions, times)
+    if n_sims < PARALLEL_MIN_SIMS:
+        _races(0, n_sims, *args)
+    else:
+        _races_parallel(n_sims, CHUNK, *args)
+    return SimResult(positions, times, neutral[:, 0], neutral[:, 1])
 
 
 @dataclass
 class SimResult:
-    """Per simulated race (rows) and car (columns): finishing position and race time."""
+    """Per simulated race (rows) and car (columns): finishing position and race time.
+
+    ``times`` is the car's total time from the simulation start plus its starting gap, NaN for
+    a car that retired in that race (it is classified behind the finishers). ``sc_count`` and
+    ``vsc_count`` count the neutralisations each simulated race had.
+    """
 
     positions: np.ndarray
     times: np.ndarray
+    sc_count: np.ndarray | None = None  # per race: safety cars that started in the simulation
+    vsc_count: np.ndarray | None = None  # per race: VSC periods that started
 
     def win_prob(self) -> np.ndarray:
         return (self.positions == 1).mean(axis=0)
@@ -214,10 +322,21 @@ class SimResult:
     def expected_position(self) -> np.ndarray:
         return self.positions.mean(axis=0)
 
+    def dnf_prob(self) -> np.ndarray:
+        return np.isnan(self.times).mean(axis=0)
+
+    def time_quantiles(self, q: Sequence[float] = (0.1, 0.5, 0.9)) -> np.ndarray:
+        """[quantile, car] of finishing times (s from the simulation start), finishers only."""
+        with np.errstate(all="ignore"):
+            return np.nanquantile(self.times, q, axis=0)
+
     def position_distribution(self) -> np.ndarray:
         """[car, position-1] share of races finishing there."""
         n = self.positions.shape[1]
-        return np.stack([(self.positions == p + 1).mean(axis=0) for p in range(n)], axis=1)
+        counts = np.zeros((n, n), np.float64)
+        for p in range(n):
+            counts[:, p] = (self.positions == p + 1).sum(axis=0)
+        return counts / self.positions.shape[0]
 
 
-__all__ = ["FUEL_S_PER_LAP", "Field", "SimParams", "SimResult", "simulate"]
+__all__ = ["FUEL_S_PER_LAP", "Field", "SimParams", "SimResult", "lap_matrix", "simulate"]

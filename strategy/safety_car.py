@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from strategy.data import circuit_slug, ergast_races, ergast_table, vsc_estimates
+from strategy.data import canonical_circuit, ergast_races, ergast_table, vsc_estimates
 
 PRIOR_RACES = 4.0  # weight of the all-circuit rate, in races
 
@@ -64,17 +64,29 @@ def hazards(history: pd.DataFrame) -> tuple[dict[str, Hazard], Hazard]:
 
 
 def compare_sc_counts(
-    history: pd.DataFrame, table: dict[str, Hazard], sims: int = 2000, seed: int = 0
+    history: pd.DataFrame, table: dict[str, Hazard], sims: int = 4000, seed: int = 0
 ) -> pd.DataFrame:
-    """Share of races with 0, 1, 2, 3+ safety cars: history versus the hazard model."""
-    rng = np.random.default_rng(seed)
-    simulated = []
-    for row in history.itertuples():
+    """Share of races with 0, 1, 2, 3+ safety cars (and VSCs): history versus the simulator.
+
+    Every race of the history is re-run in the Monte Carlo race simulator (a two-car field
+    over the race's laps, the circuit's hazards), so the comparison checks what the simulator
+    does (neutralisations cannot start while one runs), not just the hazard arithmetic.
+    """
+    from strategy.montecarlo import Field, SimParams, simulate
+
+    per_race = max(sims // max(len(history), 1), 20)
+    zeros = np.zeros(5, np.float32)
+    field = Field.build(np.full(2, 90.0), np.array([0.0, 5.0]), ["MEDIUM"] * 2, np.zeros(2),
+                        [(), ()])  # fmt: skip
+    sc_sim, vsc_sim = [], []
+    for k, row in enumerate(history.itertuples()):
         h = table.get(row.circuit)
         if h is None:
             continue
-        simulated.append(rng.binomial(int(row.laps), h.p_sc, size=sims // 10 or 1))
-    sim = np.concatenate(simulated)
+        params = SimParams(int(row.laps), 0, 20.0, h.p_sc, h.p_vsc, zeros, zeros)
+        res = simulate(field, params, per_race, seed=seed + k)
+        sc_sim.append(res.sc_count)
+        vsc_sim.append(res.vsc_count)
     bins = ["0", "1", "2", "3+"]
 
     def share(values: np.ndarray) -> list[float]:
@@ -83,12 +95,14 @@ def compare_sc_counts(
 
     return pd.DataFrame(
         {
-            "safety cars per race": bins,
+            "per race": bins,
             "history": share(history["sc"].to_numpy()),
-            "model": share(sim),
+            "model": share(np.concatenate(sc_sim)),
+            "history_vsc": share(history["vsc"].to_numpy()),
+            "model_vsc": share(np.concatenate(vsc_sim)),
         }
     )
 
 
 def circuit_of(event_name: str) -> str:
-    return circuit_slug(event_name)
+    return canonical_circuit(event_name)

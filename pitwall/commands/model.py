@@ -39,6 +39,13 @@ def register(app: typer.Typer) -> None:
         out: Annotated[
             Path | None, typer.Option(help="Model directory (default: PITWALL_MODEL_DIR).")
         ] = None,
+        threads: Annotated[
+            int,
+            typer.Option(min=1, help="LightGBM threads (1 is fastest on a busy 2-core machine)."),
+        ] = 1,
+        sprint: Annotated[
+            bool, typer.Option(help="Add the sprint races of those seasons to the training data.")
+        ] = True,
         if_missing: Annotated[
             bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
         ] = False,
@@ -65,8 +72,8 @@ def register(app: typer.Typer) -> None:
                 years = [int(y) for y in seasons.split(",")]
         except ValueError:
             raise typer.BadParameter(f"seasons {seasons!r}: use 2018-2023 or 2021,2022") from None
-        if valid_season not in years:
-            valid_season = 0
+        if valid_season not in years or len(years) < 2:
+            valid_season = 0  # validate only on a season that is not the whole training set
         started = time.monotonic()
         with _progress() as bar:
             passes = 2 if valid_season else 1
@@ -85,6 +92,8 @@ def register(app: typer.Typer) -> None:
                     years,
                     valid_season or None,
                     rounds,
+                    sprint=sprint,
+                    threads=threads,
                     step=step,
                     progress=on_round,
                 )
@@ -105,7 +114,9 @@ def register(app: typer.Typer) -> None:
         ],
         races: Annotated[
             list[str] | None,
-            typer.Option("--race", help="Only these events (name or part of it); repeatable."),
+            typer.Option(
+                "--race", "--races", help="Only these events (name or part of it); repeatable."
+            ),
         ] = None,
         n_sims: Annotated[int, typer.Option(help="Monte Carlo races per evaluation.")] = 1000,
         model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
@@ -172,5 +183,9 @@ def register(app: typer.Typer) -> None:
                 f"{res.position_mae_hold[pct]:.2f} (current order)",
             )
         for pct in (25, 50, 75):
-            out.add_row(f"win Brier score at {pct}%", f"{res.brier[pct]:.4f}", "")
+            out.add_row(
+                f"win Brier score at {pct}%",
+                f"{res.brier[pct]:.4f}",
+                f"{res.brier_leader[pct]:.4f} (leader wins)",
+            )
         Console().print(out)

@@ -23,9 +23,9 @@ def laps_2023(data_dir: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A small model trained on 2022-2023 (2024 held out), through the real training path."""
+    """A small model trained on 2023 (2024 held out), through the real training path."""
     from strategy.training import train_models
 
     out = tmp_path_factory.mktemp("models")
-    train_models(data_dir, out, seasons=(2022, 2023), valid_season=2023, rounds=60)
+    train_models(data_dir, out, seasons=(2023,), valid_season=None, rounds=60)
     return out
