@@ -1,0 +1,351 @@
+"""Pydantic models of the REST API's requests and responses (the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from schemas.derived import DriverStrategy
+
+COMPOUND_NAMES = ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET", "UNKNOWN")
+TRACK_STATES = ("green", "yellow", "sc", "vsc", "vsc_ending", "red")
+
+
+def _compound(value: str) -> str:
+    up = value.strip().upper()
+    if up not in COMPOUND_NAMES:
+        raise ValueError(f"unknown compound {value!r}; use one of {', '.join(COMPOUND_NAMES)}")
+    return up
+
+
+class SessionSummary(BaseModel):
+    session_key: str = Field(examples=["2023-monaco-R"])
+    year: int | None = None
+    event_name: str | None = None
+    session_name: str | None = None
+    circuit: str | None = None
+    total_laps: int | None = None
+    current_lap: int | None = None
+    status: str | None = None
+    live: bool = Field(description="Live state in Redis (updated recently or still kept).")
+    updated_at: datetime | None = None
+    laps_stored: int | None = Field(default=None, description="Laps rows in PostgreSQL.")
+
+
+class SessionDetail(SessionSummary):
+    country: str | None = None
+    drivers: list[dict[str, Any]] = Field(default_factory=list)
+    standings: list[dict[str, Any]] = Field(
+        default_factory=list, description="Live standings (Redis), in position order."
+    )
+    track_status: dict[str, Any] | None = None
+
+
+class Lap(BaseModel):
+    driver: str
+    lap_number: int
+    lap_time: float | None = None
+    sector1: float | None = None
+    sector2: float | None = None
+    sector3: float | None = None
+    compound: str | None = None
+    tyre_life: float | None = None
+    stint: int | None = None
+    pit_in: bool | None = None
+    pit_out: bool | None = None
+    position: int | None = None
+    track_status: str | None = None
+    session_time: float | None = None
+
+
+class Stint(BaseModel):
+    driver: str
+    stint: int
+    compound: str | None = None
+    new: bool | None = None
+    tyre_age_at_start: int | None = None
+    lap_number: int | None = None
+    session_time: float | None = None
+
+
+class TrackStatusChange(BaseModel):
+    session_time: float
+    status: str
+    state: str
+    message: str | None = None
+    time: datetime | None = None
+
+
+class StrategySnapshot(BaseModel):
+    lap: int
+    session_time: float | None = None
+    track_status: str | None = None
+    trigger: str | None = None
+    trigger_driver: str | None = None
+    n_sims: int | None = None
+    compute_ms: float | None = None
+    recommendations: list[DriverStrategy]
+
+
+class LiveSnapshot(BaseModel):
+    session_key: str
+    known: bool
+    updated_at: float | None = None
+    info: dict[str, Any] | None = None
+    standings: list[dict[str, Any]] = Field(default_factory=list)
+    track_status: dict[str, Any] | None = None
+    strategy: dict[str, Any] | None = None
+    strategy_history: list[dict[str, Any]] = Field(default_factory=list)
+    degradation: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- the race model ---------------------------------------------------------------------
+class DriverStateIn(BaseModel):
+    """One car, as the race model takes it (``strategy.race_state.DriverState``)."""
+
+    driver: str = Field(min_length=2, max_length=4, examples=["VER"])
+    position: int = Field(ge=1, le=30)
+    gap_to_leader: float = Field(ge=0, description="Seconds behind the leader (0 for P1).")
+    compound: str = Field(examples=["MEDIUM"])
+    tyre_age: int = Field(ge=0, le=80)
+    stops: int = Field(default=0, ge=0, le=10)
+    compounds_used: list[str] = Field(default_factory=list)
+    pace: float | None = Field(
+        default=None, gt=40, lt=300, description="Recent fuel-corrected clean lap, s."
+    )
+    team: str | None = None
+    retired: bool = False
+
+    _c = field_validator("compound")(lambda cls, v: _compound(v))
+
+    @field_validator("compounds_used")
+    @classmethod
+    def _used(cls, v: list[str]) -> list[str]:
+        return [_compound(c) for c in v]
+
+
+class RaceStateIn(BaseModel):
+    """A race at one moment (``strategy.race_state.RaceState``)."""
+
+    session_key: str = Field(default="api-request", examples=["2023-monaco-R"])
+    circuit: str = Field(examples=["monaco"], description="Circuit slug as in session keys.")
+    year: int = Field(default=2023, ge=1950, le=2100)
+    lap: int = Field(ge=0, description="Leader laps completed.")
+    laps_total: int = Field(ge=1, le=100)
+    track_status: Literal["green", "yellow", "sc", "vsc", "vsc_ending", "red"] = "green"
+    drivers: list[DriverStateIn] = Field(min_length=1, max_length=30)
+
+    @model_validator(mode="after")
+    def _check(self) -> RaceStateIn:
+        if self.lap >= self.laps_total:
+            raise ValueError(f"lap {self.lap} must be below laps_total {self.laps_total}")
+        names = [d.driver for d in self.drivers]
+        if len(set(names)) != len(names):
+            raise ValueError("driver codes must be unique")
+        positions = [d.position for d in self.drivers if not d.retired]
+        if len(set(positions)) != len(positions):
+            raise ValueError("positions of running cars must be unique")
+        return self
+
+    def to_state(self):
+        from strategy.race_state import DriverState, RaceState
+
+        return RaceState(
+            session_key=self.session_key,
+            circuit=self.circuit.lower(),
+            year=self.year,
+            lap=self.lap,
+            laps_total=self.laps_total,
+            track_status=self.track_status,
+            drivers=[
+                DriverState(
+                    driver=d.driver.upper(),
+                    position=d.position,
+                    gap_to_leader=d.gap_to_leader,
+                    compound=d.compound,
+                    tyre_age=d.tyre_age,
+                    stops=d.stops,
+                    compounds_used=tuple(d.compounds_used),
+                    pace=d.pace,
+                    team=d.team,
+                    retired=d.retired,
+                )
+                for d in self.drivers
+            ],
+        )
+
+
+class SimulationRequest(BaseModel):
+    state: RaceStateIn
+    n_sims: int = Field(default=2000, ge=100, le=50_000)
+    seed: int | None = Field(default=None, ge=0)
+
+
+class DriverOutcome(BaseModel):
+    driver: str
+    position: int
+    win_prob: float
+    podium_prob: float
+    points_prob: float
+    expected_position: float
+    position_distribution: list[float] = Field(description="P(finish 1st), P(2nd), ...")
+    plan: list[tuple[int, str]] = Field(description="Stops simulated: (lap, compound).")
+
+
+class SimulationResult(BaseModel):
+    n_sims: int
+    compute_ms: float
+    model_version: str
+    drivers: list[DriverOutcome]
+
+
+class OptimalRequest(BaseModel):
+    state: RaceStateIn
+    n_sims: int = Field(default=500, ge=100, le=20_000)
+    seed: int | None = Field(default=None, ge=0)
+
+
+class OptimalResult(BaseModel):
+    compute_ms: float
+    model_version: str
+    recommendations: list[DriverStrategy]
+
+
+class Stop(BaseModel):
+    lap: int = Field(ge=1, description="Pit at the end of this lap.")
+    compound: str
+
+    _c = field_validator("compound")(lambda cls, v: _compound(v))
+
+
+class CompareRequest(BaseModel):
+    state: RaceStateIn
+    driver: str = Field(examples=["VER"])
+    plans: list[list[Stop]] = Field(
+        min_length=1, max_length=8, description="Candidate plans; [] means no more stops."
+    )
+    n_sims: int = Field(default=2000, ge=100, le=20_000)
+    seed: int | None = Field(default=0, ge=0)
+
+
+class PlanOutcome(BaseModel):
+    plan: list[Stop]
+    win_prob: float
+    podium_prob: float
+    expected_position: float
+    position_distribution: list[float]
+
+
+class CompareResult(BaseModel):
+    driver: str
+    compute_ms: float
+    best_index: int = Field(description="Index of the plan with the best expected position.")
+    outcomes: list[PlanOutcome]
+
+
+class LapTimeRequest(BaseModel):
+    circuit: str = Field(examples=["monaco"])
+    compound: str = Field(examples=["MEDIUM"])
+    tyre_life: float = Field(ge=0, le=80, description="Laps on the set at the last lap.")
+    lap: int = Field(ge=1, description="Last completed lap.")
+    laps_total: int = Field(ge=2, le=100)
+    recent_laps: list[float] = Field(
+        min_length=1, max_length=20, description="The driver's last clean lap times, s."
+    )
+    stint: int = Field(default=1, ge=1, le=10)
+    position: int = Field(default=10, ge=1, le=30)
+    gap_ahead: float = Field(default=99.0, ge=0, description="Seconds to the car ahead.")
+    horizon: int = Field(default=5, ge=1, le=5, description="Laps ahead to predict (1-5).")
+
+    _c = field_validator("compound")(lambda cls, v: _compound(v))
+
+    @field_validator("recent_laps")
+    @classmethod
+    def _laps(cls, v: list[float]) -> list[float]:
+        if any(t <= 40 or t >= 300 for t in v):
+            raise ValueError("lap times must be in seconds, between 40 and 300")
+        return v
+
+    @model_validator(mode="after")
+    def _lap_range(self) -> LapTimeRequest:
+        if self.lap >= self.laps_total:
+            raise ValueError(f"lap {self.lap} must be below laps_total {self.laps_total}")
+        return self
+
+
+class LapTimePrediction(BaseModel):
+    lap: int
+    tyre_life: float
+    lap_time: float
+
+
+class LapTimeResult(BaseModel):
+    model: str = Field(description="'lightgbm-<version>' or 'priors' when no model is trained.")
+    predictions: list[LapTimePrediction]
+
+
+class DegradationLap(BaseModel):
+    tyre_age: float = Field(ge=0, le=80)
+    lap_time: float = Field(gt=40, lt=300)
+    lap_number: int = Field(ge=1)
+
+
+class DegradationRequest(BaseModel):
+    compound: str = Field(examples=["HARD"])
+    circuit: str | None = Field(default=None, examples=["monaco"])
+    laps_total: int = Field(ge=2, le=100)
+    laps: list[DegradationLap] = Field(min_length=1, max_length=80)
+    predict_laps: int = Field(default=10, ge=0, le=60)
+
+    _c = field_validator("compound")(lambda cls, v: _compound(v))
+
+
+class DegradationResult(BaseModel):
+    compound: str
+    slope: float = Field(description="Seconds lost per lap of tyre age.")
+    slope_std: float
+    intercept: float | None
+    laps_in_fit: int
+    prior_slope: float
+    predicted: list[dict[str, float]] = Field(
+        description="Fuel-corrected lap time at each future tyre age."
+    )
+
+
+class SafetyCarResult(BaseModel):
+    circuit: str
+    known_circuit: bool
+    p_sc_per_lap: float
+    p_vsc_per_lap: float
+    laps_remaining: int
+    p_sc_remaining: float = Field(description="P(at least one SC in the remaining laps).")
+    p_vsc_remaining: float
+    p_any_remaining: float
+    pit_loss_s: float
+    pit_loss_under_sc_s: float
+
+
+class ReplayRequest(BaseModel):
+    year: int = Field(ge=2018, le=2100, examples=[2023])
+    event: str = Field(min_length=2, examples=["Monaco"])
+    session: str = Field(default="R", examples=["R"])
+    speed: float | None = Field(default=None, gt=0, le=1000, description="None: max speed.")
+    from_lap: int | None = Field(default=None, ge=1)
+    session_key: str | None = Field(default=None, description="Replay under another key.")
+
+
+class ReplayJob(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    request: ReplayRequest
+    session_key: str | None = None
+    published: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    checks: dict[str, dict[str, Any]] = Field(default_factory=dict)

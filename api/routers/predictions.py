@@ -1,0 +1,157 @@
+"""Predictions of the race model: lap times ahead, tyre degradation, safety-car chances."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import Models
+from api.models import (
+    DegradationRequest,
+    DegradationResult,
+    LapTimePrediction,
+    LapTimeRequest,
+    LapTimeResult,
+    SafetyCarResult,
+)
+
+router = APIRouter(prefix="/predictions", tags=["predictions"])
+
+
+@router.post("/lap-time", response_model=LapTimeResult, summary="Next lap times of a driver")
+async def predict_lap_time(req: LapTimeRequest, models: Models) -> LapTimeResult:
+    """Predict the driver's next 1-5 lap times from recent clean laps and the tyre state.
+
+    Uses the trained LightGBM model (anchored on the recent fuel-corrected pace); without a
+    trained model, the compound's degradation prior and the fuel effect.
+    """
+    return await asyncio.to_thread(_lap_time, req, models)
+
+
+def _lap_time(req: LapTimeRequest, models) -> LapTimeResult:
+    import pandas as pd
+
+    from strategy.data import COMPOUND_INDEX
+    from strategy.fuel import FUEL_S_PER_LAP, fuel_corrected
+    from strategy.laptime import add_horizon
+
+    n = len(req.recent_laps)
+    fc = [
+        fuel_corrected(t, req.lap - (n - 1 - i), req.laps_total)
+        for i, t in enumerate(req.recent_laps)
+    ]
+    ref = statistics.median(fc[-5:])
+    recent = np.array(fc[-6:])
+    slope = 0.0
+    if len(recent) >= 4:
+        x = np.arange(len(recent)) - (len(recent) - 1) / 2
+        slope = float(np.clip((x * (recent - recent.mean())).sum() / (x**2).sum(), -0.5, 0.5))
+    horizons = [h for h in range(1, req.horizon + 1) if req.lap + h <= req.laps_total]
+    if models.laptime is not None:
+        base = pd.DataFrame(
+            {
+                "circuit": [req.circuit.lower()],
+                "compound_idx": [COMPOUND_INDEX.get(req.compound, -1)],
+                "compound_c": [-1.0],
+                "tyre_life": [req.tyre_life],
+                "stint": [req.stint],
+                "lap": [req.lap],
+                "laps_total": [req.laps_total],
+                "position": [req.position],
+                "rel_pace": [0.0],
+                "last_minus_ref": [fc[-1] - ref],
+                "gap_ahead": [min(req.gap_ahead, 99.0)],
+                "slope_recent": [slope],
+                "ref_pace": [ref],
+            }
+        )
+        rows = pd.concat([add_horizon(base, h, models.laptime.circuits) for h in horizons])
+        times = models.laptime.predict_rows(rows)
+        name = f"lightgbm-{models.version}"
+    else:
+        _, slopes = models.compound_arrays(req.circuit)
+        s = float(slopes[COMPOUND_INDEX.get(req.compound, 1)])
+        times = [ref + s * h + FUEL_S_PER_LAP * (req.laps_total - req.lap - h) for h in horizons]
+        name = "priors"
+    return LapTimeResult(
+        model=name,
+        predictions=[
+            LapTimePrediction(
+                lap=req.lap + h, tyre_life=req.tyre_life + h, lap_time=round(float(t), 3)
+            )
+            for h, t in zip(horizons, times, strict=True)
+        ],
+    )
+
+
+@router.post(
+    "/degradation", response_model=DegradationResult, summary="Tyre degradation of a stint"
+)
+async def predict_degradation(req: DegradationRequest, models: Models) -> DegradationResult:
+    """Fit the online Bayesian degradation model to a stint's clean laps and extrapolate.
+
+    The slope starts at the compound's historical prior (scaled for the circuit when given)
+    and moves towards the laps posted. Lap times are fuel-corrected before the fit.
+    """
+    from strategy.data import COMPOUND_INDEX
+    from strategy.degradation import OnlineDegradation
+    from strategy.fuel import fuel_corrected
+
+    if req.compound not in COMPOUND_INDEX:
+        raise HTTPException(422, f"no degradation model for compound {req.compound}")
+    _, slopes = models.compound_arrays(req.circuit)
+    prior = float(slopes[COMPOUND_INDEX[req.compound]])
+    prior_sd = models.priors[req.compound].slope_sd if req.compound in models.priors else None
+    deg = OnlineDegradation(req.compound, prior_slope=prior, prior_std=prior_sd)
+    for lap in req.laps:
+        if lap.lap_number > req.laps_total:
+            raise HTTPException(
+                422, f"lap_number {lap.lap_number} is beyond laps_total {req.laps_total}"
+            )
+        deg.update(lap.tyre_age, fuel_corrected(lap.lap_time, lap.lap_number, req.laps_total))
+    last_age = max(lap.tyre_age for lap in req.laps)
+    ages = [last_age + k for k in range(1, req.predict_laps + 1)]
+    return DegradationResult(
+        compound=req.compound,
+        slope=round(deg.slope, 5),
+        slope_std=round(deg.slope_std, 5),
+        intercept=None if deg.intercept is None else round(deg.intercept, 3),
+        laps_in_fit=deg.n,
+        prior_slope=round(prior, 5),
+        predicted=[
+            {"tyre_age": a, "lap_time": round(t, 3)}
+            for a, t in zip(ages, deg.predict(ages), strict=True)
+        ],
+    )
+
+
+@router.get("/safety-car", response_model=SafetyCarResult, summary="SC/VSC chances")
+async def predict_safety_car(
+    models: Models,
+    circuit: str = Query(description="Circuit slug, e.g. monaco, bahrain, saudi-arabian."),
+    laps_remaining: int = Query(ge=0, le=100, description="Racing laps still to run."),
+) -> SafetyCarResult:
+    """Per-lap SC and VSC hazard of the circuit (from history) and the chance of at least one
+    in the laps that remain, with the pit loss green and under the safety car."""
+    from strategy.decisions import SC_LOSS_FACTOR
+
+    if not circuit.strip():
+        raise HTTPException(422, "circuit must not be empty")
+    p_sc, p_vsc = models.sc_hazard(circuit)
+    loss = models.pit_loss(circuit)
+    n = laps_remaining
+    return SafetyCarResult(
+        circuit=circuit,
+        known_circuit=models.key(circuit) in models.hazards,
+        p_sc_per_lap=round(p_sc, 5),
+        p_vsc_per_lap=round(p_vsc, 5),
+        laps_remaining=n,
+        p_sc_remaining=round(1 - (1 - p_sc) ** n, 4),
+        p_vsc_remaining=round(1 - (1 - p_vsc) ** n, 4),
+        p_any_remaining=round(1 - ((1 - p_sc) * (1 - p_vsc)) ** n, 4),
+        pit_loss_s=round(loss, 2),
+        pit_loss_under_sc_s=round(loss * SC_LOSS_FACTOR["sc"], 2),
+    )

@@ -1,0 +1,378 @@
+"""The WebSocket gateway: ``/ws/sessions/{session_key}`` pushes a session's live updates.
+
+On connect a client gets ``{"type": "snapshot", ...}`` (the session's current state from
+Redis), then every update the Redis writer publishes on ``pitwall:live:{key}`` as
+``{"type": "update", "seq": n, "kind": ..., "topic": ..., "data": ...}`` in the order Redis
+delivered them, and ``{"type": "heartbeat"}`` every few seconds when nothing else was sent.
+When a client's socket is slower than the updates, what queued up meanwhile goes out as one
+``{"type": "batch", "updates": [update, ...]}`` frame (same order), which keeps up far better
+than one frame per update.
+
+Fan-out: each gateway process holds one Redis subscription per session with local clients
+and copies every message into each client's bounded queue; a per-client task drains its queue
+into the socket. A client whose queue is full has fallen too far behind: it is closed with
+code 1013 (try again later) and the others never wait for it. Because fan-out goes through
+Redis pub/sub, any number of gateway processes can run behind a load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.asyncio import Redis
+from starlette.websockets import WebSocketState
+
+from api.deps import SESSION_KEY_RE
+from api.live import live_channel, snapshot
+from api.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 512  # messages a client may fall behind before it is dropped
+HEARTBEAT_S = 5.0
+#: Bytes unsent in a client's socket buffer before it is dropped [PITWALL_WS_MAX_BUFFER].
+MAX_WRITE_BUFFER = int(os.environ.get("PITWALL_WS_MAX_BUFFER", 1 << 20))
+BATCH_MAX = 64  # queued messages sent together as {"type": "batch", "updates": [...]}
+CLOSE_TOO_SLOW = 1013
+CLOSE_BAD_SESSION = 1008
+
+
+class Item:
+    """One burst of updates as queued for every client; its frame text is built once."""
+
+    __slots__ = ("_text", "frames", "kinds")
+
+    def __init__(self, frames: list[str], kinds: list[tuple[float | None, str]]) -> None:
+        self.frames = frames
+        self.kinds = kinds
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            if len(self.frames) == 1:
+                self._text = self.frames[0]
+            else:
+                self._text = f'{{"type":"batch","updates":[{",".join(self.frames)}]}}'
+        return self._text
+
+
+class Client:
+    """One connected socket, its bounded queue and the task that drains it."""
+
+    __slots__ = ("dropped", "last_sent", "queue", "sampled", "sender", "transport", "ws")
+
+    def __init__(self, ws: WebSocket, queue_size: int) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
+        self.sender: asyncio.Task | None = None
+        self.dropped = False
+        self.sampled = False  # this client's sends feed the broadcast-latency histogram
+        self.transport = _transport_of(ws)
+        self.last_sent = time.monotonic()
+
+
+class Channel:
+    """One session's Redis subscription in this process and its local clients."""
+
+    def __init__(self, session_key: str) -> None:
+        self.session_key = session_key
+        self.clients: set[Client] = set()
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task | None = None
+        self.seq = 0
+
+
+class Gateway:
+    """Redis pub/sub to local WebSocket clients, per session."""
+
+    def __init__(
+        self,
+        redis: Redis | None,
+        metrics: Metrics,
+        queue_size: int = QUEUE_SIZE,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        self.redis = redis
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.heartbeat_s = heartbeat_s
+        self.channels: dict[str, Channel] = {}
+        self._lock = asyncio.Lock()
+        self._heartbeat: asyncio.Task | None = None
+        self._closing: set[asyncio.Task] = set()
+
+    @property
+    def client_count(self) -> int:
+        return sum(len(c.clients) for c in self.channels.values())
+
+    async def start(self) -> None:
+        self._heartbeat = asyncio.create_task(self._heartbeats(), name="ws-heartbeat")
+
+    async def stop(self) -> None:
+        tasks = [c.task for c in self.channels.values() if c.task]
+        if self._heartbeat:
+            tasks.append(self._heartbeat)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self.channels.clear()
+
+    # -- subscription per session ---------------------------------------------------------
+    async def _join(self, session_key: str, client: Client) -> Channel:
+        """Add ``client`` to the session's channel (subscribing first if needed); returns once
+        the subscription is confirmed, so nothing published after that can be missed."""
+        async with self._lock:
+            channel = self.channels.get(session_key)
+            if channel is None or (channel.task is not None and channel.task.done()):
+                channel = Channel(session_key)
+                self.channels[session_key] = channel
+                channel.task = asyncio.create_task(self._pump(channel), name=f"ws-{session_key}")
+            client.sampled = not any(c.sampled for c in channel.clients)
+            channel.clients.add(client)  # under the lock: _leave cannot end the channel now
+        self.metrics.clients.inc()
+        try:
+            await asyncio.wait_for(channel.ready.wait(), 10)
+        except BaseException:
+            await self._leave(channel, client)
+            raise
+        return channel
+
+    async def _pump(self, channel: Channel) -> None:
+        assert self.redis is not None
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(live_channel(channel.session_key))
+            channel.ready.set()
+            while True:
+                msg = await pubsub.get_message(timeout=None)
+                if msg is None or msg["type"] != "message":
+                    continue
+                burst = [msg["data"]]
+                # Whatever else already arrived goes out with it, as one frame per client.
+                while len(burst) < BATCH_MAX:
+                    more = await pubsub.get_message(timeout=0.0)
+                    if more is None:
+                        break
+                    if more["type"] == "message":
+                        burst.append(more["data"])
+                self._broadcast(channel, burst)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("subscription to %s failed; clients are closed", channel.session_key)
+            for client in list(channel.clients):
+                self._drop(client, 1011, "live feed lost")
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    def _broadcast(self, channel: Channel, payloads: list[bytes]) -> None:
+        """Copy one burst of pub/sub messages into every local client's queue (never waits)."""
+        frames = []
+        kinds = []
+        for payload in payloads:
+            body = payload.decode() if isinstance(payload, bytes) else payload
+            if not body.startswith("{"):
+                log.warning("ignoring non-JSON live message on %s", channel.session_key)
+                continue
+            channel.seq += 1
+            produced, kind = _produced_at(body)
+            self.metrics.messages.labels(kind).inc()
+            kinds.append((produced, kind))
+            frames.append(f'{{"type":"update","seq":{channel.seq},{body[1:]}')
+        if not frames:
+            return
+        item = Item(frames, kinds)
+        for client in list(channel.clients):
+            try:
+                client.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
+
+    def _drop(self, client: Client, code: int, reason: str) -> None:
+        if client.dropped:
+            return
+        client.dropped = True
+        self.metrics.dropped.inc()
+        if client.sender is not None:
+            client.sender.cancel()
+        task = asyncio.create_task(_close(client.ws, code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s / 2)
+            now = time.monotonic()
+            for channel in list(self.channels.values()):
+                beat = Item(
+                    [
+                        orjson.dumps(
+                            {"type": "heartbeat", "seq": channel.seq, "server_time": time.time()}
+                        ).decode()
+                    ],
+                    [],
+                )
+                for client in list(channel.clients):
+                    if now - client.last_sent >= self.heartbeat_s and client.queue.empty():
+                        with contextlib.suppress(asyncio.QueueFull):
+                            client.queue.put_nowait(beat)
+
+    # -- one client -----------------------------------------------------------------------
+    async def serve(self, ws: WebSocket, session_key: str) -> None:
+        await ws.accept()
+        if not SESSION_KEY_RE.match(session_key):
+            await ws.close(CLOSE_BAD_SESSION, "invalid session key, e.g. 2023-monaco-R")
+            return
+        if self.redis is None:
+            await ws.close(1011, "Redis is not configured")
+            return
+        client = Client(ws, self.queue_size)
+        try:
+            channel = await self._join(session_key, client)
+        except Exception as exc:  # Redis down or not answering
+            log.warning("cannot subscribe to %s: %s", session_key, exc)
+            await ws.close(1011, "live feed unavailable, retry")
+            return
+        # Subscribed before the snapshot is read: nothing published after it is lost. Updates
+        # with a seq above the snapshot's may already be reflected in it (apply idempotently).
+        snapshot_seq = channel.seq
+        try:
+            try:
+                snap = await snapshot(self.redis, session_key)
+            except Exception as exc:
+                log.warning("snapshot of %s failed: %s", session_key, exc)
+                await ws.close(1011, "live state unavailable, retry")
+                return
+            snap["type"] = "snapshot"
+            snap["seq"] = snapshot_seq
+            await ws.send_text(orjson.dumps(snap).decode())
+            client.sender = asyncio.create_task(self._send_loop(client))
+            while True:  # reads until the client goes; answers application pings
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("text") and '"ping"' in message["text"]:
+                    pong = orjson.dumps({"type": "pong", "server_time": time.time()}).decode()
+                    with contextlib.suppress(asyncio.QueueFull):
+                        client.queue.put_nowait(Item([pong], []))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            if client.sender is not None:
+                client.sender.cancel()
+            await self._leave(channel, client)
+
+    async def _send_loop(self, client: Client) -> None:
+        """Drain the client's queue into its socket; a backlog goes out as one batch frame."""
+        ws, queue, observe = client.ws, client.queue, self.metrics.broadcast_seconds
+        try:
+            while True:
+                item = await queue.get()
+                if queue.empty():
+                    text = item.text()
+                    items = [item]
+                else:
+                    items = [item]
+                    while not queue.empty() and len(items) < BATCH_MAX:
+                        items.append(queue.get_nowait())
+                    body = ",".join(f for it in items for f in it.frames)
+                    text = f'{{"type":"batch","updates":[{body}]}}'
+                await ws.send_text(text)
+                client.last_sent = time.monotonic()
+                transport = client.transport
+                if transport is not None and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+                    self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
+                    return
+                if client.sampled:
+                    now = time.time()
+                    for it in items:
+                        for produced, kind in it.kinds:
+                            if produced is not None:
+                                observe.labels(kind).observe(max(now - produced, 0.0))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket went away; the receive loop notices and cleans up
+            return
+
+    async def _leave(self, channel: Channel, client: Client) -> None:
+        """Remove ``client``; the last one out of a session ends its subscription."""
+        async with self._lock:
+            channel.clients.discard(client)
+            self.metrics.clients.dec()
+            if client.sampled and channel.clients:
+                next(iter(channel.clients)).sampled = True
+            if not channel.clients and self.channels.get(channel.session_key) is channel:
+                del self.channels[channel.session_key]
+                if channel.task is not None:
+                    channel.task.cancel()
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        if ws.application_state != WebSocketState.DISCONNECTED:
+            await asyncio.wait_for(ws.close(code, reason), 5)
+
+
+def _transport_of(ws: WebSocket) -> asyncio.WriteTransport | None:
+    """The client's socket transport, found behind the ASGI ``send`` callable, if any.
+
+    uvicorn's websockets-sansio protocol writes without waiting for the socket to drain, so
+    a slow reader shows up as a growing write buffer rather than as a full queue; watching it
+    lets the gateway drop such a client too. Other servers: None (the queue bound applies).
+    """
+    seen = 0
+    todo = [ws._send]
+    while todo and seen < 8:
+        fn = todo.pop()
+        seen += 1
+        owner = getattr(fn, "__self__", None)
+        transport = getattr(owner, "transport", None)
+        if transport is not None and hasattr(transport, "get_write_buffer_size"):
+            return transport
+        for cell in getattr(fn, "__closure__", None) or ():
+            with contextlib.suppress(ValueError):
+                if callable(cell.cell_contents):
+                    todo.append(cell.cell_contents)
+    return None
+
+
+def _produced_at(body: str) -> tuple[float | None, str]:
+    """Epoch seconds the event was produced (its source's, for derived events), and kind."""
+    try:
+        msg: dict[str, Any] = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, "invalid"
+    kind = str(msg.get("kind", "unknown"))
+    data = msg.get("data")
+    if isinstance(data, list):
+        data = data[-1] if data else None
+    if not isinstance(data, dict):
+        return None, kind
+    stamp = data.get("source_produced_at") or data.get("produced_at")
+    if not isinstance(stamp, str):
+        return None, kind
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp(), kind
+    except ValueError:
+        return None, kind
+
+
+router = APIRouter()
+
+
+@router.websocket("/ws/sessions/{session_key}")
+async def session_socket(ws: WebSocket, session_key: str) -> None:
+    """Snapshot, then every live update of the session, with heartbeats."""
+    gateway: Gateway = ws.app.state.gateway
+    await gateway.serve(ws, session_key)

@@ -1,0 +1,511 @@
+"""Benchmark: 1,000 concurrent WebSocket clients on one session during a real race replay.
+
+    python benchmarks/bench_ws.py [--clients 1000] [--race 2023 Monaco] [--speed 2]
+
+Uses KAFKA_BOOTSTRAP / DATABASE_URL / REDIS_URL (or a running ``pitwall up``) when set,
+otherwise starts the embedded stack for the run. It starts what is missing the way users do:
+the sink (``python -m pitwall.cli sink``: PostgreSQL + the Redis writer), the stream worker
+(``python -m pitwall.cli worker``) when ``streams/`` is installed, and the gateway
+(``python -m pitwall.cli serve``). It warms the pipeline up with a few laps under a throw-away
+session key, connects the clients (asyncio + websockets; ``ulimit -n`` raised to the hard
+limit; spread over ``--procs`` processes), replays the race (laps ``--from-lap`` to
+``--to-lap`` at ``--speed``; default laps 20-22 at twice live pace, about 2 minutes) under a
+fresh key and prints, per message kind and overall, the latency from the event's
+``produced_at`` (``source_produced_at`` for derived events such as strategy) to its receipt
+by the client: p50/p95/p99/max, p99 per 10 s of the run, the messages delivered, clients
+dropped, and the gateway's RSS memory.
+
+``--gateway ws://host:port --session-key K --listen 60`` measures a running deployment
+instead (no stack, no replay: it listens while you replay with ``simulate_live``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from array import array
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+console = Console()
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def raise_nofile() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the clients ----------------------------------------------------------------------------
+class Stats:
+    def __init__(self) -> None:
+        self.latency: dict[str, array] = defaultdict(lambda: array("d"))
+        self.timeline: array = array("d")  # (receipt time, latency ms) pairs, flattened
+        self.delivered = 0
+        self.snapshots = 0
+        self.closed: dict[str, int] = defaultdict(int)
+        self.out_of_order = 0
+
+    def record_frame(self, raw: str, now: float) -> int:
+        """Latency of every update in a frame (single or batch), by a cheap scan of the text:
+        1,000 clients in one process cannot afford to parse every frame fully."""
+        parts = raw.split(UPDATE_PREFIX)
+        last_seq = 0
+        for part in parts[1:]:
+            seq_end = part.index(",")
+            last_seq = int(part[:seq_end])
+            self.delivered += 1
+            kind = KIND.search(part)
+            stamp = SOURCE_STAMP.search(part) or STAMP.search(part)
+            if stamp:
+                produced = datetime.fromisoformat(stamp.group(1).replace("Z", "+00:00"))
+                label = kind.group(1) if kind else "?"
+                ms = (now - produced.timestamp()) * 1000
+                self.latency[label].append(ms)
+                self.timeline.extend((now, ms))
+        return last_seq
+
+
+UPDATE_PREFIX = '{"type":"update","seq":'
+KIND = re.compile(r'"kind":"(\w+)"')
+SOURCE_STAMP = re.compile(r'"source_produced_at":"([^"]+)"')
+STAMP = re.compile(r'"produced_at":"([^"]+)"')
+
+
+async def run_client(url: str, stats: Stats, stop: asyncio.Event) -> None:
+    import websockets
+
+    try:
+        async with websockets.connect(
+            url, max_size=None, open_timeout=120, ping_interval=None, close_timeout=2
+        ) as ws:
+            first = orjson.loads(await ws.recv())
+            if first.get("type") == "snapshot":
+                stats.snapshots += 1
+            last_seq = first.get("seq", 0)
+            async for raw in ws:  # until measure() cancels the task
+                seq = stats.record_frame(raw, time.time())
+                if seq:
+                    if seq <= last_seq:
+                        stats.out_of_order += 1
+                    last_seq = seq
+    except asyncio.CancelledError:
+        return
+    except Exception as exc:
+        code = getattr(getattr(exc, "rcvd", None), "code", None)
+        stats.closed[str(code or type(exc).__name__)] += 1
+
+
+async def connect_all(url: str, n: int, stats: Stats, stop: asyncio.Event) -> list[asyncio.Task]:
+    tasks = []
+    for start in range(0, n, 100):
+        batch = [
+            asyncio.create_task(run_client(url, stats, stop)) for _ in range(min(100, n - start))
+        ]
+        tasks.extend(batch)
+        deadline = time.monotonic() + 60
+        while stats.snapshots + sum(stats.closed.values()) < len(tasks):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {stats.snapshots}/{len(tasks)} clients got a snapshot")
+            await asyncio.sleep(0.05)
+    return tasks
+
+
+# -- services -------------------------------------------------------------------------------
+class Services:
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.stack = None
+        self.tmp = tempfile.TemporaryDirectory(prefix="pitwall-bench-ws-")
+
+    def start_stack(self) -> None:
+        from pitwall.embedded import Stack
+        from pitwall.settings import Settings, get_settings
+
+        get_settings.cache_clear()
+        settings = get_settings()
+        if not (settings.kafka_bootstrap and settings.database_url and settings.redis_url):
+            state = Path(self.tmp.name)
+            os.environ["PITWALL_STATE_DIR"] = str(state)
+            with console.status("starting the embedded stack..."):
+                self.stack = Stack(Settings(state_dir=state), write_env_file=False)
+                os.environ.update(self.stack.start())
+            get_settings.cache_clear()
+        from producers.admin import create_topics
+
+        create_topics(get_settings().require_kafka)
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(Path(self.tmp.name) / f"{name}.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pitwall.cli", *args],
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO,
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def log_tail(self, name: str) -> str:
+        path = Path(self.tmp.name) / f"{name}.log"
+        return path.read_text()[-2000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for _, p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for _, p in self.procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        if self.stack is not None:
+            self.stack.stop()
+        self.tmp.cleanup()
+
+
+def has_command(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"pitwall.commands.{name}") is not None
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the gateway exited ({proc.returncode})")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer in {timeout:.0f} s")
+
+
+def wait_redis_key(key: str, timeout: float) -> bool:
+    import redis
+
+    from pitwall.settings import get_settings
+
+    r = redis.Redis.from_url(get_settings().require_redis)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if r.exists(key):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+        return sum(p.memory_info().rss for p in procs) / 2**20
+    except psutil.Error:
+        return float("nan")
+
+
+def replay(timeline, speed: float | None) -> object:
+    from pitwall.settings import get_settings
+    from producers.kafka import EventProducer
+    from replay.simulate import publish_timeline
+
+    producer = EventProducer(get_settings().require_kafka)
+    try:
+        return publish_timeline(timeline, producer, speed=speed)
+    finally:
+        producer.close()
+
+
+def split(timeline, from_lap: int | None, to_lap: int | None):
+    """(catch-up, window): the events before lap ``from_lap``, published at max speed before
+    the clients connect, and those from its start to the end of ``to_lap``, paced."""
+    start = timeline.lap_start_time(from_lap) if from_lap and from_lap > 1 else None
+    end = timeline.lap_start_time(to_lap + 1) if to_lap else None
+    before, window = [], []
+    for e in timeline.events:
+        t = e.event_time.session_time
+        if start is not None and t < start:
+            before.append(e)
+        elif end is None or t <= end:
+            window.append(e)
+    return replace(timeline, events=before), replace(timeline, events=window)
+
+
+# -- main -----------------------------------------------------------------------------------
+def client_process(url: str, n: int, ready, stop, results) -> None:
+    """One process of clients: connect ``n``, report ready, read until told to stop."""
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+
+    async def run() -> Stats:
+        stats = Stats()
+        tasks = await connect_all(url, n, stats, asyncio.Event())
+        ready.put(stats.snapshots)
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return stats
+
+    stats = asyncio.run(run())
+    results.put(
+        {
+            "latency": {k: v.tobytes() for k, v in stats.latency.items()},
+            "timeline": stats.timeline.tobytes(),
+            "delivered": stats.delivered,
+            "snapshots": stats.snapshots,
+            "closed": dict(stats.closed),
+            "out_of_order": stats.out_of_order,
+        }
+    )
+
+
+def measure(url: str, n: int, procs: int, during, gateway_pid: int | None) -> tuple[Stats, dict]:
+    """Connect ``n`` clients over ``procs`` processes, run ``during()``, merge their figures."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    shares = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
+    started = time.monotonic()
+    workers = [
+        ctx.Process(target=client_process, args=(url, k, ready, stop, results), daemon=True)
+        for k in shares
+        if k
+    ]
+    for w in workers:
+        w.start()
+    snapshots = sum(ready.get(timeout=300) for _ in workers)
+    info = {"connect_s": time.monotonic() - started, "rss_before": float("nan")}
+    if gateway_pid:
+        info["rss_before"] = rss_mb(gateway_pid)
+    peak = [info["rss_before"]]
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            if gateway_pid:
+                peak[0] = max(peak[0], rss_mb(gateway_pid))
+            time.sleep(1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t0 = time.monotonic()
+    asyncio.run(during())
+    time.sleep(3)  # let the tail of the updates arrive
+    info["run_s"] = time.monotonic() - t0
+    stop.set()
+    sampling.set()
+    stats = Stats()
+    for _ in workers:
+        part = results.get(timeout=120)
+        for kind, raw in part["latency"].items():
+            stats.latency[kind].frombytes(raw)
+        stats.timeline.frombytes(part["timeline"])
+        stats.delivered += part["delivered"]
+        stats.snapshots += part["snapshots"]
+        stats.out_of_order += part["out_of_order"]
+        for k, v in part["closed"].items():
+            stats.closed[k] += v
+    for w in workers:
+        w.join(10)
+    info["rss_peak"] = peak[0]
+    _ = snapshots
+    return stats, info
+
+
+def report(stats: Stats, info: dict, n: int) -> None:
+    table = Table(title=f"WebSocket fan-out: {n} clients")
+    for col in ("kind", "messages", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(col, justify="right")
+    every = array("d")
+    for kind, values in sorted(stats.latency.items()):
+        every.extend(values)
+        table.add_row(
+            kind,
+            f"{len(values):,}",
+            *(f"{percentile(values, q):.1f}" for q in (50, 95, 99)),
+            f"{max(values):.1f}",
+        )
+    if every:
+        table.add_row(
+            "[bold]all",
+            f"[bold]{len(every):,}",
+            *(f"[bold]{percentile(every, q):.1f}" for q in (50, 95, 99)),
+            f"[bold]{max(every):.1f}",
+        )
+    console.print(table)
+    if len(stats.timeline) > 2:
+        pairs = list(zip(stats.timeline[::2], stats.timeline[1::2], strict=True))
+        start = min(t for t, _ in pairs)
+        windows: dict[int, list[float]] = defaultdict(list)
+        for t, ms in pairs:
+            windows[int((t - start) // 10)].append(ms)
+        console.print(
+            "p99 by 10 s of the run: "
+            + "  ".join(f"{k * 10}s:{percentile(v, 99):.0f}" for k, v in sorted(windows.items()))
+        )
+    p99 = percentile(every, 99) if every else float("nan")
+    console.print(
+        f"clients with a snapshot: {stats.snapshots}/{n}; connect time {info['connect_s']:.1f} s; "
+        f"messages delivered: {stats.delivered:,} ({stats.delivered / max(n, 1):,.0f} per client) "
+        f"in {info['run_s']:.1f} s ({stats.delivered / max(info['run_s'], 1e-9):,.0f}/s); "
+        f"out of order: {stats.out_of_order}; "
+        f"closed early: {dict(stats.closed) or 0}"
+    )
+    console.print(
+        f"gateway RSS: {info['rss_before']:.0f} MB with clients connected, "
+        f"peak {info['rss_peak']:.0f} MB"
+    )
+    verdict = "[green]met[/]" if p99 <= 50 else "[red]missed[/]"
+    console.print(f"p99 produced_at -> client: {p99:.1f} ms (target <= 50 ms: {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--race", nargs=2, default=["2023", "Monaco"], metavar=("YEAR", "EVENT"))
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=2.0,
+        help="replay speed factor (1 = live pace: ~4.5 updates/s per client at Monaco; every "
+        "client gets every update, so the gateway sends clients x that many frames per second)",
+    )
+    parser.add_argument("--from-lap", type=int, default=20)
+    parser.add_argument("--to-lap", type=int, default=22, help="stop after this lap (0: the end)")
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes")
+    parser.add_argument(
+        "--procs", type=int, default=2, help="client processes the clients are spread over"
+    )
+    parser.add_argument("--gateway", help="measure a running gateway (ws://host:port)")
+    parser.add_argument("--session-key", help="with --gateway: the session to listen to")
+    parser.add_argument("--listen", type=float, default=60.0, help="with --gateway: seconds")
+    parser.add_argument("--gateway-pid", type=int, help="with --gateway: its pid, for RSS")
+    args = parser.parse_args()
+    nofile = raise_nofile()
+    if nofile < args.clients * 2 + 100:
+        console.print(f"[yellow]ulimit -n is {nofile}: too low for {args.clients} clients[/]")
+
+    if args.gateway:
+        if not args.session_key:
+            raise SystemExit("--gateway needs --session-key")
+        url = f"{args.gateway.rstrip('/')}/ws/sessions/{args.session_key}"
+        stats, info = measure(
+            url, args.clients, args.procs, lambda: asyncio.sleep(args.listen), args.gateway_pid
+        )
+        report(stats, info, args.clients)
+        return
+
+    services = Services()
+    try:
+        services.start_stack()
+        if not has_command("sink"):
+            raise SystemExit("consumers/ has no `pitwall sink` yet: nothing writes Redis")
+        sink = services.spawn("sink", "sink")
+        worker = None
+        if has_command("worker") and Path(REPO / "streams" / "app.py").exists():
+            worker = services.spawn("worker", "worker")
+        port = free_port()
+        gw = services.spawn("gateway", "serve", "--port", str(port), "--workers", str(args.workers))
+        wait_http(f"http://127.0.0.1:{port}/health/live", 60, gw)
+
+        from replay.timeline import build_timeline
+
+        with console.status(f"loading {args.race[0]} {args.race[1]}..."):
+            timeline = build_timeline(int(args.race[0]), args.race[1])
+        run_id = uuid.uuid4().hex[:6]
+        warm_key = f"{timeline.session_key}-wsw{run_id}"
+        _, warm = split(timeline.with_session_key(warm_key), None, 4)
+        with console.status("warming up sink, worker and gateway (4 laps)..."):
+            replay(warm, None)
+            what = "strategy" if worker else "standings"
+            if not wait_redis_key(f"pitwall:session:{warm_key}:{what}", 90):
+                console.print(f"[yellow]no {what} for the warm-up session after 90 s[/]")
+                for name in ("sink", "worker"):
+                    console.print(services.log_tail(name))
+        key = f"{timeline.session_key}-ws{run_id}"
+        catch_up, run = split(timeline.with_session_key(key), args.from_lap, args.to_lap or None)
+        if catch_up.events:
+            with console.status(f"replaying laps 1-{args.from_lap - 1} at max speed first..."):
+                replay(catch_up, None)
+                wait_redis_key(f"pitwall:session:{key}:standings", 60)
+                time.sleep(3)  # let the sink and worker drain it before clients connect
+        url = f"ws://127.0.0.1:{port}/ws/sessions/{key}"
+        console.print(
+            f"{args.clients} clients on {url}; replaying {len(run.events):,} events at "
+            f"{args.speed:g}x (sink{', worker' if worker else ''}, gateway x{args.workers})"
+        )
+
+        async def during() -> None:
+            done = threading.Event()
+            result: dict = {}
+
+            def go() -> None:
+                try:
+                    result["summary"] = replay(run, args.speed)
+                finally:
+                    done.set()
+
+            threading.Thread(target=go, daemon=True).start()
+            while not done.is_set():
+                await asyncio.sleep(0.2)
+            console.print(f"replay published {result['summary'].total:,} events")
+
+        stats, info = measure(url, args.clients, args.procs, during, gw.pid)
+        report(stats, info, args.clients)
+        for name, proc in services.procs:
+            if proc.poll() is not None:
+                console.print(f"[red]{name} exited early ({proc.returncode})[/]")
+        _ = sink, worker
+    finally:
+        services.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The WebSocket gateway of a real ``pitwall serve``: snapshot, ordered updates, fan-out across
+gateway processes, dropping a client that stops reading, and the live path from a replay."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from dataclasses import replace
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+import websockets
+
+from pitwall.settings import get_settings
+from tests.api.conftest import Service, free_port, publish, unique_key, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def ws_url(base: str, key: str) -> str:
+    return base.replace("http://", "ws://") + f"/ws/sessions/{key}"
+
+
+async def read_updates(ws, n: int, timeout: float = 30) -> list[dict]:
+    """The next ``n`` updates (batches unpacked), skipping heartbeats."""
+    out: list[dict] = []
+    while len(out) < n:
+        msg = orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
+        for m in msg["updates"] if msg["type"] == "batch" else [msg]:
+            if m["type"] == "update":
+                out.append(m)
+    return out
+
+
+@pytest.fixture(scope="module")
+def second_server(stack, tmp_path_factory):
+    """Another gateway process on the same Redis (as behind a load balancer); it drops
+    clients after 256 KB unsent (1 MB by default) so that a slow client is found sooner."""
+    import httpx
+
+    port = free_port()
+    svc = Service(
+        "serve2",
+        ["serve", "--port", str(port)],
+        tmp_path_factory.mktemp("serve2"),
+        env={"PITWALL_WS_MAX_BUFFER": str(256 * 1024)},
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, 60, "the second gateway", [svc])
+    yield base
+    svc.stop()
+
+
+async def test_snapshot_then_updates_in_order_on_every_gateway(
+    server: str, second_server: str
+) -> None:
+    key = f"2023-test-ws{uuid.uuid4().hex[:6]}"
+    r = aioredis.Redis.from_url(get_settings().require_redis)
+    info = {"session_key": key, "event_name": "Test GP", "total_laps": 50, "current_lap": 3}
+    await r.set(f"pitwall:session:{key}:info", orjson.dumps(info))
+    await r.hset(
+        f"pitwall:session:{key}:standings",
+        mapping={"VER": orjson.dumps({"driver": "VER", "position": 1})},
+    )
+    try:
+        async with (
+            websockets.connect(ws_url(server, key)) as a,
+            websockets.connect(ws_url(second_server, key)) as b,
+        ):
+            snaps = [orjson.loads(await a.recv()), orjson.loads(await b.recv())]
+            for snap in snaps:
+                assert snap["type"] == "snapshot" and snap["known"] is True
+                assert snap["info"]["event_name"] == "Test GP"
+                assert snap["standings"] == [{"driver": "VER", "position": 1}]
+            for i in range(300):
+                row = {"driver": "VER", "position": 1, "lap_number": i}
+                msg = {"kind": "standings", "topic": "f1.timing.v1", "data": row}
+                await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+            for ws in (a, b):
+                got = await read_updates(ws, 300)
+                assert [u["data"]["lap_number"] for u in got] == list(range(300))
+                seqs = [u["seq"] for u in got]
+                assert seqs == sorted(seqs) and len(set(seqs)) == 300
+                assert all(u["kind"] == "standings" for u in got)
+    finally:
+        await r.delete(f"pitwall:session:{key}:info", f"pitwall:session:{key}:standings")
+        await r.aclose()
+
+
+async def test_client_that_stops_reading_is_dropped_without_delaying_others(
+    second_server: str,
+) -> None:
+    key = f"2023-test-slow{uuid.uuid4().hex[:6]}"
+    r = aioredis.Redis.from_url(get_settings().require_redis)
+    n, pad = 2000, "x" * 8000  # 16 MB: more than the socket buffers and the gateway's limit
+    server = second_server
+    try:
+        async with (
+            websockets.connect(ws_url(server, key), max_queue=1, max_size=None) as slow,
+            websockets.connect(ws_url(server, key), max_size=None) as fast,
+        ):
+            await slow.recv()
+            await fast.recv()
+            received: list[int] = []
+
+            async def reader() -> None:
+                for u in await read_updates(fast, n, timeout=120):
+                    received.append(u["data"]["i"])
+
+            task = asyncio.create_task(reader())
+            for i in range(n):
+                msg = {"kind": "standings", "topic": "t", "data": {"i": i, "pad": pad}}
+                await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+            await task
+            assert received == list(range(n))
+            # The slow one is closed with 1013 (try again later) once it is far behind.
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(slow.recv(), 30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    finally:
+        await r.aclose()
+
+
+async def test_invalid_session_key_is_refused(server: str) -> None:
+    async with websockets.connect(ws_url(server, "bad_key")) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 1008
+
+
+async def test_live_updates_during_a_replay(server: str, pipeline: dict, timeline) -> None:
+    """Replay -> Kafka -> (worker) -> sink's Redis writer -> gateway -> this client."""
+    key = unique_key(timeline, "ws")
+    start = timeline.lap_start_time(70)
+    tail = timeline.with_session_key(key)
+    events = [e for e in tail.events if e.type == "session" or e.event_time.session_time >= start]
+    tail = replace(tail, events=events)
+    async with websockets.connect(ws_url(server, key), max_size=None) as ws:
+        snap = orjson.loads(await ws.recv())
+        assert snap["type"] == "snapshot" and snap["known"] is False
+        done = threading.Event()
+        threading.Thread(target=lambda: (publish(tail), done.set()), daemon=True).start()
+        kinds: set[str] = set()
+        seqs: list[int] = []
+        laps: list[int] = []
+        want = {"standings", "strategy"} if pipeline["worker"] else {"standings"}
+        while not (want <= kinds and len(seqs) >= 200):
+            for u in await read_updates(ws, 1, timeout=60):
+                kinds.add(u["kind"])
+                seqs.append(u["seq"])
+                if u["kind"] == "standings":
+                    rows = u["data"] if isinstance(u["data"], list) else [u["data"]]
+                    laps += [row["lap_number"] for row in rows if row.get("lap_number")]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert laps and max(laps) >= 70
