@@ -91,6 +91,12 @@ def register(app: typer.Typer) -> None:
             if v
         }
         stack = Stack(settings, ports=ports)
+
+        def on_term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt  # SIGTERM (and SIGINT when run in the background) stop
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
         try:
             with console.status("Starting the embedded stack..."):
                 urls = stack.start(lambda s: console.print(f"[green]✓[/] {s.name} ready"))
