@@ -2,25 +2,40 @@
 
 Columns are ``session_key``, ``session_time``, ``time`` (event UTC; the time-partitioning
 column), ``produced_at``, then every field of the topic's pydantic model under its own name
-(lists, dicts and nested models as ``jsonb``). Each table has a natural key, so a replayed or
-duplicated event never adds a row. With the ``timescaledb`` extension the tables become
-hypertables; without it (embedded PostgreSQL) they are range-partitioned by ``time``.
+(lists, dicts and nested models as ``jsonb``). Each table has a unique natural key, so a
+replayed or duplicated event never adds a row. Where ``CREATE EXTENSION timescaledb``
+succeeds the tables become hypertables; otherwise (embedded PostgreSQL) they are natively
+range-partitioned by ``time`` (one partition per year plus a default one).
+
+``time`` is the event's UTC time, or ``1970-01-01 + session_time`` when the source gives no
+UTC: it must be deterministic (not ``produced_at``), because it is part of every unique key
+and a replayed event has to land on the same key.
+
+``migrate(conn)`` is idempotent and serialised by an advisory lock, so the sink and the API
+may both call it at start-up.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
+import operator
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pydantic_core
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.topics import ALL_TOPICS, TopicSpec
+
+log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENVELOPE_FIELDS = {"type", "schema_version", "session_key", "event_time", "produced_at"}
@@ -30,8 +45,25 @@ BASE_COLUMNS = [
     ("time", "timestamptz NOT NULL"),
     ("produced_at", "timestamptz"),
 ]
+#: PostgreSQL type names of the base columns, as binary COPY wants them.
+BASE_COPY_TYPES = ["text", "float8", "timestamptz", "timestamptz"]
+_COPY_TYPE = {
+    "boolean": "bool",
+    "bigint": "int8",
+    "double precision": "float8",
+    "text": "text",
+    "timestamptz": "timestamptz",
+    "jsonb": "jsonb",
+}
+#: Yearly partitions created up front (rows outside them land in the default partition).
+PARTITION_YEARS = range(2018, 2036)
+_LOCK_ID = 424242
 
-#: topic name -> (table, natural key)
+#: topic name -> (table, natural key). ``time`` is appended to every key (see ``Table.unique``).
+#: The timing key also holds the values: the feed can send two different updates for one
+#: driver at the same session time (27 of them in 2023 Monaco), both worth keeping.
+#: The DLQ key holds ``produced_at`` because inputs that did not come from Kafka (the live
+#: feed) have no partition/offset.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "f1.session.v1": ("session_events", ("session_key", "session_time", "kind")),
     "f1.laps.v1": ("laps", ("session_key", "driver", "lap_number")),
@@ -81,8 +113,22 @@ def _pg_type(annotation: Any) -> str:
     return "jsonb"
 
 
+def _json_text(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+def _to_jsonb(value: Any) -> Any:
+    return None if value is None else Jsonb(value, dumps=_json_text)
+
+
+def _to_text(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 @dataclass(frozen=True)
 class Table:
+    """One topic's table: its name, natural key and model fields with their column types."""
+
     topic: str
     name: str
     key: tuple[str, ...]
@@ -93,9 +139,54 @@ class Table:
         return [c for c, _ in BASE_COLUMNS] + [f for f, _ in self.fields]
 
     @property
+    def copy_types(self) -> list[str]:
+        """Column types in ``columns`` order, for ``Copy.set_types`` (binary COPY)."""
+        return BASE_COPY_TYPES + [_COPY_TYPE[t] for _, t in self.fields]
+
+    @property
     def unique(self) -> tuple[str, ...]:
         """The natural key plus ``time`` (partitioned tables need the partition column)."""
         return tuple(dict.fromkeys((*self.key, "time")))
+
+    def row_builder(self) -> Callable[[Envelope], tuple[Any, ...]]:
+        """A fast ``event -> row`` function (attribute access, no model_dump)."""
+        names = [f for f, _ in self.fields]
+        get = operator.attrgetter(*names) if len(names) > 1 else None
+        converters: list[Callable[[Any], Any] | None] = []
+        for _, t in self.fields:
+            converters.append(_to_jsonb if t == "jsonb" else _to_text if t == "text" else None)
+        needs_conversion = any(
+            c is _to_jsonb or (c is _to_text and _has_enum(self.topic, f))
+            for c, f in zip(converters, names, strict=True)
+        )
+        seconds = timedelta(seconds=1)
+
+        def base(event: Envelope) -> tuple[Any, ...]:
+            et = event.event_time
+            when = et.utc or EPOCH + et.session_time * seconds
+            return (event.session_key, et.session_time, when, event.produced_at)
+
+        if get is not None and not needs_conversion:
+
+            def build(event: Envelope) -> tuple[Any, ...]:
+                return base(event) + get(event)
+
+            return build
+        fetch = [operator.attrgetter(n) for n in names]
+        pairs = list(zip(fetch, converters, strict=True))
+
+        def build_converted(event: Envelope) -> tuple[Any, ...]:
+            return base(event) + tuple(conv(f(event)) if conv else f(event) for f, conv in pairs)
+
+        return build_converted
+
+
+def _has_enum(topic: str, field: str) -> bool:
+    from schemas.topics import BY_NAME
+
+    annotation = BY_NAME[topic].model.model_fields[field].annotation
+    found = [annotation, *typing.get_args(annotation)]
+    return any(isinstance(a, type) and issubclass(a, enum.Enum) for a in found)
 
 
 def _table(spec: TopicSpec) -> Table:
@@ -111,16 +202,23 @@ def _table(spec: TopicSpec) -> Table:
 
 SCHEMA: dict[str, Table] = {spec.name: _table(spec) for spec in ALL_TOPICS}
 BY_TABLE: dict[str, Table] = {t.name: t for t in SCHEMA.values()}
+_BUILDERS = {topic: table.row_builder() for topic, table in SCHEMA.items()}
 
 
 def table_for(topic: str) -> Table:
+    """The table of a topic name (``f1.laps.v1`` -> ``laps``)."""
     return SCHEMA[topic]
 
 
 def ddl(table: Table, timescale: bool) -> list[str]:
+    """The statements creating ``table`` (all idempotent)."""
     cols = BASE_COLUMNS + [(f, t) for f, t in table.fields if f not in dict(BASE_COLUMNS)]
     body = ",\n  ".join(f'"{c}" {t}' for c, t in cols)
-    unique = "UNIQUE NULLS NOT DISTINCT (" + ", ".join(f'"{c}"' for c in table.unique) + ")"
+    unique = (
+        f'CONSTRAINT "{table.name}_natural_key" UNIQUE NULLS NOT DISTINCT ('
+        + ", ".join(f'"{c}"' for c in table.unique)
+        + ")"
+    )
     create = f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n  {body},\n  {unique})'
     if timescale:
         return [
@@ -128,67 +226,68 @@ def ddl(table: Table, timescale: bool) -> list[str]:
             f"SELECT create_hypertable('{table.name}', 'time', if_not_exists => TRUE, "
             "migrate_data => TRUE)",
         ]
-    stmts = [
+    # The natural key starts with session_key (driver) for every table but dlq: its unique
+    # index serves the API's lookups, so no second index slows the inserts down.
+    return [
         create + " PARTITION BY RANGE (time)",
         f'CREATE TABLE IF NOT EXISTS "{table.name}_default" PARTITION OF "{table.name}" DEFAULT',
     ]
-    for year in range(2018, 2031):
-        stmts.append(
-            f'CREATE TABLE IF NOT EXISTS "{table.name}_{year}" PARTITION OF "{table.name}" '
-            f"FOR VALUES FROM ('{year}-01-01') TO ('{year + 1}-01-01')"
-        )
-    idx = ", ".join(f'"{c}"' for c in table.key if c in ("session_key", "driver"))
-    if idx:
-        stmts.append(f'CREATE INDEX IF NOT EXISTS "{table.name}_lookup" ON "{table.name}" ({idx})')
-    return stmts
 
 
-def has_timescale(conn: psycopg.Connection) -> bool:
-    row = conn.execute(
+def _partition(table: Table, year: int) -> str:
+    return (
+        f'CREATE TABLE IF NOT EXISTS "{table.name}_{year}" PARTITION OF "{table.name}" '
+        f"FOR VALUES FROM ('{year}-01-01 00:00+00') TO ('{year + 1}-01-01 00:00+00')"
+    )
+
+
+def enable_timescale(conn: psycopg.Connection) -> bool:
+    """True when the ``timescaledb`` extension exists or could be created here."""
+    available = conn.execute(
         "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
-    return bool(row and row[0])
+    if not (available and available[0]):
+        return False
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.Error as exc:  # e.g. not in shared_preload_libraries
+        log.warning("timescaledb is installed but cannot be enabled (%s); partitioning", exc)
+        return False
+    return True
+
+
+def is_hypertable(conn: psycopg.Connection, table: str = "laps") -> bool:
+    """Whether ``table`` is a TimescaleDB hypertable (False on plain PostgreSQL)."""
+    row = conn.execute(
+        "SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL"
+    ).fetchone()
+    if not (row and row[0]):
+        return False
+    q = "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = %s"
+    return bool(conn.execute(q, (table,)).fetchone()[0])
 
 
 def migrate(conn: psycopg.Connection) -> bool:
     """Create what is missing (idempotent); True when the tables are hypertables."""
-    timescale = has_timescale(conn)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(424242)")
-        if timescale:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        timescale = enable_timescale(conn)
         for table in SCHEMA.values():
             for stmt in ddl(table, timescale):
                 conn.execute(stmt)
+            if timescale:
+                continue
+            for year in PARTITION_YEARS:
+                try:
+                    with conn.transaction():
+                        conn.execute(_partition(table, year))
+                except psycopg.errors.CheckViolation:
+                    # The default partition already holds rows of that year: leave them there.
+                    log.warning("no %s partition for %s: rows are in the default", year, table)
     return timescale
 
 
 def row_values(table: Table, event: BaseModel) -> tuple[Any, ...]:
-    """The row of ``event`` in ``table``'s column order (JSON for nested values)."""
-    from psycopg.types.json import Jsonb
-
-    data = event.model_dump(mode="python")
-    et = data["event_time"]
-    # Deterministic, so that a replayed event lands on the same row.
-    when = et.get("utc") or EPOCH + timedelta(seconds=et.get("session_time") or 0.0)
-    out: list[Any] = [data["session_key"], et.get("session_time"), when, data.get("produced_at")]
-    for f, t in table.fields:
-        v = data.get(f)
-        if t == "jsonb" and v is not None:
-            v = Jsonb(_plain(v))
-        elif isinstance(v, enum.Enum):
-            v = v.value
-        out.append(v)
-    return tuple(out)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, enum.Enum):
-        return v.value
-    return v
+    """The row of ``event`` in ``table``'s column order (``Jsonb`` for nested values)."""
+    return _BUILDERS[table.topic](event)  # type: ignore[arg-type]

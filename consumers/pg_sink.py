@@ -1,9 +1,15 @@
 """The PostgreSQL sink: every topic into its table, in batches, idempotently.
 
-Each poll's events are grouped by table, copied (COPY, binary) into a temporary staging
-table and inserted with ``ON CONFLICT DO NOTHING`` on the natural key, so a replayed or
-duplicated event never adds a row. Kafka offsets are committed only after the database
-transaction has committed: a crash replays events, never loses them.
+Each poll's messages are decoded (``schemas.decode``; a bad one goes to ``f1.dlq.v1``), grouped
+by table and written in one transaction with binary COPY:
+
+* first straight into the table inside a savepoint (the fast path: new rows only);
+* if that meets a row already there (a replay, a duplicate, a restart after a crash), the
+  savepoint is rolled back and the batch is copied into a temporary staging table, then
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` on the natural key adds only the new rows.
+
+Kafka offsets are committed only after the transaction has committed: a crash replays events,
+never loses them, and the replay adds no row.
 """
 
 from __future__ import annotations
@@ -11,33 +17,50 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import psycopg
-from confluent_kafka import Consumer, Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
 from pitwall.kafka_config import consumer_config
 from producers.kafka import EventProducer
 from schemas import DecodeError, decode
-from schemas.topics import ALL_TOPICS
+from schemas.envelope import Envelope
+from schemas.topics import ALL_TOPICS, DLQ
 
 log = logging.getLogger(__name__)
 GROUP = "pitwall-sink-pg"
+MAX_BATCH = 20_000
+WRITE_ATTEMPTS = 5
 
 
 @dataclass
 class SinkStats:
+    """What the sink has done so far (per topic rows consumed, per table rows added)."""
+
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     inserted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     dead_letters: int = 0
+    batches: int = 0
+
+    def summary(self) -> str:
+        consumed = sum(self.rows.values())
+        added = sum(self.inserted.values())
+        tables = ", ".join(f"{t} +{n}" for t, n in sorted(self.inserted.items()) if n)
+        return (
+            f"pg: {consumed:,} events in {self.batches:,} batches, {added:,} new rows"
+            f"{' (' + tables + ')' if tables else ''}, {self.dead_letters} to the DLQ"
+        )
 
 
 class PgWriter:
     """Writes decoded events to their tables (the pure write path, also used by benchmarks)."""
 
     def __init__(self, conn: psycopg.Connection) -> None:
+        if not conn.autocommit:
+            raise ValueError("PgWriter needs an autocommit connection (it opens transactions)")
         self.conn = conn
         self.timescale = migrate(conn)
         self._staged: set[str] = set()
@@ -52,26 +75,47 @@ class PgWriter:
             self._staged.add(stage)
         return stage
 
-    def write(self, batches: dict[str, list[tuple]]) -> dict[str, int]:
-        """Insert rows per topic in one transaction; returns rows inserted (new) per table."""
+    def _copy(self, cur: psycopg.Cursor, target: str, table: Table, rows: list[tuple]) -> None:
+        cols = ", ".join(f'"{c}"' for c in table.columns)
+        with cur.copy(f'COPY "{target}" ({cols}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types(table.copy_types)
+            for row in rows:
+                copy.write_row(row)
+
+    def _write_table(self, table: Table, rows: list[tuple]) -> int:
+        with self.conn.cursor() as cur:
+            try:
+                with self.conn.transaction():  # a savepoint
+                    self._copy(cur, table.name, table, rows)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                pass  # some rows are there already: add only the others
+            stage = self._stage(table)
+            self._copy(cur, stage, table, rows)
+            cols = ", ".join(f'"{c}"' for c in table.columns)
+            cur.execute(
+                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
+                "ON CONFLICT DO NOTHING"
+            )
+            return cur.rowcount  # the staging rows go at commit (ON COMMIT DELETE ROWS)
+
+    def write_rows(self, batches: dict[str, list[tuple]]) -> dict[str, int]:
+        """Insert ready rows per topic in one transaction; returns new rows per table."""
         inserted: dict[str, int] = {}
         with self.conn.transaction():
             for topic, rows in batches.items():
-                if not rows:
-                    continue
-                table = SCHEMA[topic]
-                stage = self._stage(table)
-                cols = ", ".join(f'"{c}"' for c in table.columns)
-                with self.conn.cursor() as cur:
-                    with cur.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                    cur.execute(
-                        f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
-                        "ON CONFLICT DO NOTHING"
-                    )
-                    inserted[table.name] = cur.rowcount
+                if rows:
+                    table = SCHEMA[topic]
+                    inserted[table.name] = self._write_table(table, rows)
         return inserted
+
+    def write(self, batches: dict[str, list[Envelope]]) -> dict[str, int]:
+        """Insert decoded events per topic in one transaction; returns new rows per table."""
+        rows = {
+            topic: [row_values(SCHEMA[topic], e) for e in events]
+            for topic, events in batches.items()
+        }
+        return self.write_rows(rows)
 
     def count(self, table: str, session_key: str | None = None) -> int:
         if session_key is None:
@@ -80,15 +124,21 @@ class PgWriter:
         return self.conn.execute(q, (session_key,)).fetchone()[0]
 
 
-def rows_of(messages: Iterable[Message], producer: EventProducer | None, stats: SinkStats):
-    batches: dict[str, list[tuple]] = defaultdict(list)
+def decode_batch(
+    messages: Iterable[Message], producer: EventProducer | None, stats: SinkStats
+) -> dict[str, list[Envelope]]:
+    """Decoded events per topic; undecodable messages are dead-lettered and skipped."""
+    batches: dict[str, list[Envelope]] = defaultdict(list)
     for msg in messages:
         topic = msg.topic()
+        if topic not in SCHEMA:
+            continue
         try:
-            event = decode(topic, msg.value())
+            event = decode(topic, msg.value() or b"")
         except DecodeError as exc:
             stats.dead_letters += 1
-            if producer is not None and topic != "f1.dlq.v1":
+            log.warning("%s[%s]@%s to the DLQ: %s", topic, msg.partition(), msg.offset(), exc)
+            if producer is not None and topic != DLQ.name:
                 producer.dead_letter(
                     topic,
                     exc.reason,
@@ -99,20 +149,34 @@ def rows_of(messages: Iterable[Message], producer: EventProducer | None, stats: 
                     offset=msg.offset(),
                 )
             continue
-        batches[topic].append(row_values(SCHEMA[topic], event))
+        batches[topic].append(event)
     return batches
+
+
+def rewind_on_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    """An ``on_assign`` callback starting every assigned partition at its beginning."""
+    for p in partitions:
+        p.offset = OFFSET_BEGINNING
+    consumer.assign(partitions)
 
 
 def run_pg_sink(
     bootstrap: str,
     database_url: str,
-    stop: callable,
+    stop: Callable[[], bool],
     topics: list[str] | None = None,
     group: str = GROUP,
-    batch: int = 20_000,
-    on_batch: callable | None = None,
+    batch: int = MAX_BATCH,
+    from_beginning: bool = False,
+    on_batch: Callable[[SinkStats], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> SinkStats:
-    """Consume until ``stop()`` is true; returns what was written."""
+    """Consume ``topics`` (default: all) into PostgreSQL until ``stop()``; returns the stats.
+
+    ``from_beginning`` re-reads every partition from its start, ignoring committed offsets
+    (idempotent: only missing rows are added). ``on_ready`` is called once partitions are
+    assigned.
+    """
     stats = SinkStats()
     topics = topics or [t.name for t in ALL_TOPICS]
     conn = psycopg.connect(database_url, autocommit=True)
@@ -121,28 +185,44 @@ def run_pg_sink(
     consumer = Consumer(
         consumer_config(group, from_beginning=True, **{"enable.auto.commit": False})
     )
-    consumer.subscribe(topics)
+    ready = False
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        nonlocal ready
+        if from_beginning:
+            rewind_on_assign(c, partitions)
+        if not ready and on_ready:
+            on_ready()
+        ready = True
+
+    consumer.subscribe(topics, on_assign=on_assign)
     try:
         while not stop():
             msgs = [m for m in consumer.consume(batch, 0.05) if not m.error()]
             if not msgs:
                 continue
-            batches = rows_of(msgs, producer, stats)
-            for attempt in range(5):
+            events = decode_batch(msgs, producer, stats)
+            rows = {t: [row_values(SCHEMA[t], e) for e in evs] for t, evs in events.items()}
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
-                    inserted = writer.write(batches)
+                    inserted = writer.write_rows(rows)
                     break
                 except psycopg.OperationalError as exc:
-                    log.warning("database write failed (%s); retrying", exc)
-                    time.sleep(0.5 * (attempt + 1))
+                    if attempt == WRITE_ATTEMPTS:
+                        raise RuntimeError(
+                            f"PostgreSQL unreachable after {attempt} attempts ({exc}); "
+                            "offsets not committed, the batch will be re-read on restart"
+                        ) from exc
+                    log.warning("database write failed (%s); reconnecting", exc)
+                    time.sleep(0.5 * attempt)
+                    conn.close()
                     conn = psycopg.connect(database_url, autocommit=True)
                     writer = PgWriter(conn)
-            else:
-                raise RuntimeError("PostgreSQL is unreachable; offsets not committed")
             producer.flush()
             consumer.commit(asynchronous=False)
-            for topic, rows in batches.items():
-                stats.rows[topic] += len(rows)
+            stats.batches += 1
+            for topic, evs in events.items():
+                stats.rows[topic] += len(evs)
             for table, n in inserted.items():
                 stats.inserted[table] += n
             if on_batch:

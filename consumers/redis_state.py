@@ -3,7 +3,12 @@
 Keeps, per session, the merged standings (laps + timing + stints), track status, latest
 strategy and its history, latest degradation per driver and the session info (keys in
 ``consumers.redis_keys``), then publishes each update on ``pitwall:live:{session}`` for the
-WebSocket gateways. Updates are written per poll in one pipeline: low latency, few round trips.
+WebSocket gateways. Updates are written per poll in one pipeline (state first, then the
+messages, in consumption order): low latency, few round trips.
+
+Laps, timing and stints come from different topics, so their relative order is not guaranteed:
+a row's position and gaps come from whichever lap/timing event has the latest session time,
+and a late lap never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -11,12 +16,16 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import redis
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
+from consumers.pg_sink import rewind_on_assign
 from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
 from pitwall.kafka_config import consumer_config
 from schemas import DecodeError, decode
@@ -45,6 +54,10 @@ class StateWriter:
         self.r = client
         self.standings: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.info: dict[str, dict[str, Any]] = {}
+        #: (session, driver) -> session time of the event that last set position and gaps
+        self.placed_at: dict[tuple[str, str], float] = {}
+        #: (session, driver) -> session time of the timing event that last set the gaps
+        self.gaps_at: dict[tuple[str, str], float] = {}
 
     def _row(self, key: str, driver: str) -> dict[str, Any]:
         rows = self.standings[key]
@@ -60,7 +73,16 @@ class StateWriter:
             self.info[key] = orjson.loads(cached) if cached else {"session_key": key}
         return self.info[key]
 
+    def _newer(self, key: str, driver: str, ev: Any) -> bool:
+        """True (and remembered) when ``ev`` is at least as recent as the row's placing."""
+        t = ev.event_time.session_time
+        if t < self.placed_at.get((key, driver), float("-inf")):
+            return False
+        self.placed_at[(key, driver)] = t
+        return True
+
     def apply(self, topic: str, raw: bytes, pipe: Any) -> None:
+        """Queue on ``pipe`` the state change of one event and its live message."""
         ev = decode(topic, raw)
         key = ev.session_key
         data = orjson.loads(raw)
@@ -89,15 +111,24 @@ class StateWriter:
                     tyre_age=ev.tyre_life, stint=ev.stint, pit_in=ev.pit_in, pit_out=ev.pit_out,
                     team=ev.team or row.get("team"), driver_number=ev.driver_number,
                 )  # fmt: skip
-                if ev.position is not None:
+                if ev.position is not None and self._newer(key, ev.driver, ev):
                     row["position"] = ev.position
                 if ev.stint:
                     row["stops"] = max(ev.stint - 1, 0)
             elif ev.type == "timing":
-                for f in ("position", "gap_to_leader", "interval"):
-                    v = getattr(ev, f)
-                    if v is not None:
-                        row[f] = v
+                # Gaps come from timing only; the position from the latest of lap or timing.
+                t, who = ev.event_time.session_time, (key, ev.driver)
+                changed = False
+                if t >= self.gaps_at.get(who, float("-inf")):
+                    self.gaps_at[who] = t
+                    for f in ("gap_to_leader", "interval"):
+                        row[f] = getattr(ev, f)
+                    changed = True
+                if ev.position is not None and self._newer(key, ev.driver, ev):
+                    row["position"] = ev.position
+                    changed = True
+                if not changed:
+                    return  # an older update arriving late
             else:
                 if ev.stint >= (row.get("stint") or 0):
                     row.update(stint=ev.stint, compound=ev.compound, stops=max(ev.stint - 1, 0))
@@ -131,13 +162,36 @@ class StateWriter:
 
 
 def run_redis_writer(
-    redis_url: str, stop: callable, group: str = GROUP, on_batch: callable | None = None
+    redis_url: str,
+    stop: Callable[[], bool],
+    group: str = GROUP,
+    from_beginning: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> int:
-    """Consume until ``stop()``; returns the number of events applied."""
-    client = redis.Redis.from_url(redis_url)
+    """Consume until ``stop()``; returns the number of events applied.
+
+    ``from_beginning`` rebuilds the state from the start of every partition, ignoring
+    committed offsets. ``on_ready`` is called once partitions are assigned.
+    """
+    client = redis.Redis.from_url(
+        redis_url,
+        retry=Retry(ExponentialBackoff(cap=2.0), 6),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
     writer = StateWriter(client)
     consumer = Consumer(consumer_config(group, from_beginning=True))
-    consumer.subscribe(TOPICS)
+    ready = False
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        nonlocal ready
+        if from_beginning:
+            rewind_on_assign(c, partitions)
+        if not ready and on_ready:
+            on_ready()
+        ready = True
+
+    consumer.subscribe(TOPICS, on_assign=on_assign)
     applied = 0
     try:
         while not stop():
@@ -147,9 +201,10 @@ def run_redis_writer(
             pipe = client.pipeline(transaction=False)
             for m in msgs:
                 try:
-                    writer.apply(m.topic(), m.value(), pipe)
+                    writer.apply(m.topic(), m.value() or b"", pipe)
                     applied += 1
                 except (DecodeError, KeyError, TypeError) as exc:
+                    # The PostgreSQL sink dead-letters it; here it is only skipped.
                     log.warning("skipping bad %s message at %s: %s", m.topic(), m.offset(), exc)
             pipe.execute()
             consumer.commit(asynchronous=True)

@@ -1,65 +1,121 @@
-"""``pitwall sink``: the PostgreSQL sink and the Redis writer side by side, until stopped."""
+"""``pitwall sink``: the PostgreSQL sink and the Redis writer side by side, until stopped.
+
+Each runs in its own process with its own consumer group (``pitwall-sink-pg``,
+``pitwall-sink-redis``): the PostgreSQL sink's decoding of big batches would otherwise hold
+the GIL while the Redis writer has live updates to push (measured: seconds of delay during a
+max-speed replay with threads). SIGINT/SIGTERM stop both after their current batch (offsets of
+written batches are committed). Each reports its counts at most every ``report_every``
+seconds while busy, and at the end. "sink ready" is reported once every consumer has its
+partitions, so whoever starts the sink can publish without racing the group join.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import signal
-import threading
+import time
 from collections.abc import Callable
+from multiprocessing.synchronize import Event
 
 from pitwall.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def run(settings: Settings, only: str | None = None, report: Callable[[str], None] = print) -> None:
-    from consumers.pg_sink import run_pg_sink
-    from consumers.redis_state import run_redis_writer
-
-    stopping = threading.Event()
-
+def _run_child(
+    name: str,
+    settings: Settings,
+    from_beginning: bool,
+    stop: Event,
+    ready: Event,
+    report: Callable[[str], None],
+    report_every: float,
+) -> None:
     def on_signal(signum: int, frame: object) -> None:
-        stopping.set()
+        stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    errors: list[BaseException] = []
+    last = [time.monotonic()]
 
-    def guard(fn: Callable[[], object]) -> Callable[[], None]:
-        def body() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # report and stop the other one too
-                errors.append(exc)
-                log.exception("sink failed")
-                stopping.set()
+    def every(text: Callable[[], str]) -> None:
+        if time.monotonic() - last[0] >= report_every:
+            last[0] = time.monotonic()
+            report(text())
 
-        return body
+    if name == "pg-sink":
+        from consumers.pg_sink import SinkStats, run_pg_sink
 
-    threads = []
-    if only in (None, "pg"):
-        threads.append(
-            threading.Thread(
-                target=guard(
-                    lambda: run_pg_sink(
-                        settings.require_kafka, settings.require_database, stopping.is_set
-                    )
-                ),
-                name="pg-sink",
-            )
+        final: SinkStats = run_pg_sink(
+            settings.require_kafka,
+            settings.require_database,
+            stop.is_set,
+            from_beginning=from_beginning,
+            on_batch=lambda s: every(s.summary),
+            on_ready=ready.set,
         )
-    if only in (None, "redis"):
-        threads.append(
-            threading.Thread(
-                target=guard(lambda: run_redis_writer(settings.require_redis, stopping.is_set)),
-                name="redis-writer",
-            )
+        report(final.summary())
+    else:
+        from consumers.redis_state import run_redis_writer
+
+        applied = run_redis_writer(
+            settings.require_redis,
+            stop.is_set,
+            from_beginning=from_beginning,
+            on_batch=lambda n: every(lambda: f"redis: {n:,} events applied"),
+            on_ready=ready.set,
         )
-    for t in threads:
-        t.start()
-    report(f"sink running ({', '.join(t.name for t in threads)}); Ctrl-C stops it")
-    while any(t.is_alive() for t in threads):
-        for t in threads:
-            t.join(0.5)
-    if errors:
-        raise SystemExit(f"sink stopped: {errors[0]}")
+        report(f"redis: {applied:,} events applied")
+
+
+def _child_main(*args: object) -> None:
+    try:
+        _run_child(*args)  # type: ignore[arg-type]
+    except Exception:
+        logging.getLogger(__name__).exception("%s failed", args[0])
+        raise SystemExit(1) from None
+
+
+def run(
+    settings: Settings,
+    only: str | None = None,
+    from_beginning: bool = False,
+    report: Callable[[str], None] = print,
+    report_every: float = 10.0,
+) -> None:
+    """Run the sinks until SIGINT/SIGTERM; raise SystemExit when one of them failed."""
+    ctx = mp.get_context("fork")  # no thread or client exists yet: forking is safe and quick
+    stop = ctx.Event()
+    names = [n for n, o in (("pg-sink", "pg"), ("redis-writer", "redis")) if only in (None, o)]
+    readies = {n: ctx.Event() for n in names}
+    procs = [
+        ctx.Process(
+            target=_child_main,
+            args=(n, settings, from_beginning, stop, readies[n], report, report_every),
+            name=n,
+        )
+        for n in names
+    ]
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    for p in procs:
+        p.start()
+    report(f"sink running ({', '.join(names)}); Ctrl-C stops it")
+    announced = False
+    while any(p.is_alive() for p in procs):
+        for p in procs:
+            p.join(0.1)
+            if p.exitcode not in (None, 0):
+                stop.set()  # one failed: stop the other one too
+        if not announced and all(e.is_set() for e in readies.values()):
+            report(f"sink ready: {', '.join(names)} consuming")
+            announced = True
+    failed = [p.name for p in procs if p.exitcode != 0]
+    report("sink stopped" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if failed:
+        raise SystemExit(f"sink failed: {', '.join(failed)} (see the log above)")

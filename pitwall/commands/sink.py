@@ -16,16 +16,29 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def sink(
         only: Annotated[
-            str | None, typer.Option(help="Run only 'pg' (PostgreSQL) or 'redis' (live state).")
+            str | None,
+            typer.Option(help="Run only 'pg' (the PostgreSQL sink) or 'redis' (the live state)."),
         ] = None,
+        from_beginning: Annotated[
+            bool,
+            typer.Option(
+                "--from-beginning",
+                help="Re-read every topic from its start, ignoring committed offsets "
+                "(idempotent: only missing rows are added; rebuilds the Redis state).",
+            ),
+        ] = False,
     ) -> None:
-        """Write every topic to PostgreSQL/TimescaleDB (batched COPY, idempotent) and keep
-        each session's live state in Redis with pub/sub updates for the WebSocket gateway.
+        """Write every topic to PostgreSQL/TimescaleDB and keep each session's live state in Redis.
 
-        Offsets are committed only after rows are durable. Ctrl-C or SIGTERM stops it.
+        PostgreSQL: one table per topic (hypertables with TimescaleDB, time-partitioned tables
+        otherwise), batched binary COPY, idempotent on each topic's natural key; Kafka offsets
+        are committed only after the rows are committed. Redis: standings, track status,
+        strategy and degradation per session, with an update on pitwall:live:{session} for
+        the WebSocket gateway. Uses KAFKA_BOOTSTRAP, DATABASE_URL and REDIS_URL (or the
+        servers of `pitwall up`). Ctrl-C or SIGTERM stops it after the current batch.
         """
         if only not in (None, "pg", "redis"):
-            raise typer.BadParameter("use 'pg' or 'redis'", param_hint="--only")
+            raise typer.BadParameter(f"{only!r}: use 'pg' or 'redis'", param_hint="--only")
         settings = get_settings()
         try:
             _ = settings.require_kafka
@@ -36,6 +49,10 @@ def register(app: typer.Typer) -> None:
         except NotConfiguredError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from None
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("consumers").setLevel(logging.INFO)
         from consumers.runner import run
 
-        run(settings, only, report=console.print)
+        run(settings, only, from_beginning=from_beginning, report=console.print)

@@ -1,7 +1,8 @@
 """The sinks on the real embedded services: a real race into PostgreSQL and Redis, twice.
 
-``pitwall sink`` runs as a subprocess, as users run it; the race is published by the replay
-path under a session key of its own.
+``pitwall sink`` runs as a subprocess, as users run it; the race (2023 Monaco) is published by
+the replay path under a session key of its own. "Caught up" means the sink's consumer group
+has committed every offset published so far: the sinks commit only after writing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,17 +21,34 @@ import orjson
 import psycopg
 import pytest
 import redis
+from confluent_kafka import Consumer, TopicPartition
+from typer.testing import CliRunner
 
+from consumers.db_schema import SCHEMA, migrate
+from consumers.pg_sink import GROUP as PG_GROUP
+from consumers.pg_sink import PgWriter
 from consumers.redis_keys import live_channel, session_key_name
+from consumers.redis_state import GROUP as REDIS_GROUP
+from consumers.redis_state import TOPICS as REDIS_TOPICS
+from pitwall.kafka_config import consumer_config
 from pitwall.settings import Settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
-from replay.timeline import build_timeline
+from replay.timeline import Timeline, build_timeline
 from schemas import decode
-from schemas.topics import DLQ, LAPS
+from schemas.topics import ALL_TOPICS, DLQ, LAPS
 from tests.kafka_utils import end_offsets, read_since
 
-KEY = "sink-2023-monaco-R"
+MONACO_LAPS = 1515
+
+
+def _key(tag: str) -> str:
+    return f"sink-{tag}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def monaco(stack: Settings) -> Timeline:
+    return build_timeline(2023, "Monaco", settings=stack)
 
 
 @pytest.fixture(scope="module")
@@ -43,93 +62,172 @@ def sink(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    while b"sink running" not in log.read_bytes():
+    while b"sink ready" not in log.read_bytes():
         assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
+        time.sleep(0.1)
     yield log
     os.killpg(proc.pid, signal.SIGTERM)
     assert proc.wait(30) == 0, log.read_text()[-2000:]
+    assert "sink stopped" in log.read_text()
+
+
+def _all_ends(topics: list[str]) -> dict[tuple[str, int], int]:
+    """End offsets of the partitions that hold something (empty ones have nothing to commit)."""
+    return {(t, p): o for t in topics for p, o in end_offsets(t).items() if o > 0}
+
+
+def _wait_caught_up(group: str, ends: dict[tuple[str, int], int], log: Path) -> None:
+    """Until ``group`` has committed at least ``ends`` on every partition (max 90 s)."""
+    c = Consumer(consumer_config(group))  # committed() reads offsets; it joins no group
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            done = c.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
+            behind = [tp for tp in done if tp.offset < ends[(tp.topic, tp.partition)]]
+            if not behind:
+                return
+            assert time.monotonic() < deadline, f"{group} behind on {behind}\n{log.read_text()}"
+            time.sleep(0.2)
+    finally:
+        c.close()
 
 
 def _count(db: str, table: str, key: str) -> int:
     with psycopg.connect(db) as c:
-        return c.execute(f"SELECT count(*) FROM {table} WHERE session_key = %s", (key,)).fetchone()[
-            0
-        ]
+        q = f"SELECT count(*) FROM {table} WHERE session_key = %s"
+        return c.execute(q, (key,)).fetchone()[0]
 
 
-def _wait_count(db: str, table: str, key: str, want: int, timeout: float = 90) -> int:
-    deadline = time.monotonic() + timeout
-    n = -1
-    while time.monotonic() < deadline:
-        n = _count(db, table, key)
-        if n >= want:
-            return n
-        time.sleep(0.5)
-    return n
-
-
-def test_race_lands_once_even_when_replayed_twice(stack: Settings, sink: Path) -> None:
-    timeline = build_timeline(2023, "Monaco").with_session_key(KEY)
-    laps = sum(e.type == "lap" for e in timeline.events)
-    timing = {(e.driver, e.event_time.session_time, e.position, e.gap_to_leader_text,
-               e.interval_text) for e in timeline.events if e.type == "timing"}  # fmt: skip
-    db = stack.require_database
+def test_race_lands_once_even_when_replayed_twice(
+    stack: Settings, sink: Path, monaco: Timeline
+) -> None:
+    key = _key("monaco")
+    timeline = monaco.with_session_key(key)
+    events = timeline.events
+    drivers = {e.driver for e in events if e.type == "lap"}
+    laps_of = {d: [e.lap_number for e in events if e.type == "lap" and e.driver == d]
+               for d in drivers}  # fmt: skip
+    db, topics = stack.require_database, [t.name for t in ALL_TOPICS]
     r = redis.Redis.from_url(stack.require_redis)
     pubsub = r.pubsub()
-    pubsub.subscribe(live_channel(KEY))
+    pubsub.subscribe(live_channel(key))
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
     received: list[dict] = []
 
     def listen() -> None:
         for m in pubsub.listen():
             if m["type"] == "message":
                 received.append(orjson.loads(m["data"]))
-            if len(received) >= 5000:
-                break
 
     threading.Thread(target=listen, daemon=True).start()
-    publish_timeline(timeline, EventProducer(stack.require_kafka), speed=None)
-    assert _wait_count(db, "laps", KEY, laps) == laps == 1515
-    assert _wait_count(db, "timing", KEY, len(timing)) == len(timing)
 
     publish_timeline(timeline, EventProducer(stack.require_kafka), speed=None)
-    # The sink has caught up with the second copy when its group has no lag left.
-    time.sleep(8)
-    assert _count(db, "laps", KEY) == 1515
-    assert _count(db, "timing", KEY) == len(timing)
-    assert _count(db, "stints", KEY) == sum(e.type == "stint" for e in timeline.events)
+    _wait_caught_up(PG_GROUP, _all_ends(topics), sink)
+    assert _count(db, "laps", key) == MONACO_LAPS
+    timing = {(e.driver, e.event_time.session_time, e.position, e.gap_to_leader_text,
+               e.interval_text) for e in events if e.type == "timing"}  # fmt: skip
+    with psycopg.connect(db) as c:
+        rows = c.execute(
+            "SELECT driver, session_time, position, gap_to_leader_text, interval_text "
+            "FROM timing WHERE session_key = %s",
+            (key,),
+        ).fetchall()
+    assert len(rows) == len(timing) and set(rows) == timing
 
+    publish_timeline(timeline, EventProducer(stack.require_kafka), speed=None)
+    _wait_caught_up(PG_GROUP, _all_ends(topics), sink)
+    _wait_caught_up(REDIS_GROUP, _all_ends(REDIS_TOPICS), sink)
+    tables = [("laps", "lap"), ("stints", "stint"), ("track_status", "track_status"),
+              ("race_control", "race_control"), ("session_events", "session")]  # fmt: skip
+    for topic, kind in tables:
+        assert _count(db, topic, key) == sum(e.type == kind for e in events), topic
+    assert _count(db, "timing", key) == len(timing)
+
+    # Redis: every driver, on his last lap, in his final place (latest lap/timing placing).
     standings = {k.decode(): orjson.loads(v) for k, v in
-                 r.hgetall(session_key_name(KEY, "standings")).items()}  # fmt: skip
-    drivers = {e.driver for e in timeline.events if e.type == "lap"}
-    assert set(standings) >= drivers
-    last = {}
-    for e in timeline.events:
-        if e.type == "lap":
-            last[e.driver] = e
-    for d, e in last.items():
-        assert standings[d]["lap_number"] == e.lap_number
-    assert standings["VER"]["position"] == 1
-    info = orjson.loads(r.get(session_key_name(KEY, "info")))
+                 r.hgetall(session_key_name(key, "standings")).items()}  # fmt: skip
+    assert set(standings) == drivers
+    final: dict[str, tuple[float, int]] = {}
+    for e in events:
+        placed = e.type in ("lap", "timing") and e.position is not None
+        if placed and e.event_time.session_time >= final.get(e.driver, (float("-inf"), 0))[0]:
+            final[e.driver] = (e.event_time.session_time, e.position)
+    assert {d: s["position"] for d, s in standings.items()} == {d: p for d, (_, p) in final.items()}
+    assert all(standings[d]["lap_number"] == laps_of[d][-1] for d in drivers)
+    assert standings["VER"]["position"] == 1 and standings["VER"]["team"] == "Red Bull Racing"
+    info = orjson.loads(r.get(session_key_name(key, "info")))
     assert info["total_laps"] == 78 and info["event_name"] == "Monaco Grand Prix"
+    assert len(info["drivers"]) == 20 and info["status"]
+    assert r.zscore("pitwall:sessions", key) is not None
 
-    # Updates arrive in order: per driver, lap numbers never go back within the first copy.
-    seen: dict[str, int] = {}
-    for m in received:
-        if m["kind"] == "standings" and m["data"].get("source") == "lap":
-            d, lap = m["data"]["driver"], m["data"]["lap_number"]
-            assert lap >= seen.get(d, 0)
-            seen[d] = lap
-    assert set(seen) == drivers
+    # Pub/sub: each driver's lap updates arrive in lap order, all of them; of the second
+    # copy only the last lap (older laps do not move a standings row back).
+    def lap_updates(d: str) -> list[int]:
+        return [m["data"]["lap_number"] for m in list(received)
+                if m["kind"] == "standings" and m["data"].get("source") == "lap"
+                and m["data"]["driver"] == d]  # fmt: skip
+
+    deadline = time.monotonic() + 20  # Redis has published everything; the listener reads
+    while time.monotonic() < deadline and any(
+        len(lap_updates(d)) < len(laps_of[d]) + 1 for d in drivers
+    ):
+        time.sleep(0.1)
+    for d in drivers:
+        assert lap_updates(d) == [*laps_of[d], laps_of[d][-1]], d
+    assert all("produced_at" in m["data"] for m in received)
+    pubsub.close()
 
 
-def test_malformed_message_goes_to_dlq_and_sink_continues(stack: Settings, sink: Path) -> None:
+def test_malformed_message_goes_to_dlq_and_sink_continues(
+    stack: Settings, sink: Path, monaco: Timeline
+) -> None:
+    key = _key("dlq")
     before = end_offsets(DLQ.name)
     producer = EventProducer(stack.require_kafka)
-    producer.publish_raw(LAPS.name, "broken:XXX", b"not json at all")
-    good = next(e for e in build_timeline(2023, "Monaco").events if e.type == "lap")
-    producer.publish(good.model_copy(update={"session_key": "sink-dlq"}))
+    producer.publish_raw(LAPS.name, f"{key}:XXX", b"not json at all")
+    producer.publish_raw(LAPS.name, f"{key}:YYY", b'{"type": "lap", "driver": "YYY"}')
+    laps = [e for e in monaco.events if e.type == "lap"][:3]
+    for e in laps:
+        producer.publish(e.model_copy(update={"session_key": key}))
     producer.flush()
-    assert _wait_count(stack.require_database, "laps", "sink-dlq", 1) == 1
+    _wait_caught_up(PG_GROUP, _all_ends([LAPS.name]), sink)
+    assert _count(stack.require_database, "laps", key) == 3
     dlq = [decode(DLQ.name, m.value()) for m in read_since(DLQ.name, before, idle_timeout=3)]
-    assert any(d.source == LAPS.name and "broken" in (d.message_key or "") for d in dlq)
+    mine = {d.message_key: d for d in dlq if key in (d.message_key or "")}
+    assert set(mine) == {f"{key}:XXX", f"{key}:YYY"}
+    assert all(d.source == LAPS.name and d.offset is not None for d in mine.values())
+    assert "invalid JSON" in mine[f"{key}:XXX"].reason
+    assert "lap_number" in mine[f"{key}:YYY"].reason
+
+
+def test_write_path_is_idempotent_and_partitioned(stack: Settings, monaco: Timeline) -> None:
+    key = _key("writer")
+    laps = [e.model_copy(update={"session_key": key}) for e in monaco.events if e.type == "lap"]
+    with psycopg.connect(stack.require_database, autocommit=True) as conn:
+        assert migrate(conn) is False  # embedded PostgreSQL has no timescaledb
+        migrate(conn)  # idempotent
+        writer = PgWriter(conn)
+        assert writer.write({LAPS.name: laps[:100]}) == {"laps": 100}  # fast path
+        assert writer.write({LAPS.name: laps[:100]}) == {"laps": 0}  # all duplicates
+        assert writer.write({LAPS.name: laps[50:300]}) == {"laps": 200}  # overlap
+        assert writer.count("laps", key) == 300
+        kinds = dict(
+            conn.execute(
+                "SELECT c.relname, p.partstrat FROM pg_partitioned_table p "
+                "JOIN pg_class c ON c.oid = p.partrelid"
+            ).fetchall()
+        )
+        assert {t.name for t in SCHEMA.values()} <= set(kinds)
+        assert set(kinds.values()) == {"r"}  # range partitioning
+        where = conn.execute(
+            "SELECT DISTINCT tableoid::regclass::text FROM laps WHERE session_key = %s", (key,)
+        ).fetchall()
+        assert where == [("laps_2023",)]
+
+
+def test_sink_rejects_a_bad_option(stack: Settings) -> None:
+    from pitwall.cli import app
+
+    result = CliRunner().invoke(app, ["sink", "--only", "kafka"])
+    assert result.exit_code == 2
+    assert "use 'pg' or 'redis'" in result.output
