@@ -52,7 +52,7 @@ def main() -> None:
             stack.stop()
 
 
-def run(settings, args) -> None:  # noqa: ANN001
+def run(settings, args) -> None:
     import psycopg
     from rich.progress import track
 

@@ -54,7 +54,9 @@ def decode_as(model: type[E], raw: bytes | str) -> E:
         errors = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
         )
-        raise DecodeError(f"schema validation failed ({model.__name__}): {errors}", _raw(raw))
+        raise DecodeError(
+            f"schema validation failed ({model.__name__}): {errors}", _raw(raw)
+        ) from None
 
 
 def decode(topic: str, raw: bytes | str) -> Envelope:
@@ -71,4 +73,6 @@ def decode_any(raw: bytes | str) -> Envelope:
     try:
         return spec.model.model_validate(data)
     except ValidationError as exc:
-        raise DecodeError(f"schema validation failed ({spec.model.__name__}): {exc}", _raw(raw))
+        raise DecodeError(
+            f"schema validation failed ({spec.model.__name__}): {exc}", _raw(raw)
+        ) from None
