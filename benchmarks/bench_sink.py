@@ -17,6 +17,7 @@ Target: >= 100k timing rows/s on the write path.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import threading
 import time
@@ -50,6 +51,7 @@ def main() -> None:
     finally:
         if stack:
             stack.stop()
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def run(settings, args) -> None:

@@ -1,10 +1,11 @@
 """The Redis writer: the live state of every session, and an update message per change.
 
 Keeps, per session, the merged standings (laps + timing + stints), track status, latest
-strategy and its history, latest degradation per driver and the session info (keys in
-``consumers.redis_keys``), then publishes each update on ``pitwall:live:{session}`` for the
-WebSocket gateways. Updates are written per poll in one pipeline (state first, then the
-messages, in consumption order): low latency, few round trips.
+strategy and its history (one win/podium point per lap: the lap's latest), latest degradation
+per driver and the session info (keys in ``consumers.redis_keys``), then publishes each
+update on ``pitwall:live:{session}`` for the WebSocket gateways. Updates are written per
+poll in one pipeline (state first, then the messages, in consumption order): low latency,
+few round trips.
 
 Laps, timing and stints come from different topics, so their relative order is not guaranteed:
 a row's position and gaps come from whichever lap/timing event has the latest session time,
@@ -58,6 +59,8 @@ class StateWriter:
         self.placed_at: dict[tuple[str, str], float] = {}
         #: (session, driver) -> session time of the timing event that last set the gaps
         self.gaps_at: dict[tuple[str, str], float] = {}
+        #: session -> lap of the last strategy_history point
+        self.history_lap: dict[str, int] = {}
 
     def _row(self, key: str, driver: str) -> dict[str, Any]:
         rows = self.standings[key]
@@ -72,6 +75,12 @@ class StateWriter:
             cached = self.r.get(session_key_name(key, "info"))
             self.info[key] = orjson.loads(cached) if cached else {"session_key": key}
         return self.info[key]
+
+    def _history_lap(self, key: str) -> int:
+        if key not in self.history_lap:
+            cached = self.r.lindex(session_key_name(key, "strategy_history"), -1)
+            self.history_lap[key] = orjson.loads(cached)["lap"] if cached else -1
+        return self.history_lap[key]
 
     def _newer(self, key: str, driver: str, ev: Any) -> bool:
         """True (and remembered) when ``ev`` is at least as recent as the row's placing."""
@@ -147,9 +156,15 @@ class StateWriter:
                 "win": {r["driver"]: r["win_prob"] for r in recs},
                 "podium": {r["driver"]: r["podium_prob"] for r in recs},
             }
+            # One point per lap (the lap's latest estimate): a chart of the race, not of events.
             hist = session_key_name(key, "strategy_history")
-            pipe.rpush(hist, orjson.dumps(point))
-            pipe.ltrim(hist, -HISTORY_CAP, -1)
+            last = self._history_lap(key)
+            if point["lap"] > last:
+                pipe.rpush(hist, orjson.dumps(point))
+                pipe.ltrim(hist, -HISTORY_CAP, -1)
+                self.history_lap[key] = point["lap"]
+            elif point["lap"] == last:
+                pipe.lset(hist, -1, orjson.dumps(point))
             kind, payload = "strategy", data
         elif ev.type == "degradation":
             pipe.hset(session_key_name(key, "degradation"), ev.driver, raw)

@@ -34,7 +34,9 @@ def _state_dir() -> Path:
 class Settings(BaseSettings):
     """Configuration of the stack and its services (environment variables in brackets)."""
 
-    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     kafka_bootstrap: str | None = Field(
         default=None, description="Kafka bootstrap servers [KAFKA_BOOTSTRAP]; unset: embedded."

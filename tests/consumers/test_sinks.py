@@ -7,6 +7,7 @@ has committed every offset published so far: the sinks commit only after writing
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ from consumers.pg_sink import PgWriter
 from consumers.redis_keys import live_channel, session_key_name
 from consumers.redis_state import GROUP as REDIS_GROUP
 from consumers.redis_state import TOPICS as REDIS_TOPICS
+from consumers.redis_state import StateWriter
 from pitwall.kafka_config import consumer_config
 from pitwall.settings import Settings
 from producers.kafka import EventProducer
@@ -54,9 +56,10 @@ def monaco(stack: Settings) -> Timeline:
 @pytest.fixture(scope="module")
 def sink(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     log = tmp_path_factory.mktemp("sink") / "sink.log"
+    out = log.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pitwall.cli", "sink"],
-        stdout=log.open("w"),
+        stdout=out,
         stderr=subprocess.STDOUT,
         env=dict(os.environ),
         start_new_session=True,
@@ -67,7 +70,9 @@ def sink(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         time.sleep(0.1)
     yield log
     os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(30) == 0, log.read_text()[-2000:]
+    code = proc.wait(30)
+    out.close()
+    assert code == 0, log.read_text()[-2000:]
     assert "sink stopped" in log.read_text()
 
 
@@ -115,9 +120,10 @@ def test_race_lands_once_even_when_replayed_twice(
     received: list[dict] = []
 
     def listen() -> None:
-        for m in pubsub.listen():
-            if m["type"] == "message":
-                received.append(orjson.loads(m["data"]))
+        with contextlib.suppress(redis.ConnectionError, ValueError):  # closed at the end
+            for m in pubsub.listen():
+                if m["type"] == "message":
+                    received.append(orjson.loads(m["data"]))
 
     threading.Thread(target=listen, daemon=True).start()
 
@@ -231,3 +237,43 @@ def test_sink_rejects_a_bad_option(stack: Settings) -> None:
     result = CliRunner().invoke(app, ["sink", "--only", "kafka"])
     assert result.exit_code == 2
     assert "use 'pg' or 'redis'" in result.output
+
+
+def test_redis_keeps_latest_strategy_one_history_point_per_lap_and_degradation(
+    stack: Settings, monaco: Timeline
+) -> None:
+    from schemas import encode
+    from schemas.derived import DegradationEvent, DriverStrategy, StrategyEvent
+    from schemas.topics import DEGRADATION, STRATEGY, TRACK_STATUS
+
+    key = _key("state")
+    r = redis.Redis.from_url(stack.require_redis)
+    writer = StateWriter(r)
+    lap = next(e for e in monaco.events if e.type == "lap")
+    status = next(e for e in monaco.events if e.type == "track_status")
+
+    def strategy(lap_no: int, win: float) -> StrategyEvent:
+        recs = [DriverStrategy(driver="VER", win_prob=win, podium_prob=0.9),
+                DriverStrategy(driver="ALO", win_prob=1 - win, podium_prob=0.8)]  # fmt: skip
+        return StrategyEvent(session_key=key, event_time=lap.event_time, lap=lap_no,
+                             recommendations=recs)  # fmt: skip
+
+    degradation = DegradationEvent(session_key=key, event_time=lap.event_time, driver="VER",
+                                   lap_number=1, slope=0.05, slope_std=0.01,
+                                   predicted_laps=[78.1, 78.2])  # fmt: skip
+    track = status.model_copy(update={"session_key": key})
+    updates = [(STRATEGY.name, strategy(1, 0.5)), (STRATEGY.name, strategy(1, 0.6)),
+               (STRATEGY.name, strategy(2, 0.75)), (DEGRADATION.name, degradation),
+               (TRACK_STATUS.name, track)]  # fmt: skip
+    pipe = r.pipeline(transaction=False)
+    for topic, event in updates:
+        writer.apply(topic, encode(event), pipe)
+    pipe.execute()
+    history = [orjson.loads(p) for p in r.lrange(session_key_name(key, "strategy_history"), 0, -1)]
+    podium = {"VER": 0.9, "ALO": 0.8}
+    assert history == [{"lap": 1, "win": {"VER": 0.6, "ALO": 0.4}, "podium": podium},
+                       {"lap": 2, "win": {"VER": 0.75, "ALO": 0.25}, "podium": podium}]  # fmt: skip
+    assert orjson.loads(r.get(session_key_name(key, "strategy")))["lap"] == 2
+    deg = orjson.loads(r.hget(session_key_name(key, "degradation"), "VER"))
+    assert deg["predicted_laps"] == [78.1, 78.2] and deg["source_produced_at"] is None
+    assert orjson.loads(r.get(session_key_name(key, "track_status")))["state"] == status.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,13 @@ def clips_dir() -> Path:
 @pytest.fixture(scope="session")
 def fp2_parsed(fp2_dir: Path) -> tuple[LiveParser, list[Envelope]]:
     return parse_all(fp2_dir)
+
+
+@pytest.fixture(autouse=True)
+def _fastf1_cache_off() -> Iterator[None]:
+    """FastF1's parsers are the reference here: their results must not come from the cache
+    other tests of the session (replays) enabled, which keys them by the dummy api path."""
+    from fastf1 import Cache
+
+    with Cache.disabled():
+        yield
