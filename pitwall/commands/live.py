@@ -18,27 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from pitwall.settings import NotConfiguredError, get_settings
+from replay.cli import parse_speed
 
 if TYPE_CHECKING:
     from producers.live.publisher import LiveStats
 
 console = Console(stderr=True)
-
-
-def parse_speed(value: str) -> float | None:
-    """'max' -> None (no pacing); '10' or '10x' -> 10.0."""
-    v = value.strip().lower()
-    if v in ("max", "inf", "0"):
-        return None
-    try:
-        speed = float(v.removesuffix("x"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a speed: use a number like 10, or 'max'"
-        ) from None
-    if speed <= 0:
-        raise typer.BadParameter("speed must be positive, or 'max'")
-    return speed
 
 
 def _percentile(values: list[float], q: float) -> float:
