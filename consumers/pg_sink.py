@@ -153,11 +153,27 @@ def decode_batch(
     return batches
 
 
-def rewind_on_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-    """An ``on_assign`` callback starting every assigned partition at its beginning."""
-    for p in partitions:
-        p.offset = OFFSET_BEGINNING
-    consumer.assign(partitions)
+def subscribe(
+    consumer: Consumer,
+    topics: list[str],
+    from_beginning: bool,
+    on_ready: Callable[[], None] | None,
+) -> None:
+    """Subscribe; on the first assignment call ``on_ready``, and with ``from_beginning``
+    start every assigned partition at its beginning instead of the committed offset."""
+    ready = False
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        nonlocal ready
+        if from_beginning:
+            for p in partitions:
+                p.offset = OFFSET_BEGINNING
+            c.assign(partitions)
+        if not ready and on_ready:
+            on_ready()
+        ready = True
+
+    consumer.subscribe(topics, on_assign=on_assign)
 
 
 def run_pg_sink(
@@ -185,17 +201,7 @@ def run_pg_sink(
     consumer = Consumer(
         consumer_config(group, from_beginning=True, **{"enable.auto.commit": False})
     )
-    ready = False
-
-    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
-        nonlocal ready
-        if from_beginning:
-            rewind_on_assign(c, partitions)
-        if not ready and on_ready:
-            on_ready()
-        ready = True
-
-    consumer.subscribe(topics, on_assign=on_assign)
+    subscribe(consumer, topics, from_beginning, on_ready)
     try:
         while not stop():
             msgs = [m for m in consumer.consume(batch, 0.05) if not m.error()]

@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 import redis
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from consumers.pg_sink import rewind_on_assign
+from consumers.pg_sink import subscribe
 from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
 from pitwall.kafka_config import consumer_config
 from schemas import DecodeError, decode
@@ -196,17 +196,7 @@ def run_redis_writer(
     )
     writer = StateWriter(client)
     consumer = Consumer(consumer_config(group, from_beginning=True))
-    ready = False
-
-    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
-        nonlocal ready
-        if from_beginning:
-            rewind_on_assign(c, partitions)
-        if not ready and on_ready:
-            on_ready()
-        ready = True
-
-    consumer.subscribe(TOPICS, on_assign=on_assign)
+    subscribe(consumer, TOPICS, from_beginning, on_ready)
     applied = 0
     try:
         while not stop():
