@@ -10,9 +10,12 @@ than one frame per update.
 
 Fan-out: each gateway process holds one Redis subscription per session with local clients
 and copies every message into each client's bounded queue; a per-client task drains its queue
-into the socket. A client whose queue is full has fallen too far behind: it is closed with
-code 1013 (try again later) and the others never wait for it. Because fan-out goes through
-Redis pub/sub, any number of gateway processes can run behind a load balancer.
+into the socket. A client that has fallen too far behind (more than ``PITWALL_WS_MAX_BUFFER``
+bytes queued and unsent, or ``QUEUE_SIZE`` bursts) is closed with code 1013 (try again later)
+and the others never wait for it. If the Redis subscription drops, its clients are closed
+with 1011: what is published until they reconnect (to a new subscription and a fresh snapshot)
+would be lost otherwise. Because fan-out goes through Redis pub/sub, any number of gateway
+processes can run behind a load balancer.
 """
 
 from __future__ import annotations
@@ -48,11 +51,12 @@ CLOSE_BAD_SESSION = 1008
 class Item:
     """One burst of updates as queued for every client; its frame text is built once."""
 
-    __slots__ = ("_text", "frames", "kinds")
+    __slots__ = ("_text", "frames", "kinds", "size")
 
     def __init__(self, frames: list[str], kinds: list[tuple[float | None, str]]) -> None:
         self.frames = frames
         self.kinds = kinds
+        self.size = sum(len(f) + 1 for f in frames)  # characters it adds to a batch frame
         self._text: str | None = None
 
     def text(self) -> str:
@@ -67,7 +71,9 @@ class Item:
 class Client:
     """One connected socket, its bounded queue and the task that drains it."""
 
-    __slots__ = ("dropped", "last_sent", "queue", "sampled", "sender", "transport", "ws")
+    __slots__ = (
+        "backlog", "dropped", "last_sent", "queue", "sampled", "sender", "transport", "ws",
+    )  # fmt: skip
 
     def __init__(self, ws: WebSocket, queue_size: int) -> None:
         self.ws = ws
@@ -77,6 +83,33 @@ class Client:
         self.sampled = False  # this client's sends feed the broadcast-latency histogram
         self.transport = _transport_of(ws)
         self.last_sent = time.monotonic()
+        self.backlog = 0  # size of the items queued and not yet taken by the sender
+
+    def unsent(self) -> int:
+        """Bytes (about) waiting for this client: its queue plus its socket's write buffer."""
+        t = self.transport
+        return self.backlog + (t.get_write_buffer_size() if t is not None else 0)
+
+    def offer(self, item: Item) -> bool:
+        """Queue ``item``; False when the client is too far behind to take it."""
+        if self.unsent() + item.size > MAX_WRITE_BUFFER:
+            return False
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            return False
+        self.backlog += item.size
+        return True
+
+    def take_nowait(self) -> Item:
+        item = self.queue.get_nowait()
+        self.backlog -= item.size
+        return item
+
+    async def take(self) -> Item:
+        item = await self.queue.get()
+        self.backlog -= item.size
+        return item
 
 
 class Channel:
@@ -194,9 +227,7 @@ class Gateway:
             return
         item = Item(frames, kinds)
         for client in list(channel.clients):
-            try:
-                client.queue.put_nowait(item)
-            except asyncio.QueueFull:
+            if not client.offer(item):
                 self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
 
     def _drop(self, client: Client, code: int, reason: str) -> None:
@@ -225,8 +256,7 @@ class Gateway:
                 )
                 for client in list(channel.clients):
                     if now - client.last_sent >= self.heartbeat_s and client.queue.empty():
-                        with contextlib.suppress(asyncio.QueueFull):
-                            client.queue.put_nowait(beat)
+                        client.offer(beat)
 
     # -- one client -----------------------------------------------------------------------
     async def serve(self, ws: WebSocket, session_key: str) -> None:
@@ -264,8 +294,7 @@ class Gateway:
                     break
                 if message.get("text") and '"ping"' in message["text"]:
                     pong = orjson.dumps({"type": "pong", "server_time": time.time()}).decode()
-                    with contextlib.suppress(asyncio.QueueFull):
-                        client.queue.put_nowait(Item([pong], []))
+                    client.offer(Item([pong], []))
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
@@ -278,14 +307,14 @@ class Gateway:
         ws, queue, observe = client.ws, client.queue, self.metrics.broadcast_seconds
         try:
             while True:
-                item = await queue.get()
+                item = await client.take()
                 if queue.empty():
                     text = item.text()
                     items = [item]
                 else:
                     items = [item]
                     while not queue.empty() and len(items) < BATCH_MAX:
-                        items.append(queue.get_nowait())
+                        items.append(client.take_nowait())
                     body = ",".join(f for it in items for f in it.frames)
                     text = f'{{"type":"batch","updates":[{body}]}}'
                 await ws.send_text(text)
@@ -327,9 +356,9 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 def _transport_of(ws: WebSocket) -> asyncio.WriteTransport | None:
     """The client's socket transport, found behind the ASGI ``send`` callable, if any.
 
-    uvicorn's websockets-sansio protocol writes without waiting for the socket to drain, so
-    a slow reader shows up as a growing write buffer rather than as a full queue; watching it
-    lets the gateway drop such a client too. Other servers: None (the queue bound applies).
+    A slow reader shows up first in this buffer (then, once the transport pauses, in the
+    client's queue); counting both lets the gateway drop it. Other servers: None (the queue's
+    own size and bound still apply).
     """
     seen = 0
     todo = [ws._send]

@@ -153,6 +153,23 @@ def landed(stack: Settings, pipeline: dict, timeline) -> str:
             return False
 
     wait_until(stored, 120, f"{MONACO_LAPS} laps of {key} in PostgreSQL", pipeline["services"])
+
+    # The Redis writer reads every topic (timing too) and may finish after PostgreSQL's laps.
+    import orjson
+    import redis
+
+    from consumers.redis_keys import session_key_name
+
+    r = redis.Redis.from_url(stack.require_redis)
+
+    def live_state_done() -> bool:
+        row = r.hget(session_key_name(key, "standings"), "VER")
+        return row is not None and orjson.loads(row).get("lap_number") == 78
+
+    try:
+        wait_until(live_state_done, 120, f"the last lap of {key} in Redis", pipeline["services"])
+    finally:
+        r.close()
     return key
 
 

@@ -4,6 +4,7 @@ gateway processes, dropping a client that stops reading, and the live path from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
 from dataclasses import replace
@@ -24,13 +25,18 @@ def ws_url(base: str, key: str) -> str:
 
 
 async def read_updates(ws, n: int, timeout: float = 30) -> list[dict]:
-    """The next ``n`` updates (batches unpacked), skipping heartbeats."""
+    """The next ``n`` updates (batches unpacked), skipping heartbeats, within ``timeout`` s
+    in all (heartbeats keep a socket busy, so a per-message timeout could wait forever)."""
     out: list[dict] = []
-    while len(out) < n:
-        msg = orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
-        for m in msg["updates"] if msg["type"] == "batch" else [msg]:
-            if m["type"] == "update":
-                out.append(m)
+    try:
+        async with asyncio.timeout(timeout):
+            while len(out) < n:
+                msg = orjson.loads(await ws.recv())
+                for m in msg["updates"] if msg["type"] == "batch" else [msg]:
+                    if m["type"] == "update":
+                        out.append(m)
+    except TimeoutError:
+        pytest.fail(f"{len(out)} of {n} updates in {timeout:.0f} s")
     return out
 
 
@@ -108,8 +114,8 @@ async def test_client_that_stops_reading_is_dropped_without_delaying_others(
             websockets.connect(ws_url(server, key), max_queue=1, max_size=None) as slow,
             websockets.connect(ws_url(server, key), max_size=None) as fast,
         ):
-            await slow.recv()
-            await fast.recv()
+            await asyncio.wait_for(slow.recv(), 30)
+            await asyncio.wait_for(fast.recv(), 30)
             received: list[int] = []
 
             async def reader() -> None:
@@ -120,13 +126,47 @@ async def test_client_that_stops_reading_is_dropped_without_delaying_others(
             for i in range(n):
                 msg = {"kind": "standings", "topic": "t", "data": {"i": i, "pad": pad}}
                 await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
-            await task
+                if i % 50 == 49:
+                    await asyncio.sleep(0.005)  # lets the fast reader (same loop) keep up
+            await asyncio.wait_for(task, 180)
             assert received == list(range(n))
-            # The slow one is closed with 1013 (try again later) once it is far behind.
+            # The slow one is closed with 1013 (try again later) once it is far behind; had it
+            # been kept, reading it now would catch up and go on to heartbeats.
+            seen = 0
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                while True:
-                    await asyncio.wait_for(slow.recv(), 30)
+                async with asyncio.timeout(120):
+                    while True:
+                        msg = orjson.loads(await slow.recv())
+                        seen += len(msg["updates"]) if msg["type"] == "batch" else 1
+                        assert seen <= n, "the slow client was never dropped: it caught up"
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    finally:
+        await r.aclose()
+
+
+async def test_clients_resync_after_the_redis_subscription_drops(server: str) -> None:
+    """Updates published while the gateway's subscription is down would be lost: its clients
+    are closed (1011) and, reconnecting, start again from a snapshot on a new subscription."""
+    key = f"2023-test-resync{uuid.uuid4().hex[:6]}"
+    r = aioredis.Redis.from_url(get_settings().require_redis)
+    try:
+        async with websockets.connect(ws_url(server, key)) as ws:
+            await asyncio.wait_for(ws.recv(), 30)
+            msg = {"kind": "standings", "topic": "t", "data": {"i": 0}}
+            await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+            assert (await read_updates(ws, 1))[0]["data"] == {"i": 0}
+            assert await r.client_kill_filter(_type="pubsub") >= 1
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(30):
+                    while True:
+                        await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(ws.recv(), 0.2)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        async with websockets.connect(ws_url(server, key)) as again:
+            assert orjson.loads(await asyncio.wait_for(again.recv(), 30))["type"] == "snapshot"
+            await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+            assert (await read_updates(again, 1))[0]["data"] == {"i": 0}
     finally:
         await r.aclose()
 
@@ -154,8 +194,12 @@ async def test_live_updates_during_a_replay(server: str, pipeline: dict, timelin
         seqs: list[int] = []
         laps: list[int] = []
         want = {"standings", "strategy"} if pipeline["worker"] else {"standings"}
+        deadline = asyncio.get_running_loop().time() + 240
         while not (want <= kinds and len(seqs) >= 200):
-            for u in await read_updates(ws, 1, timeout=60):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                pytest.fail(f"only {sorted(kinds)} and {len(seqs)} updates in 240 s")
+            for u in await read_updates(ws, 1, timeout=min(left, 60)):
                 kinds.add(u["kind"])
                 seqs.append(u["seq"])
                 if u["kind"] == "standings":
