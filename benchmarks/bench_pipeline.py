@@ -69,13 +69,12 @@ class StrategyReader(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        from pitwall.kafka_config import poll_batch
         from schemas import decode
         from schemas.topics import STRATEGY
 
         while not self.stop.is_set():
-            for msg in self.consumer.consume(1000, 0.05):
-                if msg.error():
-                    continue
+            for msg in poll_batch(self.consumer, 1000, 0.05):
                 at = datetime.now(UTC)
                 ev = decode(STRATEGY.name, msg.value())
                 with self.lock:
@@ -232,10 +231,17 @@ def main() -> None:
         leader_laps = sorted({ev.lap for _, ev in got})
         compute = [ev.compute_ms for _, ev in got if ev.compute_ms is not None]
 
+        # Where the time of the lap-triggered updates goes: into the worker and through its
+        # processing (decode, state, features, degradation, recommend()), then out to a reader.
+        hop_in = [(ev.produced_at - ev.source_produced_at).total_seconds() * 1000 for _, ev in got]
+        hop_out = [(at - ev.produced_at).total_seconds() * 1000 for at, ev in got]
+
         table = Table("latency (ms)", "n", "p50", "p95", "p99", "max")
         for name, vals in (
             ("lap produced -> covering strategy received", lap_ms),
             ("trigger produced -> its strategy received", trig_ms),
+            ("  of which: trigger produced -> strategy produced", hop_in),
+            ("  of which: strategy produced -> received", hop_out),
             ("recommend() compute_ms", compute),
         ):
             table.add_row(

@@ -24,7 +24,7 @@ import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
-from pitwall.kafka_config import consumer_config
+from pitwall.kafka_config import consumer_config, poll_batch
 from producers.kafka import EventProducer
 from schemas import DecodeError, decode
 from schemas.envelope import Envelope
@@ -204,7 +204,7 @@ def run_pg_sink(
     subscribe(consumer, topics, from_beginning, on_ready)
     try:
         while not stop():
-            msgs = [m for m in consumer.consume(batch, 0.05) if not m.error()]
+            msgs = poll_batch(consumer, batch, 0.05)
             if not msgs:
                 continue
             events = decode_batch(msgs, producer, stats)

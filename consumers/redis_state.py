@@ -28,7 +28,7 @@ from redis.retry import Retry
 
 from consumers.pg_sink import subscribe
 from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
-from pitwall.kafka_config import consumer_config
+from pitwall.kafka_config import consumer_config, poll_batch
 from schemas import DecodeError, decode
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def run_redis_writer(
     applied = 0
     try:
         while not stop():
-            msgs = [m for m in consumer.consume(2000, 0.02) if not m.error()]
+            msgs = poll_batch(consumer, 2000, 0.05)
             if not msgs:
                 continue
             pipe = client.pipeline(transaction=False)

@@ -34,3 +34,17 @@ def consumer_config(
     config["group.id"] = group_id or "pitwall-unused"
     config.update(overrides)
     return config
+
+
+def poll_batch(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
+    """The messages ready now (up to ``max_messages``), waiting up to ``timeout`` s for the first.
+
+    ``Consumer.consume(n, timeout)`` waits until it has ``n`` messages or the timeout passed,
+    which on a trickle of live events adds about half the timeout to every message; this
+    returns as soon as there is something. Error messages are left out.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    msgs = [first, *consumer.consume(max_messages - 1, 0)] if max_messages > 1 else [first]
+    return [m for m in msgs if not m.error()]

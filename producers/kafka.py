@@ -1,7 +1,8 @@
 """The Kafka producer every pitwall publisher uses: idempotent, keyed, orjson-encoded.
 
-Keys follow the topic registry (``session_key`` or ``session_key:driver``) so a session's
-events, and each driver's, keep their order within a partition.
+Keys follow the topic registry (``session_key`` or ``session_key:driver``); every event of a
+session goes to the session's partition (``schemas.topics.partition_for``) so that a session's
+events keep their order across drivers too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas import DlqEvent, Envelope, EventTime, encode, topic_for, utcnow
-from schemas.topics import DLQ
+from schemas.topics import DLQ, partition_for
 
 
 class PublishError(RuntimeError):
@@ -39,6 +40,7 @@ class EventProducer:
         self.sent: Counter[str] = Counter()
         self.acked: Counter[str] = Counter()
         self.errors: list[str] = []
+        self._partitions: dict[str, int] = {}
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -51,16 +53,30 @@ class EventProducer:
         if stamp:
             event.produced_at = utcnow()
         topic = topic_for(event).name
-        self._send(topic, event.key(), encode(event))
+        partition = partition_for(event.session_key, self._partition_count(topic))
+        self._send(topic, event.key(), encode(event), partition)
 
     def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
-        """Queue bytes as they are (tests use this to send malformed input)."""
+        """Queue bytes as they are, keyed (tests use this to send malformed input)."""
         self._send(topic, key, value)
 
-    def _send(self, topic: str, key: str | None, value: bytes) -> None:
+    def _partition_count(self, topic: str) -> int:
+        """Partitions of ``topic`` (from the broker's metadata, once; created if missing)."""
+        n = self._partitions.get(topic)
+        if n is None:
+            meta = self._producer.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                reason = meta.error if meta is not None else "no metadata"
+                raise PublishError(f"cannot get the partitions of {topic}: {reason}")
+            n = self._partitions[topic] = len(meta.partitions)
+        return n
+
+    def _send(self, topic: str, key: str | None, value: bytes, partition: int = -1) -> None:
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+                self._producer.produce(
+                    topic, value=value, key=key, partition=partition, on_delivery=self._on_delivery
+                )
                 break
             except BufferError:
                 self._producer.poll(0.05)

@@ -3,10 +3,16 @@
 This is the single source of truth for topic names. Topics are created explicitly with
 these partition counts (the embedded broker would otherwise auto-create them with 4,
 which breaks Faust's co-partitioning if counts ever differ).
+
+Partitioning: every event of a session, on every race topic, goes to the same partition
+number, ``partition_for(session_key, partitions)``, whatever its key (``session_key`` or
+``session_key:driver``). A consumer of one partition sees whole sessions in order, so the stream
+worker reads the race topics directly, with its tables co-partitioned, and no re-keying hop.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +33,15 @@ from schemas.race import (
 #: Partitions of every race topic. Equal counts keep session keys co-partitioned.
 RACE_PARTITIONS = 4
 WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def partition_for(session_key: str, partitions: int) -> int:
+    """The partition of a session's events on a topic of ``partitions`` partitions.
+
+    CRC-32 of the session key, as librdkafka's default partitioner computes it for a
+    session-keyed event: such events land where a plain keyed producer would put them.
+    """
+    return zlib.crc32(session_key.encode()) % partitions
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ def _phi(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    """``np.clip`` for one float (numpy's costs ~10 us a call; recommend() makes ~100)."""
+    return min(max(float(x), lo), hi)
+
+
 def _stint_time(base, off, slope, age0, laps):
     """Expected time of stints of ``laps`` laps starting at tyre age ``age0`` (broadcasts)."""
     return laps * (base + off) + slope * (laps * age0 + laps * (laps - 1) / 2.0)
@@ -194,7 +199,10 @@ class _Plans:
         ok = laps[t - best_t <= WINDOW_TOLERANCE_S]
         if not len(ok):
             ok = np.array([best_plan[0][0]])
-        return PitWindow(open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0])
+        # Built without validation: the stream worker calls this for every car on every lap.
+        return PitWindow.model_construct(
+            open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0]
+        )
 
     def ranked_sequences(self) -> list[tuple[str, ...]]:
         """Compound sequences (from the current tyre), best first; legal candidates only."""
@@ -290,7 +298,7 @@ def recommend(
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
         best_plan = p.best[1]
         window = p.window()
-        confidence = float(np.clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99))
+        confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
         fresh_gain = 0.0
         if next_comp:
@@ -324,7 +332,7 @@ def recommend(
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
         out.append(
-            DriverStrategy(
+            DriverStrategy.model_construct(  # our own numbers: no validation on the hot path
                 driver=d.driver,
                 position=d.position,
                 compound=d.compound,
@@ -335,10 +343,10 @@ def recommend(
                 stay_out=not best_plan,
                 pit_now=bool(best_plan) and best_plan[0][0] == state.lap + 1,
                 pit_under_sc=pit_under_sc,
-                undercut_threat=round(float(np.clip(under_threat, 0, 1)), 4),
-                undercut_opportunity=round(float(np.clip(under_opp, 0, 1)), 4),
-                overcut_threat=round(float(np.clip(over_threat, 0, 1)), 4),
-                overcut_opportunity=round(float(np.clip(over_opp, 0, 1)), 4),
+                undercut_threat=round(_clip(under_threat), 4),
+                undercut_opportunity=round(_clip(under_opp), 4),
+                overcut_threat=round(_clip(over_threat), 4),
+                overcut_opportunity=round(_clip(over_opp), 4),
                 win_prob=float(win[i]),
                 podium_prob=float(podium[i]),
                 expected_position=round(float(expected[i]), 3),

@@ -1,10 +1,11 @@
 """The Faust app: topics, tables and agents of the stream worker.
 
-Data path: the race topics it needs (session, laps, stints, track status; per-driver ones keyed
-``session:driver``) are re-keyed by session
-onto ``pitwall-worker-session-events`` so that one agent instance sees a session's events in
-order and its tables are co-partitioned with that topic. The session agent keeps per-session
-and per-driver state in changelogged tables, and publishes:
+Data path: the session agent reads the race topics it needs (session, laps, stints, track
+status) directly. Producers put all of a session's events on the same partition number of
+every topic (``schemas.topics.partition_for``), so one agent instance sees a session's events
+in order and its tables are co-partitioned with its input: no re-keying hop (an earlier
+version re-keyed through an internal topic, which cost a broker round trip per event). It
+keeps per-session and per-driver state in changelogged tables, and publishes:
 
 - ``f1.features.v1`` and ``f1.degradation.v1`` for every completed lap;
 - ``f1.strategy.v1`` for every completed lap and every SC/VSC/red (or back to green) change.
@@ -13,11 +14,13 @@ and per-driver state in changelogged tables, and publishes:
 
 Bad input (undecodable or invalid events) goes to ``f1.dlq.v1`` with the reason and the raw
 bytes; late or duplicate laps (a lap number a driver already completed) do not change state.
+Outputs go to the session's partition too. At least once: Faust flushes the producer before
+it commits the offsets of processed events, so a restarted worker redoes what it had not
+committed (features and strategy come out again; consumers treat them idempotently).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
@@ -41,7 +44,6 @@ from schemas import (
     TimingEvent,
     TrackState,
     TrackStatusEvent,
-    decode,
     encode,
 )
 from schemas.topics import (
@@ -54,6 +56,7 @@ from schemas.topics import (
     STINTS,
     STRATEGY,
     TRACK_STATUS,
+    partition_for,
 )
 from streams import faust_patch, session_state
 
@@ -62,7 +65,6 @@ log = logging.getLogger(__name__)
 #: f1.timing.v1 (~30k per race) is left out: gaps are taken at the timing line from completed
 #: laps, which is what strategy needs, and keeps the worker's input small.
 INPUT_TOPICS = (SESSION.name, LAPS.name, STINTS.name, TRACK_STATUS.name)
-SESSION_EVENTS = "pitwall-worker-session-events"
 BATCH_MAX = 2000
 BATCH_WITHIN_S = 0.002
 N_SIMS = 500
@@ -92,7 +94,7 @@ def make_app(settings: Settings | None = None) -> faust.App:
         stream_wait_empty=False,
         table_cleanup_interval=3600.0,
         web_enabled=False,
-        producer_linger=0.005,
+        producer_linger=0.001,
         producer_max_batch_size=262144,
         datadir=str(settings.state_dir / "faust"),
     )
@@ -102,14 +104,7 @@ def make_app(settings: Settings | None = None) -> faust.App:
 
 def wire(app: faust.App) -> None:
     """Topics, tables and agents (a function so that tests can build several apps)."""
-    raw_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
-    by_session = app.topic(
-        SESSION_EVENTS,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=RACE_PARTITIONS,
-        internal=True,
-    )
+    inputs = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
     features = app.topic(FEATURES.name, key_type=bytes, value_type=bytes)
     degradation = app.topic(DEGRADATION.name, key_type=bytes, value_type=bytes)
     strategy_topic = app.topic(STRATEGY.name, key_type=bytes, value_type=bytes)
@@ -117,8 +112,6 @@ def wire(app: faust.App) -> None:
     sessions = app.Table("sessions", partitions=RACE_PARTITIONS)  # JSON: table_*_serializer
     drivers = app.Table("drivers", partitions=RACE_PARTITIONS)
     models_box: dict[str, Any] = {}
-    #: Delivery futures of the batch being processed.
-    sent: list[Any] = []
     #: Latest driver rows including timing updates not yet written to the table.
     live: dict[str, dict[str, Any]] = {}
 
@@ -147,29 +140,17 @@ def wire(app: faust.App) -> None:
         )
         return await dlq.send(key=b"dlq", value=encode(dl))
 
-    @app.agent(raw_topics)
-    async def route(stream: Any) -> None:
-        """Validate every race event and re-key it by session."""
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            sent = []
-            for event in batch:
-                _current_event.set(weakref.ref(event))
-                raw = event.value
-                topic = event.message.topic
-                try:
-                    ev = decode(topic, raw)
-                except DecodeError as exc:
-                    sent.append(await dead_letter(topic, exc, raw, event))
-                    continue
-                sent.append(await by_session.send(key=ev.session_key.encode(), value=raw))
-            await _delivered(sent)
+    async def send(topic: Any, session_key: str, key: str, value: bytes) -> None:
+        """Queue on the session's partition (delivered by the commit's flush at the latest)."""
+        await topic.send(
+            key=key.encode(), value=value, partition=partition_for(session_key, RACE_PARTITIONS)
+        )
 
-    @app.agent(by_session)
+    @app.agent(inputs)
     async def session_agent(stream: Any) -> None:
         """Keep each session's state; publish features, degradation and strategy."""
         async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             pending: dict[str, tuple[LapEvent, str, Any]] = {}
-            sent.clear()
             for event in batch:
                 # Tables write their changelog to the partition of the current event; batches
                 # (take_events) do not set it, so set it per event as single iteration does.
@@ -177,7 +158,7 @@ def wire(app: faust.App) -> None:
                 try:
                     ev = _decode_any(event.value)
                 except DecodeError as exc:
-                    sent.append(await dead_letter(SESSION_EVENTS, exc, event.value, event))
+                    await dead_letter(event.message.topic, exc, event.value, event)
                     continue
                 key = ev.session_key
                 s = sessions.get(key) or session_state.new_session(key)
@@ -227,8 +208,6 @@ def wire(app: faust.App) -> None:
             for key, (ev, trigger, event) in pending.items():
                 _current_event.set(weakref.ref(event))
                 await publish_strategy(sessions.get(key), trigger, ev, None)
-            # At least once: the batch's outputs are on the broker before its offsets commit.
-            await _delivered(sent)
 
     def _drivers_of(s: dict[str, Any], table: Any) -> dict[str, dict[str, Any]]:
         out = {}
@@ -243,8 +222,8 @@ def wire(app: faust.App) -> None:
         now = datetime.now(UTC)
         feat = session_state.features_event(s, d, ev, table)
         feat.produced_at = now
-        key = f"{ev.session_key}:{ev.driver}".encode()
-        sent.append(await features.send(key=key, value=encode(feat)))
+        key = f"{ev.session_key}:{ev.driver}"
+        await send(features, ev.session_key, key, encode(feat))
         prior = None
         m = models()
         if d["compound"] in m.priors:
@@ -274,7 +253,7 @@ def wire(app: faust.App) -> None:
             laps_in_fit=deg.n,
             source_produced_at=ev.produced_at,
         )
-        sent.append(await degradation.send(key=key, value=encode(out)))
+        await send(degradation, ev.session_key, key, encode(out))
 
     async def publish_strategy(
         s: dict[str, Any], trigger: str, lap: LapEvent | None, ts: TrackStatusEvent | None
@@ -304,13 +283,7 @@ def wire(app: faust.App) -> None:
             source_produced_at=source.produced_at,
         )
         s["strategy_lap"] = state.lap
-        sent.append(await strategy_topic.send(key=s["session_key"].encode(), value=encode(out)))
-
-
-async def _delivered(futures: list[Any]) -> None:
-    """Wait until the broker has acknowledged these sends."""
-    if futures:
-        await asyncio.gather(*futures)
+        await send(strategy_topic, s["session_key"], s["session_key"], encode(out))
 
 
 def _decode_any(raw: bytes) -> Any:

@@ -24,7 +24,7 @@ from producers.live.archive import RawMessage, frame_line, message_from_list
 from producers.live.decode import FeedError
 from producers.live.parser import LiveParser
 from schemas import RAW_TOPICS, Envelope, TelemetryEvent, encode, topic_for, utcnow
-from schemas.topics import DLQ, TELEMETRY
+from schemas.topics import DLQ, TELEMETRY, partition_for
 
 #: Producer settings for the live path: send at once rather than batch for 2 ms.
 LIVE_PRODUCER_CONFIG: dict[str, Any] = {"linger.ms": 0, "client.id": "pitwall-live"}
@@ -81,7 +81,7 @@ class TimedEventProducer(EventProducer):
         interleaving Python work with ``produce`` (linger 0) costs a broker-thread wake-up
         and a one-event request per event; back to back they share a few requests."""
         now = utcnow()
-        ready: list[tuple[str, str, bytes]] = []
+        ready: list[tuple[str, str, bytes, int]] = []
         for event in events:
             if stamp:
                 event.produced_at = now
@@ -89,11 +89,12 @@ class TimedEventProducer(EventProducer):
                 topic, value = TELEMETRY.name, encode_telemetry(event)
             else:
                 topic, value = topic_for(event).name, encode(event)
-            ready.append((topic, event.key(), value))
-        for topic, key, value in ready:
-            self._send(topic, key, value)
+            partition = partition_for(event.session_key, self._partition_count(topic))
+            ready.append((topic, event.key(), value, partition))
+        for topic, key, value, partition in ready:
+            self._send(topic, key, value, partition)
 
-    def _send(self, topic: str, key: str | None, value: bytes) -> None:
+    def _send(self, topic: str, key: str | None, value: bytes, partition: int = -1) -> None:
         arrival = self.current
         if arrival is not None:
             arrival.pending += 1
@@ -113,7 +114,9 @@ class TimedEventProducer(EventProducer):
 
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                self._producer.produce(
+                    topic, value=value, key=key, partition=partition, on_delivery=on_delivery
+                )
                 break
             except BufferError:
                 self._producer.poll(0.05)
@@ -123,7 +126,9 @@ class TimedEventProducer(EventProducer):
         """Learn every raw topic's partitions and leaders now, not on the first message
         (librdkafka otherwise holds a topic's first events for a metadata round trip)."""
         for spec in (*RAW_TOPICS, DLQ):
-            self._producer.list_topics(spec.name, timeout=timeout)
+            meta = self._producer.list_topics(spec.name, timeout=timeout).topics.get(spec.name)
+            if meta is not None and meta.error is None and meta.partitions:
+                self._partitions[spec.name] = len(meta.partitions)
 
     def arrived(self) -> _Arrival:
         self.current = _Arrival(time.perf_counter())
