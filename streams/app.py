@@ -98,12 +98,20 @@ def make_app(settings: Settings | None = None) -> faust.App:
         producer_max_batch_size=262144,
         datadir=str(settings.state_dir / "faust"),
     )
-    wire(app)
+    app.pitwall_preload = wire(app)  # type: ignore[attr-defined]
     return app
 
 
-def wire(app: faust.App) -> None:
-    """Topics, tables and agents (a function so that tests can build several apps)."""
+def preload(app: faust.App) -> None:
+    """Load and warm the race models before the worker starts, so the first lap does not
+    block the event loop for seconds (a stall that also widened a Faust rebalance race)."""
+    app.pitwall_preload()  # type: ignore[attr-defined]
+
+
+def wire(app: faust.App) -> Any:
+    """Topics, tables and agents (a function so that tests can build several apps).
+
+    Returns the function that loads the models the agents use."""
     inputs = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
     features = app.topic(FEATURES.name, key_type=bytes, value_type=bytes)
     degradation = app.topic(DEGRADATION.name, key_type=bytes, value_type=bytes)
@@ -116,6 +124,7 @@ def wire(app: faust.App) -> None:
     live: dict[str, dict[str, Any]] = {}
 
     def models() -> Any:
+        """The race models, loaded once (``preload`` does it before the worker starts)."""
         if "m" not in models_box:
             from strategy import warmup
             from strategy.artifacts import load_models
@@ -284,6 +293,8 @@ def wire(app: faust.App) -> None:
         )
         s["strategy_lap"] = state.lap
         await send(strategy_topic, s["session_key"], s["session_key"], encode(out))
+
+    return models
 
 
 def _decode_any(raw: bytes) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from pitwall.settings import Settings, get_settings
 
@@ -11,7 +12,7 @@ def run(settings: Settings | None = None, loglevel: str = "WARNING") -> None:
     """Start the worker in this process until SIGINT/SIGTERM."""
     import faust
 
-    from streams.app import make_app
+    from streams.app import make_app, preload
 
     class Worker(faust.Worker):
         def _setup_spinner_handler(self, logger: logging.Logger, level: int) -> None:
@@ -20,6 +21,8 @@ def run(settings: Settings | None = None, loglevel: str = "WARNING") -> None:
 
     settings = settings or get_settings()
     app = make_app(settings)
+    print("pitwall worker: loading the race models ...", file=sys.stderr, flush=True)
+    preload(app)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(loglevel)
     worker.execute_from_commandline()
