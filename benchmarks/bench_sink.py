@@ -17,6 +17,7 @@ Target: >= 100k timing rows/s on the write path.
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import tempfile
 import threading
@@ -58,7 +59,7 @@ def run(settings, args) -> None:
     import psycopg
     from rich.progress import track
 
-    from consumers.pg_sink import PgWriter, SinkStats, run_pg_sink
+    from consumers.pg_sink import PgWriter, SinkStats, raise_gc_thresholds, run_pg_sink
     from producers.admin import create_topics
     from producers.kafka import EventProducer
     from replay.timeline import build_timeline
@@ -73,13 +74,14 @@ def run(settings, args) -> None:
     print(f"{len(timing):,} timing events of 2023 {args.events} x {copies} session keys")
 
     def events(tag: str):
-        return [
+        return (
             e.model_copy(update={"session_key": f"{run_id}-{tag}{i}"})
             for i in range(copies)
             for e in timing
-        ]
+        )
 
-    decoded = events("w")
+    raise_gc_thresholds()  # as run_pg_sink does in the sink's process
+    decoded = list(events("w"))
     writer = PgWriter(psycopg.connect(settings.database_url, autocommit=True))
     batches = [decoded[i : i + args.batch] for i in range(0, len(decoded), args.batch)]
     for label in ("new rows", "replayed (all duplicates)"):
@@ -94,9 +96,13 @@ def run(settings, args) -> None:
             f"rows + binary COPY + upsert)"
         )
 
+    # The sink's process holds none of these: drop them so they do not weigh on its collector.
+    n_events = len(decoded)
+    del decoded, batches
+    gc.collect()
     create_topics(settings.kafka_bootstrap)
     producer = EventProducer(settings.kafka_bootstrap)
-    for e in track(events("k"), description="publishing to f1.timing.v1"):
+    for e in track(events("k"), total=n_events, description="publishing to f1.timing.v1"):
         producer.publish(e)
     producer.flush()
     producer.close()

@@ -14,11 +14,13 @@ never loses them, and the replay adds no row.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -124,14 +126,19 @@ class PgWriter:
         return self.conn.execute(q, (session_key,)).fetchone()[0]
 
 
-def decode_batch(
+def decode_rows(
     messages: Iterable[Message], producer: EventProducer | None, stats: SinkStats
-) -> dict[str, list[Envelope]]:
-    """Decoded events per topic; undecodable messages are dead-lettered and skipped."""
-    batches: dict[str, list[Envelope]] = defaultdict(list)
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Table rows per topic; undecodable messages are dead-lettered and skipped.
+
+    Each event becomes its row at once and is dropped: a batch of 20k live pydantic models
+    made every full garbage collection rescan them all (3x the decoding time).
+    """
+    batches: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for msg in messages:
         topic = msg.topic()
-        if topic not in SCHEMA:
+        table = SCHEMA.get(topic)
+        if table is None:
             continue
         try:
             event = decode(topic, msg.value() or b"")
@@ -149,7 +156,7 @@ def decode_batch(
                     offset=msg.offset(),
                 )
             continue
-        batches[topic].append(event)
+        batches[topic].append(row_values(table, event))
     return batches
 
 
@@ -176,6 +183,18 @@ def subscribe(
     consumer.subscribe(topics, on_assign=on_assign)
 
 
+#: Young-generation threshold for the sink's process (CPython's default is 700).
+GC_THRESHOLD = (10_000, 10, 10)
+
+
+def raise_gc_thresholds() -> None:
+    """Collect less often: each batch makes tens of thousands of objects (messages, events,
+    rows) that live until the batch is written, and at CPython's defaults the collector kept
+    rescanning them (decoding took ~1.6x as long). Thresholds are only ever raised."""
+    current = gc.get_threshold()
+    gc.set_threshold(*(max(c, t) for c, t in zip(current, GC_THRESHOLD, strict=True)))
+
+
 def run_pg_sink(
     bootstrap: str,
     database_url: str,
@@ -194,6 +213,7 @@ def run_pg_sink(
     assigned.
     """
     stats = SinkStats()
+    raise_gc_thresholds()
     topics = topics or [t.name for t in ALL_TOPICS]
     conn = psycopg.connect(database_url, autocommit=True)
     writer = PgWriter(conn)
@@ -207,8 +227,7 @@ def run_pg_sink(
             msgs = poll_batch(consumer, batch, 0.05)
             if not msgs:
                 continue
-            events = decode_batch(msgs, producer, stats)
-            rows = {t: [row_values(SCHEMA[t], e) for e in evs] for t, evs in events.items()}
+            rows = decode_rows(msgs, producer, stats)
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
                     inserted = writer.write_rows(rows)
@@ -227,8 +246,8 @@ def run_pg_sink(
             producer.flush()
             consumer.commit(asynchronous=False)
             stats.batches += 1
-            for topic, evs in events.items():
-                stats.rows[topic] += len(evs)
+            for topic, topic_rows in rows.items():
+                stats.rows[topic] += len(topic_rows)
             for table, n in inserted.items():
                 stats.inserted[table] += n
             if on_batch:
