@@ -68,7 +68,7 @@ class Metrics:
 
 
 class ConsumerLagCollector(Collector):
-    """Per consumer group and topic: messages not yet committed (high watermark - committed)."""
+    """Per consumer group and topic: messages not yet committed (end offset - committed)."""
 
     CACHE_S = 5.0
 
@@ -96,9 +96,9 @@ class ConsumerLagCollector(Collector):
 
 def consumer_lag(timeout: float = 2.0) -> list[tuple[str, str, int]]:
     """(group, topic, lag) for every consumer group on the configured broker."""
-    from confluent_kafka import Consumer, TopicPartition
     from confluent_kafka.admin import AdminClient
 
+    from pitwall.kafka_config import end_offsets
     from pitwall.settings import get_settings
 
     bootstrap = get_settings().kafka_bootstrap
@@ -110,24 +110,19 @@ def consumer_lag(timeout: float = 2.0) -> list[tuple[str, str, int]]:
     if not ids:
         return []
     out: list[tuple[str, str, int]] = []
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "pitwall-lag-probe"})
-    try:
-        for gid in ids:
-            futures = admin.list_consumer_group_offsets(
-                [_group_request(gid)], request_timeout=timeout
-            )
-            result = next(iter(futures.values())).result(timeout)
-            per_topic: dict[str, int] = {}
-            for tp in result.topic_partitions:
-                if tp.offset < 0:
-                    continue
-                _, high = probe.get_watermark_offsets(
-                    TopicPartition(tp.topic, tp.partition), timeout=timeout
-                )
-                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(high - tp.offset, 0)
-            out.extend((gid, topic, lag) for topic, lag in per_topic.items())
-    finally:
-        probe.close()
+    ends: dict[str, dict[int, int]] = {}
+    for gid in ids:
+        futures = admin.list_consumer_group_offsets([_group_request(gid)], request_timeout=timeout)
+        result = next(iter(futures.values())).result(timeout)
+        per_topic: dict[str, int] = {}
+        for tp in result.topic_partitions:
+            if tp.offset < 0:
+                continue
+            if tp.topic not in ends:
+                ends[tp.topic] = end_offsets(tp.topic, timeout=timeout)
+            high = ends[tp.topic].get(tp.partition, 0)
+            per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(high - tp.offset, 0)
+        out.extend((gid, topic, lag) for topic, lag in per_topic.items())
     return out
 
 

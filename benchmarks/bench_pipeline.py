@@ -52,17 +52,11 @@ class StrategyReader(threading.Thread):
         super().__init__(daemon=True)
         from confluent_kafka import Consumer, TopicPartition
 
-        from pitwall.kafka_config import consumer_config
+        from pitwall.kafka_config import consumer_config, end_offsets
         from schemas.topics import STRATEGY
 
         self.consumer = Consumer(consumer_config(None))
-        parts = self.consumer.list_topics(STRATEGY.name, timeout=10).topics[STRATEGY.name]
-        tps = []
-        for p in parts.partitions:
-            _, high = self.consumer.get_watermark_offsets(
-                TopicPartition(STRATEGY.name, p), timeout=10
-            )
-            tps.append(TopicPartition(STRATEGY.name, p, high))
+        tps = [TopicPartition(STRATEGY.name, p, o) for p, o in end_offsets(STRATEGY.name).items()]
         self.consumer.assign(tps)
         self.received: list[tuple[datetime, object]] = []
         self.lock = threading.Lock()

@@ -19,11 +19,12 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
 from pitwall.kafka_config import consumer_config, poll_batch
@@ -195,6 +196,45 @@ def raise_gc_thresholds() -> None:
     gc.set_threshold(*(max(c, t) for c, t in zip(current, GC_THRESHOLD, strict=True)))
 
 
+def committable(messages: Iterable[Message]) -> list[TopicPartition]:
+    """The offsets to commit once ``messages`` are durable: one past the last of each partition."""
+    last: dict[tuple[str, int], int] = {}
+    for m in messages:
+        last[(m.topic(), m.partition())] = m.offset()
+    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+
+
+class DurableWriter:
+    """A :class:`PgWriter` that reconnects and retries before it gives up on a batch."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.writer = PgWriter(psycopg.connect(database_url, autocommit=True))
+
+    def write_rows(self, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return self.writer.write_rows(rows)
+            except psycopg.OperationalError as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    raise RuntimeError(
+                        f"PostgreSQL unreachable after {attempt} attempts ({exc}); "
+                        "offsets not committed, the batch will be re-read on restart"
+                    ) from exc
+                log.warning("database write failed (%s); reconnecting", exc)
+                time.sleep(0.5 * attempt)
+                self.writer.conn.close()
+                self.writer = PgWriter(psycopg.connect(self.database_url, autocommit=True))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.writer.conn.close()
+
+
+#: A batch being written: the write, its rows, and the offsets to commit once it is durable.
+_InFlight = tuple[Future[dict[str, int]], dict[str, list[tuple[Any, ...]]], list[TopicPartition]]
+
+
 def run_pg_sink(
     bootstrap: str,
     database_url: str,
@@ -211,49 +251,55 @@ def run_pg_sink(
     ``from_beginning`` re-reads every partition from its start, ignoring committed offsets
     (idempotent: only missing rows are added). ``on_ready`` is called once partitions are
     assigned.
+
+    One batch is written (on a writer thread, where PostgreSQL does most of the work) while
+    the next is fetched and decoded; a batch's offsets are committed only once its rows are
+    durable, so a crash re-reads at most the batches in flight and adds no row twice.
     """
     stats = SinkStats()
     raise_gc_thresholds()
     topics = topics or [t.name for t in ALL_TOPICS]
-    conn = psycopg.connect(database_url, autocommit=True)
-    writer = PgWriter(conn)
+    durable = DurableWriter(database_url)
     producer = EventProducer(bootstrap)
     consumer = Consumer(
         consumer_config(group, from_beginning=True, **{"enable.auto.commit": False})
     )
     subscribe(consumer, topics, from_beginning, on_ready)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-sink-writer")
+    pending: _InFlight | None = None
+
+    def finish() -> None:
+        """Wait for the batch in flight, then dead letters and offsets, then the stats."""
+        nonlocal pending
+        if pending is None:
+            return
+        written, rows, offsets = pending
+        pending = None
+        inserted = written.result()
+        producer.flush()
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # e.g. partitions moved in a rebalance: rows stay
+            log.warning("offset commit failed (%s); the batch may be re-read, adding no row", exc)
+        stats.batches += 1
+        for topic, topic_rows in rows.items():
+            stats.rows[topic] += len(topic_rows)
+        for table, n in inserted.items():
+            stats.inserted[table] += n
+        if on_batch:
+            on_batch(stats)
+
     try:
         while not stop():
             msgs = poll_batch(consumer, batch, 0.05)
-            if not msgs:
-                continue
-            rows = decode_rows(msgs, producer, stats)
-            for attempt in range(1, WRITE_ATTEMPTS + 1):
-                try:
-                    inserted = writer.write_rows(rows)
-                    break
-                except psycopg.OperationalError as exc:
-                    if attempt == WRITE_ATTEMPTS:
-                        raise RuntimeError(
-                            f"PostgreSQL unreachable after {attempt} attempts ({exc}); "
-                            "offsets not committed, the batch will be re-read on restart"
-                        ) from exc
-                    log.warning("database write failed (%s); reconnecting", exc)
-                    time.sleep(0.5 * attempt)
-                    conn.close()
-                    conn = psycopg.connect(database_url, autocommit=True)
-                    writer = PgWriter(conn)
-            producer.flush()
-            consumer.commit(asynchronous=False)
-            stats.batches += 1
-            for topic, topic_rows in rows.items():
-                stats.rows[topic] += len(topic_rows)
-            for table, n in inserted.items():
-                stats.inserted[table] += n
-            if on_batch:
-                on_batch(stats)
+            rows = decode_rows(msgs, producer, stats) if msgs else None
+            finish()
+            if msgs:
+                pending = (pool.submit(durable.write_rows, rows), rows, committable(msgs))
+        finish()
     finally:
+        pool.shutdown(wait=True)
         consumer.close()
         producer.close()
-        conn.close()
+        durable.close()
     return stats

@@ -6,6 +6,7 @@ member wait about half the session timeout, so both are short by default (see Se
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pitwall.settings import Settings, get_settings
@@ -48,3 +49,42 @@ def poll_batch(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
         return []
     msgs = [first, *consumer.consume(max_messages - 1, 0)] if max_messages > 1 else [first]
     return [m for m in msgs if not m.error()]
+
+
+def end_offsets(topic: str, timeout: float = 10.0, idle: float = 1.0) -> dict[int, int]:
+    """The offset after the last message, for every partition of ``topic``.
+
+    Tansu 0.6 (the embedded broker) answers "latest offset" with the base offset of the
+    partition's last record batch + 1, short by the rest of that batch whenever a producer
+    sent several records at once. So where that answer is above 0 the last batch is read and
+    its last offset taken. A Kafka broker gives the right answer, which the read confirms;
+    a partition whose last record no consumer sees (a transaction marker) keeps the answer
+    after ``idle`` seconds.
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(consumer_config(None))
+    try:
+        meta = c.list_topics(topic, timeout=timeout).topics[topic]
+        ends = {
+            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+            for p in meta.partitions
+        }
+        unread = {p for p, high in ends.items() if high > 0}
+        if not unread:
+            return ends
+        c.assign([TopicPartition(topic, p, ends[p] - 1) for p in unread])
+        start = last = time.monotonic()
+        while time.monotonic() - start < timeout and time.monotonic() - last < idle:
+            batch = c.consume(10_000, 0.05)
+            for m in batch:
+                if not m.error():
+                    ends[m.partition()] = max(ends[m.partition()], m.offset() + 1)
+                    unread.discard(m.partition())
+            if batch:
+                last = time.monotonic()
+            elif not unread:
+                break  # every last batch read and nothing more in the queue
+        return ends
+    finally:
+        c.close()

@@ -46,17 +46,24 @@ def _raw(raw: bytes | str) -> bytes:
 
 
 def decode_as(model: type[E], raw: bytes | str) -> E:
-    """Parse and validate ``raw`` as ``model``."""
-    data = _loads(raw)
+    """Parse and validate ``raw`` as ``model`` (in one pass: pydantic parses the JSON itself)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise DecodeError(
-            f"schema validation failed ({model.__name__}): {errors}", _raw(raw)
-        ) from None
+        raise _decode_error(model, exc, raw) from None
+
+
+def _decode_error(model: type[Envelope], exc: ValidationError, raw: bytes | str) -> DecodeError:
+    errors = exc.errors(include_url=False)
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        msg = str(first.get("msg", "")).removeprefix("Invalid JSON: ")
+        return DecodeError(f"invalid JSON: {msg}", _raw(raw))
+    if first.get("type") == "model_type" and not first.get("loc"):
+        got = type(orjson.loads(raw)).__name__
+        return DecodeError(f"expected a JSON object, got {got}", _raw(raw))
+    details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    return DecodeError(f"schema validation failed ({model.__name__}): {details}", _raw(raw))
 
 
 def decode(topic: str, raw: bytes | str) -> Envelope:

@@ -11,21 +11,9 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from pitwall.kafka_config import consumer_config
+from pitwall.kafka_config import consumer_config, end_offsets
 
-
-def end_offsets(topic: str) -> dict[int, int]:
-    """The current end offset of every partition of ``topic``."""
-    c = Consumer(consumer_config(None))
-    try:
-        meta = c.list_topics(topic, timeout=10).topics[topic]
-        out = {}
-        for p in meta.partitions:
-            _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            out[p] = high
-        return out
-    finally:
-        c.close()
+__all__ = ["end_offsets", "read_since"]
 
 
 def read_since(
