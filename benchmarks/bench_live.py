@@ -84,6 +84,7 @@ def main() -> None:
         bootstrap = stack.start()["KAFKA_BOOTSTRAP"]
         console.print(f"embedded broker at {bootstrap}")
     try:
+        from pitwall.gc_tuning import freeze_startup_objects
         from producers.admin import create_topics
         from producers.live import LiveParser, read_feed
         from producers.live.playback import play
@@ -113,6 +114,7 @@ def main() -> None:
             producer = TimedEventProducer(bootstrap)
             publisher = LivePublisher(producer, LiveParser(f"bench-live-{uuid.uuid4().hex[:6]}"))
             producer.warm_up()  # connect and learn the topics' leaders before timing
+            freeze_startup_objects()  # as `pitwall live` does once it is set up
             summary = play(played, publisher, speed=speed, progress=False)
             stats = publisher.stats
             span = "all" if args.duration is None else f"{args.duration:g} s"

@@ -59,7 +59,8 @@ def run(settings, args) -> None:
     import psycopg
     from rich.progress import track
 
-    from consumers.pg_sink import PgWriter, SinkStats, raise_gc_thresholds, run_pg_sink
+    from consumers.pg_sink import PgWriter, SinkStats, run_pg_sink
+    from pitwall.gc_tuning import raise_gc_thresholds
     from producers.admin import create_topics
     from producers.kafka import EventProducer
     from replay.timeline import build_timeline

@@ -14,7 +14,6 @@ never loses them, and the replay adds no row.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
+from pitwall.gc_tuning import raise_gc_thresholds
 from pitwall.kafka_config import consumer_config, poll_batch
 from producers.kafka import EventProducer
 from schemas import DecodeError, decode
@@ -182,18 +182,6 @@ def subscribe(
         ready = True
 
     consumer.subscribe(topics, on_assign=on_assign)
-
-
-#: Young-generation threshold for the sink's process (CPython's default is 700).
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-def raise_gc_thresholds() -> None:
-    """Collect less often: each batch makes tens of thousands of objects (messages, events,
-    rows) that live until the batch is written, and at CPython's defaults the collector kept
-    rescanning them (decoding took ~1.6x as long). Thresholds are only ever raised."""
-    current = gc.get_threshold()
-    gc.set_threshold(*(max(c, t) for c, t in zip(current, GC_THRESHOLD, strict=True)))
 
 
 def committable(messages: Iterable[Message]) -> list[TopicPartition]:

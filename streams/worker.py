@@ -12,6 +12,7 @@ def run(settings: Settings | None = None, loglevel: str = "WARNING") -> None:
     """Start the worker in this process until SIGINT/SIGTERM."""
     import faust
 
+    from pitwall.gc_tuning import freeze_startup_objects
     from streams.app import make_app, preload
 
     class Worker(faust.Worker):
@@ -23,6 +24,7 @@ def run(settings: Settings | None = None, loglevel: str = "WARNING") -> None:
     app = make_app(settings)
     print("pitwall worker: loading the race models ...", file=sys.stderr, flush=True)
     preload(app)
+    freeze_startup_objects()  # models, pandas, numba: out of every later collection
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(loglevel)
     worker.execute_from_commandline()

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pitwall.gc_tuning import freeze_startup_objects
 from pitwall.settings import NotConfiguredError, get_settings
 from replay.cli import parse_speed
 
@@ -148,6 +149,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         parser = LiveParser(session_key, telemetry=telemetry)
         publisher = LivePublisher(producer, parser)
+        freeze_startup_objects()  # no collector stalls in the tail of the message latency
         started = time.monotonic()
         if lines is not None:
             from producers.live.playback import play
