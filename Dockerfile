@@ -2,8 +2,8 @@
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY requirements.lock pyproject.toml README.md ./
-RUN pip install -r requirements.lock
+COPY requirements.txt pyproject.toml README.md ./
+RUN pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps -e .
 ENTRYPOINT ["pitwall"]
