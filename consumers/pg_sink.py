@@ -200,7 +200,8 @@ class DurableWriter:
         self.writer = PgWriter(psycopg.connect(database_url, autocommit=True))
 
     def write_rows(self, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return self.writer.write_rows(rows)
             except psycopg.OperationalError as exc:
@@ -211,9 +212,9 @@ class DurableWriter:
                     ) from exc
                 log.warning("database write failed (%s); reconnecting", exc)
                 time.sleep(0.5 * attempt)
+                attempt += 1
                 self.writer.conn.close()
                 self.writer = PgWriter(psycopg.connect(self.database_url, autocommit=True))
-        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.writer.conn.close()

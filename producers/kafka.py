@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -60,11 +61,11 @@ class EventProducer:
         """Queue bytes as they are, keyed (tests use this to send malformed input)."""
         self._send(topic, key, value)
 
-    def _partition_count(self, topic: str) -> int:
+    def _partition_count(self, topic: str, timeout: float = 10.0) -> int:
         """Partitions of ``topic`` (from the broker's metadata, once; created if missing)."""
         n = self._partitions.get(topic)
         if n is None:
-            meta = self._producer.list_topics(topic, timeout=10).topics.get(topic)
+            meta = self._producer.list_topics(topic, timeout=timeout).topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
                 reason = meta.error if meta is not None else "no metadata"
                 raise PublishError(f"cannot get the partitions of {topic}: {reason}")
@@ -72,16 +73,27 @@ class EventProducer:
         return n
 
     def _send(self, topic: str, key: str | None, value: bytes, partition: int = -1) -> None:
+        self._produce(topic, key, value, partition, self._on_delivery)
+        self._producer.poll(0)
+
+    def _produce(
+        self,
+        topic: str,
+        key: str | None,
+        value: bytes,
+        partition: int,
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        """Hand one message to librdkafka, waiting for room in its queue when it is full."""
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, partition=partition, on_delivery=self._on_delivery
+                    topic, value=value, key=key, partition=partition, on_delivery=on_delivery
                 )
                 break
             except BufferError:
                 self._producer.poll(0.05)
         self.sent[topic] += 1
-        self._producer.poll(0)
 
     def dead_letter(
         self,

@@ -80,6 +80,4 @@ def decode_any(raw: bytes | str) -> Envelope:
     try:
         return spec.model.model_validate(data)
     except ValidationError as exc:
-        raise DecodeError(
-            f"schema validation failed ({spec.model.__name__}): {exc}", _raw(raw)
-        ) from None
+        raise _decode_error(spec.model, exc, raw) from None

@@ -44,6 +44,7 @@ from schemas import (
     TimingEvent,
     TrackState,
     TrackStatusEvent,
+    decode,
     encode,
 )
 from schemas.topics import (
@@ -165,7 +166,7 @@ def wire(app: faust.App) -> Any:
                 # (take_events) do not set it, so set it per event as single iteration does.
                 _current_event.set(weakref.ref(event))
                 try:
-                    ev = _decode_any(event.value)
+                    ev = decode(event.message.topic, event.value)
                 except DecodeError as exc:
                     await dead_letter(event.message.topic, exc, event.value, event)
                     continue
@@ -295,9 +296,3 @@ def wire(app: faust.App) -> Any:
         await send(strategy_topic, s["session_key"], s["session_key"], encode(out))
 
     return models
-
-
-def _decode_any(raw: bytes) -> Any:
-    from schemas import decode_any
-
-    return decode_any(raw)

@@ -8,6 +8,7 @@ line, and the next line is parsed as usual.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -19,7 +20,7 @@ import orjson
 from confluent_kafka import KafkaError, Message
 from pydantic import BaseModel
 
-from producers.kafka import EventProducer
+from producers.kafka import EventProducer, PublishError
 from producers.live.archive import RawMessage, frame_line, message_from_list
 from producers.live.decode import FeedError
 from producers.live.parser import LiveParser
@@ -112,23 +113,14 @@ class TimedEventProducer(EventProducer):
                 if arrival.pending == 0 and arrival.done:
                     self._record(arrival)
 
-        while True:
-            try:
-                self._producer.produce(
-                    topic, value=value, key=key, partition=partition, on_delivery=on_delivery
-                )
-                break
-            except BufferError:
-                self._producer.poll(0.05)
-        self.sent[topic] += 1
+        self._produce(topic, key, value, partition, on_delivery)
 
     def warm_up(self, timeout: float = 10.0) -> None:
         """Learn every raw topic's partitions and leaders now, not on the first message
         (librdkafka otherwise holds a topic's first events for a metadata round trip)."""
         for spec in (*RAW_TOPICS, DLQ):
-            meta = self._producer.list_topics(spec.name, timeout=timeout).topics.get(spec.name)
-            if meta is not None and meta.error is None and meta.partitions:
-                self._partitions[spec.name] = len(meta.partitions)
+            with contextlib.suppress(PublishError):  # found again, or reported, when used
+                self._partition_count(spec.name, timeout)
 
     def arrived(self) -> _Arrival:
         self.current = _Arrival(time.perf_counter())
