@@ -34,6 +34,7 @@ from api.routers import (
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
+from pitwall.gc_tuning import freeze_startup_objects
 from pitwall.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         gateway = Gateway(res.redis, metrics)
         app.state.gateway = gateway
         await gateway.start()
+        # Keep what start-up loaded out of the collector's scans: with many sockets open a
+        # full collection would stall every client's updates at once.
+        freeze_startup_objects()
         try:
             yield
         finally:

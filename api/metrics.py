@@ -29,6 +29,9 @@ from starlette.routing import Match
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+FINE_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
+)  # fmt: skip
 
 
 class Metrics:
@@ -50,6 +53,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.pubsub_seconds = Histogram(
+            "pitwall_ws_pubsub_latency_seconds",
+            "The Redis writer's publish (published_at) to the gateway's receipt of the update.",
+            buckets=FINE_BUCKETS,
+            registry=self.registry,
+        )
+        self.fanout_seconds = Histogram(
+            "pitwall_ws_fanout_seconds",
+            "Time to hand one burst of updates to every local client of its session.",
+            buckets=FINE_BUCKETS,
+            registry=self.registry,
+        )
         self.clients = Gauge(
             "pitwall_ws_clients_connected", "WebSocket clients connected.", registry=self.registry
         )
@@ -57,6 +72,13 @@ class Metrics:
             "pitwall_ws_messages_total",
             "Live updates received from Redis pub/sub.",
             ["kind"],
+            registry=self.registry,
+        )
+        self.frames = Counter(
+            "pitwall_ws_frames_sent_total",
+            "Frames sent to WebSocket clients: 'direct' (a burst's ready-made frame written "
+            "straight to a client that keeps up) or 'queued' (through the client's queue).",
+            ["path"],
             registry=self.registry,
         )
         self.dropped = Counter(

@@ -2,17 +2,21 @@
 
 On connect a client gets ``{"type": "snapshot", ...}`` (the session's current state from
 Redis), then every update the Redis writer publishes on ``pitwall:live:{key}`` as
-``{"type": "update", "seq": n, "kind": ..., "topic": ..., "data": ...}`` in the order Redis
-delivered them, and ``{"type": "heartbeat"}`` every few seconds when nothing else was sent.
+``{"type": "update", "seq": n, "kind": ..., "topic": ..., "published_at": epoch_s,
+"data": ...}`` in the order Redis delivered them (``published_at``: when the Redis writer
+published it), and ``{"type": "heartbeat"}`` every few seconds when nothing else was sent.
 When a client's socket is slower than the updates, what queued up meanwhile goes out as one
 ``{"type": "batch", "updates": [update, ...]}`` frame (same order), which keeps up far better
 than one frame per update.
 
-Fan-out: each gateway process holds one Redis subscription per session with local clients
-and copies every message into each client's bounded queue; a per-client task drains its queue
-into the socket. A client that has fallen too far behind (more than ``PITWALL_WS_MAX_BUFFER``
-bytes queued and unsent, or ``QUEUE_SIZE`` bursts) is closed with code 1013 (try again later)
-and the others never wait for it. If the Redis subscription drops, its clients are closed
+Fan-out: each gateway process holds one Redis subscription per session with local clients.
+Each burst of updates is encoded once, as one WebSocket frame; a client that is keeping up
+(nothing queued, socket writable) gets those bytes written straight to its socket, which costs
+a few microseconds instead of a pass through the ASGI send path per client. Any other client
+gets the burst in its bounded queue, which a per-client task drains into the socket. A
+client that has fallen too far behind (more than ``PITWALL_WS_MAX_BUFFER`` bytes queued and
+unsent, or ``QUEUE_SIZE`` bursts) is closed with code 1013 (try again later) and the others
+never wait for it. If the Redis subscription drops, its clients are closed
 with 1011: what is published until they reconnect (to a new subscription and a fresh snapshot)
 would be lost otherwise. Because fan-out goes through Redis pub/sub, any number of gateway
 processes can run behind a load balancer.
@@ -32,6 +36,8 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 from starlette.websockets import WebSocketState
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from api.deps import SESSION_KEY_RE
 from api.live import live_channel, snapshot
@@ -51,13 +57,20 @@ CLOSE_BAD_SESSION = 1008
 class Item:
     """One burst of updates as queued for every client; its frame text is built once."""
 
-    __slots__ = ("_text", "frames", "kinds", "size")
+    __slots__ = ("_text", "_wire", "frames", "kinds", "size")
 
     def __init__(self, frames: list[str], kinds: list[tuple[float | None, str]]) -> None:
         self.frames = frames
         self.kinds = kinds
         self.size = sum(len(f) + 1 for f in frames)  # characters it adds to a batch frame
         self._text: str | None = None
+        self._wire: bytes | None = None
+
+    def wire(self) -> bytes:
+        """The whole server-to-client WebSocket frame (unmasked, uncompressed), built once."""
+        if self._wire is None:
+            self._wire = Frame(Opcode.TEXT, self.text().encode()).serialize(mask=False)
+        return self._wire
 
     def text(self) -> str:
         if self._text is None:
@@ -68,11 +81,57 @@ class Item:
         return self._text
 
 
+class DirectWriter:
+    """Writes ready-made frames straight to one uvicorn ``websockets-sansio`` connection.
+
+    Sound while the connection is open, uncompressed, not mid-way through a fragmented
+    message, not paused by flow control, and nothing else of ours is waiting to be sent to
+    it: frames then reach the socket whole and in order, exactly as the ASGI send would
+    have written them. ``Client.try_direct`` checks the last condition.
+    """
+
+    __slots__ = ("conn", "proto", "transport")
+
+    def __init__(self, proto: Any) -> None:
+        self.proto = proto
+        self.conn = proto.conn
+        self.transport = proto.transport
+
+    @classmethod
+    def of(cls, proto: Any) -> DirectWriter | None:
+        """A writer for ``proto`` when it is a connection this can write to, else None."""
+        conn = getattr(proto, "conn", None)
+        if (
+            conn is None
+            or not hasattr(proto, "writable")
+            or not hasattr(proto, "close_sent")
+            or getattr(conn, "extensions", None)  # compression: frames must go through it
+            or not hasattr(conn, "expect_continuation_frame")
+        ):
+            return None
+        return cls(proto)
+
+    def write(self, wire: bytes) -> bool:
+        """Write ``wire`` (one whole frame) if the connection can take it now."""
+        proto, conn, transport = self.proto, self.conn, self.transport
+        if (
+            proto.close_sent
+            or not proto.writable.is_set()
+            or conn.state is not State.OPEN
+            or conn.expect_continuation_frame
+            or transport.is_closing()
+        ):
+            return False
+        transport.write(wire)
+        return True
+
+
 class Client:
     """One connected socket, its bounded queue and the task that drains it."""
 
     __slots__ = (
-        "backlog", "dropped", "last_sent", "queue", "sampled", "sender", "transport", "ws",
+        "backlog", "direct", "dropped", "idle", "last_sent", "queue", "sampled", "sender",
+        "transport", "ws",
     )  # fmt: skip
 
     def __init__(self, ws: WebSocket, queue_size: int) -> None:
@@ -81,7 +140,10 @@ class Client:
         self.sender: asyncio.Task | None = None
         self.dropped = False
         self.sampled = False  # this client's sends feed the broadcast-latency histogram
-        self.transport = _transport_of(ws)
+        proto = _protocol_of(ws)
+        self.transport: asyncio.WriteTransport | None = getattr(proto, "transport", None)
+        self.direct = DirectWriter.of(proto) if proto is not None else None
+        self.idle = False  # the sender waits on an empty queue (nothing of ours in flight)
         self.last_sent = time.monotonic()
         self.backlog = 0  # size of the items queued and not yet taken by the sender
 
@@ -89,6 +151,17 @@ class Client:
         """Bytes (about) waiting for this client: its queue plus its socket's write buffer."""
         t = self.transport
         return self.backlog + (t.get_write_buffer_size() if t is not None else 0)
+
+    def try_direct(self, wire: bytes, now: float) -> bool:
+        """Write a burst's frame straight to the socket if the client is keeping up (its
+        sender idle, nothing queued); else False."""
+        direct = self.direct
+        if direct is None or not self.idle or self.backlog or self.dropped:
+            return False
+        if not direct.write(wire):
+            return False
+        self.last_sent = now
+        return True
 
     def offer(self, item: Item) -> bool:
         """Queue ``item``; False when the client is too far behind to take it."""
@@ -210,7 +283,8 @@ class Gateway:
                 await pubsub.aclose()
 
     def _broadcast(self, channel: Channel, payloads: list[bytes]) -> None:
-        """Copy one burst of pub/sub messages into every local client's queue (never waits)."""
+        """Hand one burst of pub/sub messages to every local client (never waits)."""
+        started = time.time()
         frames = []
         kinds = []
         for payload in payloads:
@@ -219,16 +293,35 @@ class Gateway:
                 log.warning("ignoring non-JSON live message on %s", channel.session_key)
                 continue
             channel.seq += 1
-            produced, kind = _produced_at(body)
+            produced, published, kind = _stamps(body)
+            if published is not None:
+                self.metrics.pubsub_seconds.observe(max(started - published, 0.0))
             self.metrics.messages.labels(kind).inc()
             kinds.append((produced, kind))
             frames.append(f'{{"type":"update","seq":{channel.seq},{body[1:]}')
         if not frames:
             return
         item = Item(frames, kinds)
+        wire, now = item.wire(), time.monotonic()
+        direct = 0
         for client in list(channel.clients):
-            if not client.offer(item):
+            if client.try_direct(wire, now):
+                direct += 1
+                if client.sampled:
+                    self._observe([item])
+            elif not client.offer(item):
                 self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
+        if direct:
+            self.metrics.frames.labels("direct").inc(direct)
+        self.metrics.fanout_seconds.observe(time.time() - started)
+
+    def _observe(self, items: list[Item]) -> None:
+        """Broadcast latency (event produced -> written to the socket) of ``items``."""
+        now, observe = time.time(), self.metrics.broadcast_seconds
+        for it in items:
+            for produced, kind in it.kinds:
+                if produced is not None:
+                    observe.labels(kind).observe(max(now - produced, 0.0))
 
     def _drop(self, client: Client, code: int, reason: str) -> None:
         if client.dropped:
@@ -304,10 +397,12 @@ class Gateway:
 
     async def _send_loop(self, client: Client) -> None:
         """Drain the client's queue into its socket; a backlog goes out as one batch frame."""
-        ws, queue, observe = client.ws, client.queue, self.metrics.broadcast_seconds
+        ws, queue, queued = client.ws, client.queue, self.metrics.frames.labels("queued")
         try:
             while True:
+                client.idle = True
                 item = await client.take()
+                client.idle = False
                 if queue.empty():
                     text = item.text()
                     items = [item]
@@ -318,21 +413,20 @@ class Gateway:
                     body = ",".join(f for it in items for f in it.frames)
                     text = f'{{"type":"batch","updates":[{body}]}}'
                 await ws.send_text(text)
+                queued.inc()
                 client.last_sent = time.monotonic()
                 transport = client.transport
                 if transport is not None and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
                     self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
                     return
                 if client.sampled:
-                    now = time.time()
-                    for it in items:
-                        for produced, kind in it.kinds:
-                            if produced is not None:
-                                observe.labels(kind).observe(max(now - produced, 0.0))
+                    self._observe(items)
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away; the receive loop notices and cleans up
             return
+        finally:
+            client.idle = False  # no sender: nothing may be written past the queue
 
     async def _leave(self, channel: Channel, client: Client) -> None:
         """Remove ``client``; the last one out of a session ends its subscription."""
@@ -353,12 +447,13 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
             await asyncio.wait_for(ws.close(code, reason), 5)
 
 
-def _transport_of(ws: WebSocket) -> asyncio.WriteTransport | None:
-    """The client's socket transport, found behind the ASGI ``send`` callable, if any.
+def _protocol_of(ws: WebSocket) -> Any | None:
+    """The server's connection object behind the ASGI ``send`` callable (the one holding the
+    socket transport), if any.
 
-    A slow reader shows up first in this buffer (then, once the transport pauses, in the
-    client's queue); counting both lets the gateway drop it. Other servers: None (the queue's
-    own size and bound still apply).
+    A slow reader shows up first in its transport's buffer (then, once the transport pauses,
+    in the client's queue); counting both lets the gateway drop it. Other servers: None (the
+    queue's own size and bound still apply, and every update goes through the queue).
     """
     seen = 0
     todo = [ws._send]
@@ -368,7 +463,7 @@ def _transport_of(ws: WebSocket) -> asyncio.WriteTransport | None:
         owner = getattr(fn, "__self__", None)
         transport = getattr(owner, "transport", None)
         if transport is not None and hasattr(transport, "get_write_buffer_size"):
-            return transport
+            return owner
         for cell in getattr(fn, "__closure__", None) or ():
             with contextlib.suppress(ValueError):
                 if callable(cell.cell_contents):
@@ -376,25 +471,29 @@ def _transport_of(ws: WebSocket) -> asyncio.WriteTransport | None:
     return None
 
 
-def _produced_at(body: str) -> tuple[float | None, str]:
-    """Epoch seconds the event was produced (its source's, for derived events), and kind."""
+def _stamps(body: str) -> tuple[float | None, float | None, str]:
+    """Epoch seconds the event was produced (its source's, for derived events), when the
+    Redis writer published it, and its kind."""
     try:
         msg: dict[str, Any] = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None, "invalid"
+        return None, None, "invalid"
     kind = str(msg.get("kind", "unknown"))
+    published = msg.get("published_at")
+    if not isinstance(published, int | float):
+        published = None
     data = msg.get("data")
     if isinstance(data, list):
         data = data[-1] if data else None
     if not isinstance(data, dict):
-        return None, kind
+        return None, published, kind
     stamp = data.get("source_produced_at") or data.get("produced_at")
     if not isinstance(stamp, str):
-        return None, kind
+        return None, published, kind
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp(), kind
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp(), published, kind
     except ValueError:
-        return None, kind
+        return None, published, kind
 
 
 router = APIRouter()

@@ -28,6 +28,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message,
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
 from pitwall.gc_tuning import raise_gc_thresholds
 from pitwall.kafka_config import consumer_config, poll_batch
+from pitwall.settings import get_settings
 from producers.kafka import EventProducer
 from schemas import DecodeError, decode
 from schemas.envelope import Envelope
@@ -251,7 +252,11 @@ def run_pg_sink(
     durable = DurableWriter(database_url)
     producer = EventProducer(bootstrap)
     consumer = Consumer(
-        consumer_config(group, from_beginning=True, **{"enable.auto.commit": False})
+        consumer_config(
+            group,
+            from_beginning=True,
+            **{"fetch.wait.max.ms": get_settings().history_fetch_wait_ms},
+        )
     )
     subscribe(consumer, topics, from_beginning, on_ready)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-sink-writer")

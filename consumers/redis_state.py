@@ -172,7 +172,9 @@ class StateWriter:
         else:
             return
         pipe.zadd(SESSIONS, {key: time.time()})
-        message = {"kind": kind, "topic": topic, "data": payload}
+        # published_at (epoch s) lets a client tell the pipeline's share of its latency
+        # (produced_at -> published_at) from the gateway's and its own.
+        message = {"kind": kind, "topic": topic, "published_at": time.time(), "data": payload}
         pipe.publish(live_channel(key), orjson.dumps(message))
 
 

@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
             port=port,
             workers=workers,
             log_level=log_level,
+            ws="websockets-sansio",  # the gateway writes ready-made frames to its sockets
             ws_max_queue=32,
             # Compression costs every client its own deflate per frame: the gateway's main
             # CPU cost with many clients. Updates are small JSON; send them as they are.

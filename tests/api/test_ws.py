@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import uuid
 from dataclasses import replace
 
+import httpx
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -97,6 +99,12 @@ async def test_snapshot_then_updates_in_order_on_every_gateway(
                 seqs = [u["seq"] for u in got]
                 assert seqs == sorted(seqs) and len(set(seqs)) == 300
                 assert all(u["kind"] == "standings" for u in got)
+        # A client that keeps up gets the ready-made frames written straight to its socket.
+        for base in (server, second_server):
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(f"{base}/metrics")).text
+            direct = re.search(r'pitwall_ws_frames_sent_total\{path="direct"\} (\S+)', text)
+            assert direct and float(direct.group(1)) > 0, "no frame took the direct path"
     finally:
         await r.delete(f"pitwall:session:{key}:info", f"pitwall:session:{key}:standings")
         await r.aclose()
