@@ -6,21 +6,24 @@ races, repeated under fresh session keys until there are at least ``--rows`` of 
 
 * write path: decoded events -> rows -> binary COPY (+ the idempotent upsert), in batches as
   the sink makes them; then the same batches again (all duplicates: the upsert path);
-* end to end: the events published to f1.timing.v1 first, then a fresh ``run_pg_sink``
-  (the code ``pitwall sink`` runs) consumes, decodes, writes and commits them.
+* end to end: the events published to f1.timing.v1 first, then ``run_pg_sink`` (the code
+  ``pitwall sink`` runs) consumes, decodes, writes and commits them, once in one process and
+  once in two processes of one consumer group (``pitwall sink --pg-processes 2``); the rows
+  are deleted between the runs so each run adds them all.
 
-Target: >= 100k timing rows/s on the write path.
+Target: >= 100k timing rows/s.
 
     python benchmarks/bench_sink.py [--events Monaco,Spain] [--rows 200000] [--batch 20000]
+                                    [--processes 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing as mp
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,6 +34,12 @@ def main() -> None:
     parser.add_argument("--events", default="Monaco", help="2023 races, comma-separated")
     parser.add_argument("--rows", type=int, default=200_000, help="at least this many rows")
     parser.add_argument("--batch", type=int, default=20_000, help="rows per transaction")
+    parser.add_argument(
+        "--processes",
+        default="1,2",
+        type=lambda v: [int(x) for x in v.split(",")],
+        help="end-to-end runs with this many sink processes each, comma-separated",
+    )
     args = parser.parse_args()
 
     import os
@@ -59,7 +68,7 @@ def run(settings, args) -> None:
     import psycopg
     from rich.progress import track
 
-    from consumers.pg_sink import PgWriter, SinkStats, run_pg_sink
+    from consumers.pg_sink import PgWriter
     from pitwall.gc_tuning import raise_gc_thresholds
     from producers.admin import create_topics
     from producers.kafka import EventProducer
@@ -108,41 +117,69 @@ def run(settings, args) -> None:
     producer.flush()
     producer.close()
 
-    want = n_events
-    stats = [SinkStats()]
-    done, ready = threading.Event(), threading.Event()
-    marks: dict[str, float] = {}
+    for processes in args.processes:
+        end_to_end(settings, args, n_events, f"{run_id}-sink{processes}", processes)
+        # The next run re-reads the same events from the start: make them new rows again.
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM timing WHERE session_key LIKE %s", (f"{run_id}-k%",))
+            conn.execute("VACUUM timing")
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM timing WHERE session_key LIKE %s", (f"{run_id}-%",))
 
-    def on_batch(s: SinkStats) -> None:
-        stats[0] = s
-        marks.setdefault("first", time.perf_counter())
-        if sum(s.rows.values()) >= want:
-            done.set()
+
+def end_to_end(settings, args, want: int, group: str, processes: int) -> None:
+    """``processes`` members of one consumer group run ``run_pg_sink`` (what ``pitwall sink
+    --pg-processes N`` runs) from the start of f1.timing.v1 until every event is written."""
+    from consumers.pg_sink import run_pg_sink
+    from schemas.topics import TIMING
+
+    ctx = mp.get_context("fork")  # as consumers.runner starts the sink's processes
+    stop = ctx.Event()
+    consumed = [ctx.Value("q", 0) for _ in range(processes)]
+    inserted = [ctx.Value("q", 0) for _ in range(processes)]
+    ready = [ctx.Value("d", 0.0) for _ in range(processes)]
+
+    def child(i: int) -> None:
+        def on_batch(s) -> None:
+            consumed[i].value = sum(s.rows.values())
+            inserted[i].value = sum(s.inserted.values())
+
+        def on_ready() -> None:
+            ready[i].value = time.perf_counter()
+
+        run_pg_sink(
+            settings.kafka_bootstrap,
+            settings.database_url,
+            stop.is_set,
+            topics=[TIMING.name],
+            group=group,
+            batch=args.batch,
+            on_batch=on_batch,
+            on_ready=on_ready,
+        )
 
     t0 = time.perf_counter()
-    sink = threading.Thread(
-        target=run_pg_sink,
-        args=(settings.kafka_bootstrap, settings.database_url, done.is_set),
-        kwargs={
-            "topics": [TIMING.name],
-            "group": f"{run_id}-sink",
-            "batch": args.batch,
-            "on_batch": on_batch,
-            "on_ready": lambda: (marks.setdefault("ready", time.perf_counter()), ready.set()),
-        },
-    )
-    sink.start()
-    done.wait(600)
+    procs = [ctx.Process(target=child, args=(i,), name=f"pg-sink-{i}") for i in range(processes)]
+    for p in procs:
+        p.start()
+    deadline = t0 + 600
+    while sum(c.value for c in consumed) < want and time.perf_counter() < deadline:
+        if any(p.exitcode not in (None, 0) for p in procs):
+            raise SystemExit("a sink process failed (see above)")
+        time.sleep(0.005)
     t1 = time.perf_counter()
-    done.set()
-    sink.join()
-    s = stats[0]
-    consumed, added = sum(s.rows.values()), sum(s.inserted.values())
-    start = marks.get("ready", t0)
+    stop.set()
+    for p in procs:
+        p.join()
+    total, added = sum(c.value for c in consumed), sum(c.value for c in inserted)
+    start = min((r.value for r in ready if r.value), default=t0)
+    split = " + ".join(f"{c.value:,}" for c in consumed) if processes > 1 else ""
     print(
-        f"end to end (Kafka -> decode -> rows -> COPY + upsert -> commit): {consumed:,} events "
-        f"({added:,} new rows) in {t1 - start:.2f} s = {consumed / (t1 - start):,.0f} rows/s "
-        f"from partition assignment ({t1 - t0:.2f} s with the group join)"
+        f"end to end, {processes} sink process{'es' if processes > 1 else ''} "
+        f"(Kafka -> decode -> rows -> COPY + upsert -> commit): {total:,} events "
+        f"({added:,} new rows{'; ' + split if split else ''}) in {t1 - start:.2f} s = "
+        f"{total / (t1 - start):,.0f} rows/s from the first partition assignment "
+        f"({t1 - t0:.2f} s with process start and group join)"
     )
 
 

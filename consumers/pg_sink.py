@@ -49,12 +49,12 @@ class SinkStats:
     dead_letters: int = 0
     batches: int = 0
 
-    def summary(self) -> str:
+    def summary(self, label: str = "pg") -> str:
         consumed = sum(self.rows.values())
         added = sum(self.inserted.values())
         tables = ", ".join(f"{t} +{n}" for t, n in sorted(self.inserted.items()) if n)
         return (
-            f"pg: {consumed:,} events in {self.batches:,} batches, {added:,} new rows"
+            f"{label}: {consumed:,} events in {self.batches:,} batches, {added:,} new rows"
             f"{' (' + tables + ')' if tables else ''}, {self.dead_letters} to the DLQ"
         )
 

@@ -3,7 +3,9 @@
 Each runs in its own process with its own consumer group (``pitwall-sink-pg``,
 ``pitwall-sink-redis``): the PostgreSQL sink's decoding of big batches would otherwise hold
 the GIL while the Redis writer has live updates to push (measured: seconds of delay during a
-max-speed replay with threads). SIGINT/SIGTERM stop both after their current batch (offsets of
+max-speed replay with threads). ``pg_processes`` > 1 runs that many PostgreSQL sink processes
+in its group, sharing the partitions: decoding is what limits one process (see
+``benchmarks/bench_sink.py``). SIGINT/SIGTERM stop both after their current batch (offsets of
 written batches are committed). Each reports its counts at most every ``report_every``
 seconds while busy, and at the end. "sink ready" is reported once every consumer has its
 partitions, so whoever starts the sink can publish without racing the group join.
@@ -44,7 +46,8 @@ def _run_child(
             last[0] = time.monotonic()
             report(text())
 
-    if name == "pg-sink":
+    if name.startswith("pg-sink"):
+        label = "pg" if name == "pg-sink" else f"pg[{name.rsplit('-', 1)[1]}]"
         from consumers.pg_sink import SinkStats, run_pg_sink
 
         final: SinkStats = run_pg_sink(
@@ -52,10 +55,10 @@ def _run_child(
             settings.require_database,
             stop.is_set,
             from_beginning=from_beginning,
-            on_batch=lambda s: every(s.summary),
+            on_batch=lambda s: every(lambda: s.summary(label)),
             on_ready=ready.set,
         )
-        report(final.summary())
+        report(final.summary(label))
     else:
         from consumers.redis_state import run_redis_writer
 
@@ -83,11 +86,15 @@ def run(
     from_beginning: bool = False,
     report: Callable[[str], None] = print,
     report_every: float = 10.0,
+    pg_processes: int = 1,
 ) -> None:
     """Run the sinks until SIGINT/SIGTERM; raise SystemExit when one of them failed."""
+    if pg_processes < 1:
+        raise ValueError(f"pg_processes must be at least 1, got {pg_processes}")
     ctx = mp.get_context("fork")  # no thread or client exists yet: forking is safe and quick
     stop = ctx.Event()
-    names = [n for n, o in (("pg-sink", "pg"), ("redis-writer", "redis")) if only in (None, o)]
+    pg = ["pg-sink"] if pg_processes == 1 else [f"pg-sink-{i}" for i in range(pg_processes)]
+    names = [*(pg if only in (None, "pg") else []), *(["redis-writer"] if only != "pg" else [])]
     readies = {n: ctx.Event() for n in names}
     procs = [
         ctx.Process(

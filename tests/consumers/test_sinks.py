@@ -1,8 +1,9 @@
 """The sinks on the real embedded services: a real race into PostgreSQL and Redis, twice.
 
-``pitwall sink`` runs as a subprocess, as users run it; the race (2023 Monaco) is published by
-the replay path under a session key of its own. "Caught up" means the sink's consumer group
-has committed every offset published so far: the sinks commit only after writing.
+``pitwall sink --pg-processes 2`` runs as a subprocess, as users run it; the race (2023
+Monaco) is published by the replay path under a session key of its own. "Caught up" means the
+sink's consumer group has committed every offset published so far: the sinks commit only
+after writing.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def sink(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     log = tmp_path_factory.mktemp("sink") / "sink.log"
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pitwall.cli", "sink"],
+        # Two PostgreSQL sink processes share the partitions: every row must still land once.
+        [sys.executable, "-m", "pitwall.cli", "sink", "--pg-processes", "2"],
         stdout=out,
         stderr=subprocess.STDOUT,
         env=dict(os.environ),
@@ -73,7 +75,8 @@ def sink(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     code = proc.wait(30)
     out.close()
     assert code == 0, log.read_text()[-2000:]
-    assert "sink stopped" in log.read_text()
+    text = log.read_text()
+    assert "sink stopped" in text and "pg[0]: " in text and "pg[1]: " in text, text[-2000:]
 
 
 def _all_ends(topics: list[str]) -> dict[tuple[str, int], int]:
