@@ -408,6 +408,14 @@ def gateway_histograms(base: str) -> str:
     }
     out = []
     for family in text_string_to_metric_families(text):
+        if family.name == "pitwall_ws_frames_sent":
+            paths = {x.labels["path"]: x.value for x in family.samples if x.name.endswith("_total")}
+            frames = sum(paths.values()) or 1
+            out.append(
+                "frames written straight to the socket "
+                f"{paths.get('direct', 0) / frames:.1%}, through a client's queue "
+                f"{paths.get('queued', 0) / frames:.1%}"
+            )
         if family.name not in wanted:
             continue
         buckets = sorted(

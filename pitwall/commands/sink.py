@@ -33,8 +33,9 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 max=16,
                 help="PostgreSQL sink processes sharing the topics' partitions (one consumer "
-                "group). One is enough for live races; 2 roughly doubles the rate of a "
-                "bulk load on a 2-core machine.",
+                "group). A session's events sit on one partition, so more processes speed up "
+                "loading several sessions at once (--from-beginning after an outage), not one "
+                "live race; see benchmarks/bench_sink.py for the gain on your machine.",
             ),
         ] = 1,
     ) -> None:
