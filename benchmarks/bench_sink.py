@@ -159,7 +159,7 @@ def end_to_end(settings, args, want: int, group: str, processes: int) -> None:
         )
 
     t0 = time.perf_counter()
-    procs = [ctx.Process(target=child, args=(i,), name=f"pg-sink-{i}") for i in range(processes)]
+    procs = [ctx.Process(target=child, args=(i,), name=f"pg-sink[{i}]") for i in range(processes)]
     for p in procs:
         p.start()
     deadline = t0 + 600

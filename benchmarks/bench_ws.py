@@ -46,6 +46,8 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 from rich.table import Table
+from websockets.frames import Frame, Opcode
+from websockets.utils import accept_key
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -108,26 +110,26 @@ class Stats:
             seq_end = part.index(",")
             last_seq = int(part[:seq_end])
             self.delivered += 1
+            source, stamp = SOURCE_STAMP.search(part), STAMP.search(part)
+            own = _epoch(stamp.group(1)) if stamp else None  # this event's own produced_at
+            produced = _epoch(source.group(1)) if source else own  # its source's, if derived
+            if produced is None:
+                continue
             kind = KIND.search(part)
-            source = SOURCE_STAMP.search(part)
-            stamp = STAMP.search(part)
-            first = source or stamp
-            if first:
-                produced = _epoch(first.group(1))
-                label = kind.group(1) if kind else "?"
-                ms = (now - produced) * 1000
-                self.latency[label].append(ms)
-                self.timeline.extend((now, ms))
-                self.own.append((now - _epoch(stamp.group(1))) * 1000 if stamp else ms)
-                published = PUBLISHED.search(part)
-                if published:
-                    at = float(published.group(1))
-                    step = produced
-                    if source and stamp:  # derived: the worker's output in between
-                        step = _epoch(stamp.group(1))
-                        self.parts[f"{label}|worker"].append((step - produced) * 1000)
-                    self.parts[f"{label}|redis"].append((at - step) * 1000)
-                    self.parts[f"{label}|client"].append((now - at) * 1000)
+            label = kind.group(1) if kind else "?"
+            ms = (now - produced) * 1000
+            self.latency[label].append(ms)
+            self.timeline.extend((now, ms))
+            self.own.append((now - own) * 1000 if own is not None else ms)
+            published = PUBLISHED.search(part)
+            if published:
+                at = float(published.group(1))
+                step = produced
+                if source and own is not None:  # derived: the worker's output in between
+                    step = own
+                    self.parts[f"{label}|worker"].append((step - produced) * 1000)
+                self.parts[f"{label}|redis"].append((at - step) * 1000)
+                self.parts[f"{label}|client"].append((now - at) * 1000)
         return last_seq
 
 
@@ -214,8 +216,6 @@ class LightClient(asyncio.Protocol):
                 return
             head = bytes(buf[:end]).decode("latin-1")
             del buf[: end + 4]
-            from websockets.utils import accept_key
-
             if " 101 " not in head.split("\r\n", 1)[0] or accept_key(self.key) not in head:
                 self.fail(f"handshake refused: {head.splitlines()[0]}")
                 return
@@ -238,8 +238,6 @@ class LightClient(asyncio.Protocol):
             self.frame(b0 & 0x0F, bool(b0 & 0x80), payload, now)
 
     def frame(self, opcode: int, fin: bool, payload: bytes, now: float) -> None:
-        from websockets.frames import Frame, Opcode
-
         if opcode in (0, 1):  # continuation, text
             self.fragments.append(payload)
             if not fin:

@@ -47,7 +47,7 @@ def _run_child(
             report(text())
 
     if name.startswith("pg-sink"):
-        label = "pg" if name == "pg-sink" else f"pg[{name.rsplit('-', 1)[1]}]"
+        label = name.replace("pg-sink", "pg")  # pg, or pg[i] with several processes
         from consumers.pg_sink import SinkStats, run_pg_sink
 
         final: SinkStats = run_pg_sink(
@@ -93,8 +93,12 @@ def run(
         raise ValueError(f"pg_processes must be at least 1, got {pg_processes}")
     ctx = mp.get_context("fork")  # no thread or client exists yet: forking is safe and quick
     stop = ctx.Event()
-    pg = ["pg-sink"] if pg_processes == 1 else [f"pg-sink-{i}" for i in range(pg_processes)]
-    names = [*(pg if only in (None, "pg") else []), *(["redis-writer"] if only != "pg" else [])]
+    names: list[str] = []
+    if only in (None, "pg"):
+        several = pg_processes > 1
+        names += [f"pg-sink[{i}]" if several else "pg-sink" for i in range(pg_processes)]
+    if only in (None, "redis"):
+        names.append("redis-writer")
     readies = {n: ctx.Event() for n in names}
     procs = [
         ctx.Process(
