@@ -38,7 +38,7 @@ from pitwall.settings import Settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
 from replay.timeline import Timeline, build_timeline
-from schemas import decode
+from schemas import EventTime, decode, encode
 from schemas.topics import ALL_TOPICS, DLQ, LAPS
 from tests.kafka_utils import end_offsets, read_since
 
@@ -196,6 +196,11 @@ def test_malformed_message_goes_to_dlq_and_sink_continues(
     producer.publish_raw(LAPS.name, f"{key}:XXX", b"not json at all")
     producer.publish_raw(LAPS.name, f"{key}:YYY", b'{"type": "lap", "driver": "YYY"}')
     laps = [e for e in monaco.events if e.type == "lap"][:3]
+    # Valid, but its time (1970 + 1e300 s, no UTC) fits no timestamp: it must not stop the sink.
+    far = laps[0].model_copy(
+        update={"session_key": key, "event_time": EventTime(session_time=1e300)}
+    )
+    producer.publish_raw(LAPS.name, f"{key}:ZZZ", encode(far))
     for e in laps:
         producer.publish(e.model_copy(update={"session_key": key}))
     producer.flush()
@@ -203,10 +208,11 @@ def test_malformed_message_goes_to_dlq_and_sink_continues(
     assert _count(stack.require_database, "laps", key) == 3
     dlq = [decode(DLQ.name, m.value()) for m in read_since(DLQ.name, before, idle_timeout=3)]
     mine = {d.message_key: d for d in dlq if key in (d.message_key or "")}
-    assert set(mine) == {f"{key}:XXX", f"{key}:YYY"}
+    assert set(mine) == {f"{key}:XXX", f"{key}:YYY", f"{key}:ZZZ"}
     assert all(d.source == LAPS.name and d.offset is not None for d in mine.values())
     assert "invalid JSON" in mine[f"{key}:XXX"].reason
     assert "lap_number" in mine[f"{key}:YYY"].reason
+    assert "no laps row can hold it" in mine[f"{key}:ZZZ"].reason
 
 
 def test_write_path_is_idempotent_and_partitioned(stack: Settings, monaco: Timeline) -> None:
