@@ -7,7 +7,7 @@ otherwise starts the embedded stack for the run. It starts what is missing the w
 the sink (``python -m pitwall.cli sink``: PostgreSQL + the Redis writer), the stream worker
 (``python -m pitwall.cli worker``) when ``streams/`` is installed, and the gateway
 (``python -m pitwall.cli serve``). It warms the pipeline up with a few laps under a throw-away
-session key, connects the clients (a minimal asyncio WebSocket client by default, or
+session key, connects the clients (a minimal WebSocket client on plain sockets by default, or
 ``--client websockets``; ``ulimit -n`` raised to the hard limit; spread over ``--procs``
 processes), replays the race (laps ``--from-lap`` to ``--to-lap`` at ``--speed``; default laps
 20-22 at twice live pace, about 2 minutes) under a fresh key and prints, per message kind and
@@ -15,6 +15,11 @@ overall, the latency from the event's ``produced_at`` (``source_produced_at`` fo
 events such as strategy) to its receipt by the client: p50/p95/p99/max, where that time goes
 (to the worker's output, to the Redis writer's publish, from there to the client), p99 per
 10 s of the run, the messages delivered, clients dropped, and the gateway's RSS memory.
+
+Receipt is when the frame's bytes reached the client's socket (the kernel's receive time):
+what a client on its own machine would see. The light client also prints the figures to when
+its process read the frame, which adds the wait for a process sharing the two cores with the
+server and 999 other clients (the ``websockets`` client has only this time).
 
 ``--gateway ws://host:port --session-key K --listen 60`` measures a running deployment
 instead (no stack, no replay: it listens while you replay with ``simulate_live``).
@@ -31,6 +36,7 @@ import re
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -84,6 +90,9 @@ class Stats:
         self.timeline: array = array("d")  # (receipt time, latency ms) pairs, flattened
         #: from each event's own produced_at (a derived event's: when the worker produced it)
         self.own: array = array("d")
+        #: the same two figures, to when the client's process read the frame (light clients)
+        self.read: array = array("d")
+        self.read_own: array = array("d")
         self.delivered = 0
         self.snapshots = 0
         self.closed: dict[str, int] = defaultdict(int)
@@ -93,17 +102,18 @@ class Stats:
     def parse_deferred(self) -> None:
         for client in self.light:
             last_seq = 0
-            for now, payload in client.frames:
-                seq = self.record_frame(payload.decode(), now)
+            for received, now, payload in client.frames:
+                seq = self.record_frame(payload.decode(), received, now)
                 if seq:
                     if seq <= last_seq:
                         self.out_of_order += 1
                     last_seq = seq
             client.frames.clear()
 
-    def record_frame(self, raw: str, now: float) -> int:
-        """Latency of every update in a frame (single or batch), by a cheap scan of the text:
-        1,000 clients in one process cannot afford to parse every frame fully."""
+    def record_frame(self, raw: str, now: float, read: float | None = None) -> int:
+        """Latency of every update in a frame (single or batch) received at ``now`` (and read
+        by the client's process at ``read``), by a cheap scan of the text: 1,000 clients in
+        one process cannot afford to parse every frame fully."""
         parts = raw.split(UPDATE_PREFIX)
         last_seq = 0
         for part in parts[1:]:
@@ -121,6 +131,9 @@ class Stats:
             self.latency[label].append(ms)
             self.timeline.extend((now, ms))
             self.own.append((now - own) * 1000 if own is not None else ms)
+            if read is not None:
+                self.read.append((read - produced) * 1000)
+                self.read_own.append((read - (own if own is not None else produced)) * 1000)
             published = PUBLISHED.search(part)
             if published:
                 at = float(published.group(1))
@@ -175,52 +188,90 @@ async def run_client(url: str, stats: Stats, stop: asyncio.Event) -> None:
         stats.closed[str(code or type(exc).__name__)] += 1
 
 
-class LightClient(asyncio.Protocol):
-    """A minimal RFC 6455 client: the handshake, then frames parsed straight off the socket
-    and time-stamped when they arrive. It answers pings and closes; it needs about a tenth of
-    the CPU of a full client library per message, which matters when a thousand of them share
-    two cores with the server they measure (``--client websockets`` uses the library). Frames
-    are kept with their arrival time and parsed after the run, off the measured path."""
+#: Linux: the kernel's receive time of a read's data, as a control message of recvmsg.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("qq")
 
-    def __init__(self, host: str, path: str, stats: Stats) -> None:
-        self.host, self.path, self.stats = host, path, stats
+
+class LightClient:
+    """A minimal RFC 6455 client on a plain socket: the handshake, then frames parsed straight
+    off the socket. It answers pings and closes, and needs about a tenth of the CPU of a full
+    client library per message, which matters when a thousand of them share two cores with
+    the server they measure (``--client websockets`` uses the library).
+
+    Each frame keeps two times: when its bytes reached this client's socket (the kernel's
+    receive time, ``SO_TIMESTAMPNS``; for data that came in pieces, the last piece's) and
+    when this process read them. The first is receipt at the client as a client on its own
+    machine would see it; the second adds the wait for this process, which shares the
+    machine's two cores with the server and 999 other clients. Frames are parsed after the
+    run, off the measured path.
+    """
+
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+        self.sock: socket.socket | None = None
         self.buf = bytearray()
-        self.key = base64.b64encode(os.urandom(16)).decode()
-        self.transport: asyncio.Transport | None = None
-        self.open = False
         self.fragments: list[bytes] = []
-        self.frames: list[tuple[float, bytes]] = []
+        #: (kernel receive time, read time, payload) of every update frame
+        self.frames: list[tuple[float, float, bytes]] = []
         self.snapshot = False
-        self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.closed: str | None = None
         stats.light.append(self)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.transport.write(
-            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key}\r\n"
+    def connect(self, host: str, port: int, path: str) -> None:
+        """Connect, upgrade and read up to the snapshot (blocking); then non-blocking."""
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock = socket.create_connection((host, port), timeout=120)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self._read_blocking()
+        head = bytes(self.buf[:end]).decode("latin-1")
+        del self.buf[: end + 4]
+        if " 101 " not in head.split("\r\n", 1)[0] or accept_key(key) not in head:
+            self.fail(f"handshake refused: {head.splitlines()[0]}")
+            return
+        self.feed(b"", 0.0, 0.0)
+        while not self.snapshot and self.closed is None:
+            self._read_blocking()
+            self.feed(b"", 0.0, 0.0)
+        sock.setblocking(False)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None if exc is None else type(exc).__name__)
+    def _read_blocking(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed during the handshake")
+        self.buf += data
 
-    def data_received(self, data: bytes) -> None:
+    def readable(self) -> None:
+        """Read what the socket holds, with the kernel's receive time of it."""
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(1 << 18, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.fail(type(exc).__name__)
+            return
         now = time.time()
+        if not data:
+            self.fail("eof")
+            return
+        received = now
+        if ancillary:  # the only control message asked for: (SOL_SOCKET, SO_TIMESTAMPNS)
+            sec, nsec = TIMESPEC.unpack_from(ancillary[0][2])
+            received = sec + nsec * 1e-9
+        self.feed(data, received, now)
+
+    def feed(self, data: bytes, received: float, now: float) -> None:
         buf = self.buf
         buf += data
-        if not self.open:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(buf[:end]).decode("latin-1")
-            del buf[: end + 4]
-            if " 101 " not in head.split("\r\n", 1)[0] or accept_key(self.key) not in head:
-                self.fail(f"handshake refused: {head.splitlines()[0]}")
-                return
-            self.open = True
-        while len(buf) >= 2:
+        while len(buf) >= 2 and self.closed is None:
             b0, length = buf[0], buf[1] & 0x7F
             start = 2
             if length == 126:
@@ -235,9 +286,9 @@ class LightClient(asyncio.Protocol):
                 return
             payload = bytes(buf[start : start + length])
             del buf[: start + length]
-            self.frame(b0 & 0x0F, bool(b0 & 0x80), payload, now)
+            self.frame(b0 & 0x0F, bool(b0 & 0x80), payload, received, now)
 
-    def frame(self, opcode: int, fin: bool, payload: bytes, now: float) -> None:
+    def frame(self, opcode: int, fin: bool, payload: bytes, received: float, now: float) -> None:
         if opcode in (0, 1):  # continuation, text
             self.fragments.append(payload)
             if not fin:
@@ -249,49 +300,64 @@ class LightClient(asyncio.Protocol):
                 if orjson.loads(message).get("type") == "snapshot":
                     self.stats.snapshots += 1
                 return
-            self.frames.append((now, message))
+            self.frames.append((received, now, message))
         elif opcode == Opcode.PING:
-            self.transport.write(Frame(Opcode.PONG, payload).serialize(mask=True))
+            self.send(Frame(Opcode.PONG, payload).serialize(mask=True))
         elif opcode == Opcode.CLOSE:
             code = str(int.from_bytes(payload[:2])) if len(payload) >= 2 else "1005"
-            self.transport.write(Frame(Opcode.CLOSE, payload[:2]).serialize(mask=True))
+            self.send(Frame(Opcode.CLOSE, payload[:2]).serialize(mask=True))
             self.fail(code)
 
+    def send(self, data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.send(data)
+
     def fail(self, why: str) -> None:
-        if not self.closed.done():
-            self.closed.set_result(why)
-        self.transport.close()
+        if self.closed is None:
+            self.closed = why
+            self.stats.closed[why] += 1
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
-async def run_light_client(url: str, stats: Stats, stop: asyncio.Event) -> None:
+def run_light_clients(url: str, n: int, stats: Stats, ready, stop) -> None:
+    """Connect ``n`` light clients, report ready, read until ``stop`` is set (one thread)."""
+    import select
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
-    loop = asyncio.get_running_loop()
-    try:
-        _, proto = await asyncio.wait_for(
-            loop.create_connection(
-                lambda: LightClient(u.netloc, u.path, stats), u.hostname, u.port
-            ),
-            120,
-        )
-    except (OSError, TimeoutError) as exc:
-        stats.closed[type(exc).__name__] += 1
-        return
-    try:
-        why = await proto.closed  # until measure() cancels the task, or the server closes
-        stats.closed[str(why or "closed")] += 1
-    except asyncio.CancelledError:
-        proto.transport.close()
+    poller = select.epoll()
+    by_fd: dict[int, LightClient] = {}
+    for _ in range(n):
+        client = LightClient(stats)
+        try:
+            client.connect(u.hostname, u.port, u.path)
+        except OSError as exc:
+            client.fail(type(exc).__name__)
+        if client.closed is None:
+            fd = client.sock.fileno()
+            poller.register(fd, select.EPOLLIN)
+            by_fd[fd] = client
+    ready.put(stats.snapshots)
+    while not stop.is_set():
+        for fd, _ in poller.poll(0.1):
+            client = by_fd[fd]
+            client.readable()
+            if client.closed is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    poller.unregister(fd)
+                del by_fd[fd]
+    for client in by_fd.values():
+        client.sock.close()
+    poller.close()
 
 
-async def connect_all(
-    url: str, n: int, stats: Stats, stop: asyncio.Event, light: bool = True
-) -> list[asyncio.Task]:
+async def connect_all(url: str, n: int, stats: Stats, stop: asyncio.Event) -> list[asyncio.Task]:
     tasks = []
-    client = run_light_client if light else run_client
     for start in range(0, n, 100):
-        batch = [asyncio.create_task(client(url, stats, stop)) for _ in range(min(100, n - start))]
+        batch = [
+            asyncio.create_task(run_client(url, stats, stop)) for _ in range(min(100, n - start))
+        ]
         tasks.extend(batch)
         deadline = time.monotonic() + 60
         while stats.snapshots + sum(stats.closed.values()) < len(tasks):
@@ -523,23 +589,29 @@ def client_process(url: str, n: int, ready, stop, results, light: bool) -> None:
 
     async def run() -> Stats:
         stats = Stats()
-        tasks = await connect_all(url, n, stats, asyncio.Event(), light)
+        tasks = await connect_all(url, n, stats, asyncio.Event())
         ready.put(stats.snapshots)
         while not stop.is_set():
             await asyncio.sleep(0.1)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        stats.parse_deferred()
         return stats
 
-    stats = asyncio.run(run())
+    if light:
+        stats = Stats()
+        run_light_clients(url, n, stats, ready, stop)
+        stats.parse_deferred()
+    else:
+        stats = asyncio.run(run())
     results.put(
         {
             "latency": {k: v.tobytes() for k, v in stats.latency.items()},
             "parts": {k: v.tobytes() for k, v in stats.parts.items()},
             "timeline": stats.timeline.tobytes(),
             "own": stats.own.tobytes(),
+            "read": stats.read.tobytes(),
+            "read_own": stats.read_own.tobytes(),
             "delivered": stats.delivered,
             "snapshots": stats.snapshots,
             "closed": dict(stats.closed),
@@ -597,6 +669,8 @@ def measure(
             stats.parts[kind].frombytes(raw)
         stats.timeline.frombytes(part["timeline"])
         stats.own.frombytes(part["own"])
+        stats.read.frombytes(part["read"])
+        stats.read_own.frombytes(part["read_own"])
         stats.delivered += part["delivered"]
         stats.snapshots += part["snapshots"]
         stats.out_of_order += part["out_of_order"]
@@ -670,14 +744,22 @@ def report(stats: Stats, info: dict, n: int) -> None:
         f"peak {info['rss_peak']:.0f} MB"
     )
     verdict = "[green]met[/]" if p99 <= 50 else "[red]missed[/]"
+    received = "reached the client's socket (kernel receive time)" if stats.read else "received"
     console.print(
-        f"p99 produced_at -> client: {p99:.1f} ms (target <= 50 ms: {verdict}); derived "
+        f"p99 produced_at -> {received}: {p99:.1f} ms (target <= 50 ms: {verdict}); derived "
         "events timed from the source event that triggered them"
     )
     if stats.own:
         console.print(
             "from each event's own produced_at (derived events: the worker's output): "
             f"p50 {percentile(stats.own, 50):.1f} / p99 {percentile(stats.own, 99):.1f} ms"
+        )
+    if stats.read:
+        console.print(
+            "the same, to when the client's process read it (it shares the 2 cores with the "
+            f"server and the other clients): p50 {percentile(stats.read, 50):.1f} / p99 "
+            f"{percentile(stats.read, 99):.1f} ms; from each event's own produced_at: p50 "
+            f"{percentile(stats.read_own, 50):.1f} / p99 {percentile(stats.read_own, 99):.1f} ms"
         )
 
 
@@ -702,9 +784,10 @@ def main() -> None:
         "--client",
         choices=("light", "websockets"),
         default="light",
-        help="light: a minimal RFC 6455 client that parses frames off the socket (default; "
-        "the clients share the machine's cores with the server); websockets: the websockets "
-        "library's client",
+        help="light: a minimal RFC 6455 client on plain sockets, with the kernel's receive "
+        "time of every frame and the time its process read it (default; the clients share the "
+        "machine's cores with the server); websockets: the websockets library's client (read "
+        "time only)",
     )
     parser.add_argument("--gateway", help="measure a running gateway (ws://host:port)")
     parser.add_argument("--session-key", help="with --gateway: the session to listen to")
