@@ -13,9 +13,8 @@ writes one) is rounded to the microsecond, where pydantic truncates it; looking 
 every message cost as much as decoding it. Anything the struct rejects is handed to
 pydantic, which either accepts it (a lax coercion such as ``"3"`` for an int) or raises the
 same :class:`DecodeError` as :func:`schemas.decode` would: the schema check and the DLQ
-reasons do not change.
-``tests/schemas/test_fastcodec.py`` holds both codecs to that on real events and on
-malformed ones.
+reasons do not change. ``tests/schemas/test_fastcodec.py`` holds both codecs to that on real
+events and on malformed ones.
 
 The result has the model's attributes but none of its methods: use it where rows are built
 from attributes (the sink), and :func:`schemas.decode` wherever a model is wanted.

@@ -207,9 +207,11 @@ def test_malformed_message_goes_to_dlq_and_sink_continues(
     _wait_caught_up(PG_GROUP, _all_ends([LAPS.name]), sink)
     assert _count(stack.require_database, "laps", key) == 3
     dlq = [decode(DLQ.name, m.value()) for m in read_since(DLQ.name, before, idle_timeout=3)]
-    mine = {d.message_key: d for d in dlq if key in (d.message_key or "")}
+    # (A worker running in this test session derives features from the far lap, with its
+    # time: the sink dead-letters those too, with f1.features.v1 etc. as their source.)
+    mine = {d.message_key: d for d in dlq if key in (d.message_key or "") and d.source == LAPS.name}
     assert set(mine) == {f"{key}:XXX", f"{key}:YYY", f"{key}:ZZZ"}
-    assert all(d.source == LAPS.name and d.offset is not None for d in mine.values())
+    assert all(d.offset is not None for d in mine.values())
     assert "invalid JSON" in mine[f"{key}:XXX"].reason
     assert "lap_number" in mine[f"{key}:YYY"].reason
     assert "no laps row can hold it" in mine[f"{key}:ZZZ"].reason
