@@ -14,7 +14,7 @@ races, repeated under fresh session keys until there are at least ``--rows`` of 
 Target: >= 100k timing rows/s.
 
     python benchmarks/bench_sink.py [--events Monaco,Spain] [--rows 200000] [--batch 20000]
-                                    [--processes 1,2]
+                                    [--processes 1,2] [--partitions 4]
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def main() -> None:
     parser.add_argument("--events", default="Monaco", help="2023 races, comma-separated")
     parser.add_argument("--rows", type=int, default=200_000, help="at least this many rows")
     parser.add_argument("--batch", type=int, default=20_000, help="rows per transaction")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=4,
+        help="partitions of the race topics, if this creates them (several sink processes "
+        "share a bulk load only as far as the timing topic has partitions; a live race "
+        "needs one: PITWALL_PARTITIONS)",
+    )
     parser.add_argument(
         "--processes",
         default="1,2",
@@ -110,7 +118,8 @@ def run(settings, args) -> None:
     n_events = len(decoded)
     del decoded, batches
     gc.collect()
-    create_topics(settings.kafka_bootstrap)
+    made = {r.name: r for r in create_topics(settings.kafka_bootstrap, partitions=args.partitions)}
+    print(f"f1.timing.v1: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
     producer = EventProducer(settings.kafka_bootstrap)
     for e in track(events("k"), total=n_events, description="publishing to f1.timing.v1"):
         producer.publish(e)

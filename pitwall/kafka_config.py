@@ -88,3 +88,16 @@ def end_offsets(topic: str, timeout: float = 10.0, idle: float = 1.0) -> dict[in
         return ends
     finally:
         c.close()
+
+
+def partition_count(bootstrap: str, topic: str, default: int, timeout: float = 10.0) -> int:
+    """How many partitions ``topic`` has on the broker (``default`` if it does not exist).
+
+    Lists every topic rather than asking for this one: asking the embedded broker about a
+    missing topic creates it, with 4 partitions.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout).topics
+    meta = topics.get(topic)
+    return len(meta.partitions) if meta is not None and meta.partitions else default

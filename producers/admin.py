@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from schemas.topics import ALL_TOPICS, TopicSpec
+from schemas.topics import ALL_TOPICS, RACE_PARTITIONS, TopicSpec
 
 
 @dataclass
@@ -18,17 +18,27 @@ class TopicResult:
 
 
 def create_topics(
-    bootstrap: str, specs: tuple[TopicSpec, ...] = ALL_TOPICS, timeout: float = 15.0
+    bootstrap: str,
+    specs: tuple[TopicSpec, ...] = ALL_TOPICS,
+    timeout: float = 15.0,
+    partitions: int | None = None,
 ) -> list[TopicResult]:
-    """Create every topic that does not exist yet; report each one's status."""
+    """Create every topic that does not exist yet; report each one's status.
+
+    Race topics get ``partitions`` (pitwall's commands pass ``PITWALL_PARTITIONS``; default
+    ``RACE_PARTITIONS``), the others their own.
+    """
+    race = partitions or RACE_PARTITIONS
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout).topics
     results: list[TopicResult] = []
     todo = []
+    count = {s.name: s.partitions or race for s in specs}
     for spec in specs:
         if spec.name in existing:
             have = len(existing[spec.name].partitions)
-            status = "exists" if have == spec.partitions else f"exists with {have} partitions"
+            want = count[spec.name]
+            status = "exists" if have == want else f"exists with {have} partitions"
             results.append(TopicResult(spec.name, have, status))
         else:
             todo.append(spec)
@@ -37,7 +47,7 @@ def create_topics(
             [
                 NewTopic(
                     s.name,
-                    num_partitions=s.partitions,
+                    num_partitions=count[s.name],
                     replication_factor=s.replication_factor,
                     config=s.config,
                 )
@@ -48,10 +58,10 @@ def create_topics(
         for spec in todo:
             try:
                 futures[spec.name].result(timeout)
-                results.append(TopicResult(spec.name, spec.partitions, "created"))
+                results.append(TopicResult(spec.name, count[spec.name], "created"))
             except KafkaException as exc:
                 err = exc.args[0]
                 status = "exists" if err.code() == 36 else f"error: {err.str()}"  # 36: exists
-                results.append(TopicResult(spec.name, spec.partitions, status))
+                results.append(TopicResult(spec.name, count[spec.name], status))
     order = {s.name: i for i, s in enumerate(specs)}
     return sorted(results, key=lambda r: order[r.name])

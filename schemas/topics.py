@@ -30,8 +30,10 @@ from schemas.race import (
     WeatherEvent,
 )
 
-#: Partitions of every race topic. Equal counts keep session keys co-partitioned.
-RACE_PARTITIONS = 4
+#: Partitions of every race topic unless ``PITWALL_PARTITIONS`` says otherwise when the topics
+#: are created (``producers.admin.create_topics``). Equal counts keep sessions co-partitioned;
+#: producers and the worker read the count from the broker.
+RACE_PARTITIONS = 1
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -52,7 +54,8 @@ class TopicSpec:
     model: type[Envelope]
     key: Literal["session_key", "session_key:driver"]
     description: str
-    partitions: int = RACE_PARTITIONS
+    #: None: a race topic, with the race topics' count (``PITWALL_PARTITIONS``).
+    partitions: int | None = None
     replication_factor: int = 1
     config: dict[str, str] = field(
         default_factory=lambda: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)}

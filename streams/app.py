@@ -31,6 +31,7 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+from pitwall.kafka_config import partition_count
 from pitwall.settings import Settings, get_settings
 from schemas import (
     DecodeError,
@@ -76,6 +77,8 @@ def make_app(settings: Settings | None = None) -> faust.App:
     """Build the worker's Faust app for the configured broker."""
     settings = settings or get_settings()
     faust_patch.apply(settings.kafka_fetch_wait_ms)
+    # Tables must match their input topics' partitions, whatever count those were created with.
+    partitions = partition_count(settings.require_kafka, LAPS.name, settings.kafka_partitions)
     session_timeout = settings.kafka_session_timeout_ms / 1000
     app = faust.App(
         "pitwall-worker",
@@ -83,7 +86,7 @@ def make_app(settings: Settings | None = None) -> faust.App:
         store="memory://",
         value_serializer="raw",
         key_serializer="raw",
-        topic_partitions=RACE_PARTITIONS,
+        topic_partitions=partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=session_timeout,
@@ -99,7 +102,7 @@ def make_app(settings: Settings | None = None) -> faust.App:
         producer_max_batch_size=262144,
         datadir=str(settings.state_dir / "faust"),
     )
-    app.pitwall_preload = wire(app)  # type: ignore[attr-defined]
+    app.pitwall_preload = wire(app, partitions)  # type: ignore[attr-defined]
     return app
 
 
@@ -109,7 +112,7 @@ def preload(app: faust.App) -> None:
     app.pitwall_preload()  # type: ignore[attr-defined]
 
 
-def wire(app: faust.App) -> Any:
+def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
     """Topics, tables and agents (a function so that tests can build several apps).
 
     Returns the function that loads the models the agents use."""
@@ -118,8 +121,8 @@ def wire(app: faust.App) -> Any:
     degradation = app.topic(DEGRADATION.name, key_type=bytes, value_type=bytes)
     strategy_topic = app.topic(STRATEGY.name, key_type=bytes, value_type=bytes)
     dlq = app.topic(DLQ.name, key_type=bytes, value_type=bytes)
-    sessions = app.Table("sessions", partitions=RACE_PARTITIONS)  # JSON: table_*_serializer
-    drivers = app.Table("drivers", partitions=RACE_PARTITIONS)
+    sessions = app.Table("sessions", partitions=partitions)  # JSON: table_*_serializer
+    drivers = app.Table("drivers", partitions=partitions)
     models_box: dict[str, Any] = {}
     #: Latest driver rows including timing updates not yet written to the table.
     live: dict[str, dict[str, Any]] = {}
@@ -153,7 +156,7 @@ def wire(app: faust.App) -> Any:
     async def send(topic: Any, session_key: str, key: str, value: bytes) -> None:
         """Queue on the session's partition (delivered by the commit's flush at the latest)."""
         await topic.send(
-            key=key.encode(), value=value, partition=partition_for(session_key, RACE_PARTITIONS)
+            key=key.encode(), value=value, partition=partition_for(session_key, partitions)
         )
 
     @app.agent(inputs)

@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
                 help="PostgreSQL sink processes sharing the topics' partitions (one consumer "
                 "group). A session's events sit on one partition, so more processes speed up "
                 "loading several sessions at once (--from-beginning after an outage), not one "
-                "live race; see benchmarks/bench_sink.py for the gain on your machine.",
+                "live race, and only as far as the topics have partitions (PITWALL_PARTITIONS "
+                "when they are created, default 1); see benchmarks/bench_sink.py for the gain.",
             ),
         ] = 1,
     ) -> None:

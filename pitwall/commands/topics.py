@@ -31,7 +31,7 @@ def create() -> None:
     from producers.admin import create_topics
 
     try:
-        results = create_topics(_bootstrap())
+        results = create_topics(_bootstrap(), partitions=get_settings().kafka_partitions)
     except Exception as exc:
         console.print(f"[red]Could not reach the broker:[/] {exc}")
         raise typer.Exit(1) from None
@@ -47,8 +47,10 @@ def create() -> None:
 def list_topics() -> None:
     """List pitwall's topics: name, key, partitions, event model."""
     table = Table("topic", "key", "partitions", "model", "what")
+    race = get_settings().kafka_partitions
     for t in ALL_TOPICS:
-        table.add_row(t.name, t.key, str(t.partitions), t.model.__name__, t.description)
+        count = str(t.partitions or race)
+        table.add_row(t.name, t.key, count, t.model.__name__, t.description)
     console.print(table)
 
 
