@@ -83,6 +83,9 @@ def free_port() -> int:
 
 # -- the clients ----------------------------------------------------------------------------
 class Stats:
+    #: the flat sample arrays, merged as they are across the client processes
+    SAMPLES = ("timeline", "own", "read", "read_own")
+
     def __init__(self) -> None:
         self.latency: dict[str, array] = defaultdict(lambda: array("d"))
         #: "kind|segment" -> ms: where the time went (see SEGMENTS)
@@ -164,7 +167,7 @@ SEGMENTS = {
 }
 
 
-async def run_client(url: str, stats: Stats, stop: asyncio.Event) -> None:
+async def run_client(url: str, stats: Stats) -> None:
     import websockets
 
     try:
@@ -237,10 +240,11 @@ class LightClient:
         if " 101 " not in head.split("\r\n", 1)[0] or accept_key(key) not in head:
             self.fail(f"handshake refused: {head.splitlines()[0]}")
             return
-        self.feed(b"", 0.0, 0.0)
-        while not self.snapshot and self.closed is None:
-            self._read_blocking()
+        while True:  # the frames already read, then more until the snapshot is in
             self.feed(b"", 0.0, 0.0)
+            if self.snapshot or self.closed is not None:
+                break
+            self._read_blocking()
         sock.setblocking(False)
 
     def _read_blocking(self) -> None:
@@ -352,12 +356,10 @@ def run_light_clients(url: str, n: int, stats: Stats, ready, stop) -> None:
     poller.close()
 
 
-async def connect_all(url: str, n: int, stats: Stats, stop: asyncio.Event) -> list[asyncio.Task]:
+async def connect_all(url: str, n: int, stats: Stats) -> list[asyncio.Task]:
     tasks = []
     for start in range(0, n, 100):
-        batch = [
-            asyncio.create_task(run_client(url, stats, stop)) for _ in range(min(100, n - start))
-        ]
+        batch = [asyncio.create_task(run_client(url, stats)) for _ in range(min(100, n - start))]
         tasks.extend(batch)
         deadline = time.monotonic() + 60
         while stats.snapshots + sum(stats.closed.values()) < len(tasks):
@@ -589,7 +591,7 @@ def client_process(url: str, n: int, ready, stop, results, light: bool) -> None:
 
     async def run() -> Stats:
         stats = Stats()
-        tasks = await connect_all(url, n, stats, asyncio.Event())
+        tasks = await connect_all(url, n, stats)
         ready.put(stats.snapshots)
         while not stop.is_set():
             await asyncio.sleep(0.1)
@@ -608,10 +610,7 @@ def client_process(url: str, n: int, ready, stop, results, light: bool) -> None:
         {
             "latency": {k: v.tobytes() for k, v in stats.latency.items()},
             "parts": {k: v.tobytes() for k, v in stats.parts.items()},
-            "timeline": stats.timeline.tobytes(),
-            "own": stats.own.tobytes(),
-            "read": stats.read.tobytes(),
-            "read_own": stats.read_own.tobytes(),
+            **{name: getattr(stats, name).tobytes() for name in Stats.SAMPLES},
             "delivered": stats.delivered,
             "snapshots": stats.snapshots,
             "closed": dict(stats.closed),
@@ -667,10 +666,8 @@ def measure(
             stats.latency[kind].frombytes(raw)
         for kind, raw in part["parts"].items():
             stats.parts[kind].frombytes(raw)
-        stats.timeline.frombytes(part["timeline"])
-        stats.own.frombytes(part["own"])
-        stats.read.frombytes(part["read"])
-        stats.read_own.frombytes(part["read_own"])
+        for name in Stats.SAMPLES:
+            getattr(stats, name).frombytes(part[name])
         stats.delivered += part["delivered"]
         stats.snapshots += part["snapshots"]
         stats.out_of_order += part["out_of_order"]

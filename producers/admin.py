@@ -33,11 +33,10 @@ def create_topics(
     existing = admin.list_topics(timeout=timeout).topics
     results: list[TopicResult] = []
     todo = []
-    count = {s.name: s.partitions or race for s in specs}
     for spec in specs:
         if spec.name in existing:
             have = len(existing[spec.name].partitions)
-            want = count[spec.name]
+            want = spec.partition_count(race)
             status = "exists" if have == want else f"exists with {have} partitions"
             results.append(TopicResult(spec.name, have, status))
         else:
@@ -47,7 +46,7 @@ def create_topics(
             [
                 NewTopic(
                     s.name,
-                    num_partitions=count[s.name],
+                    num_partitions=s.partition_count(race),
                     replication_factor=s.replication_factor,
                     config=s.config,
                 )
@@ -58,10 +57,10 @@ def create_topics(
         for spec in todo:
             try:
                 futures[spec.name].result(timeout)
-                results.append(TopicResult(spec.name, count[spec.name], "created"))
+                results.append(TopicResult(spec.name, spec.partition_count(race), "created"))
             except KafkaException as exc:
                 err = exc.args[0]
                 status = "exists" if err.code() == 36 else f"error: {err.str()}"  # 36: exists
-                results.append(TopicResult(spec.name, count[spec.name], status))
+                results.append(TopicResult(spec.name, spec.partition_count(race), status))
     order = {s.name: i for i, s in enumerate(specs)}
     return sorted(results, key=lambda r: order[r.name])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from schemas.topics import ALL_TOPICS, RACE_PARTITIONS
+from schemas.topics import ALL_TOPICS
 
 
 def export_json_schemas(directory: Path) -> list[Path]:
@@ -18,7 +18,7 @@ def export_json_schemas(directory: Path) -> list[Path]:
         schema["$id"] = f"https://pitwall.dev/schemas/{spec.name}.schema.json"
         schema["x-kafka-topic"] = spec.name
         schema["x-kafka-key"] = spec.key
-        schema["x-partitions"] = spec.partitions or RACE_PARTITIONS
+        schema["x-partitions"] = spec.partition_count()
         path = directory / f"{spec.name}.schema.json"
         path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         written.append(path)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import types
 import typing
 from datetime import datetime
@@ -86,8 +87,10 @@ def _field_type(name: str, info: Any) -> Any:
     return kind
 
 
+@functools.cache
 def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
-    """The msgspec struct that decodes what ``model`` accepts, or :class:`Unsupported`."""
+    """The msgspec struct that decodes what ``model`` accepts, or :class:`Unsupported`
+    (one per model: the topics share their nested ``EventTime`` struct)."""
     d = model.__pydantic_decorators__
     if d.validators or d.field_validators or d.root_validators or d.model_validators:
         raise Unsupported(f"{model.__name__} has validators")

@@ -61,6 +61,10 @@ class TopicSpec:
         default_factory=lambda: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)}
     )
 
+    def partition_count(self, race: int = RACE_PARTITIONS) -> int:
+        """This topic's partitions when the race topics get ``race`` of them."""
+        return self.partitions or race
+
 
 def _spec(name: str, model: type[Envelope], description: str, **kw: object) -> TopicSpec:
     key = "session_key:driver" if model.per_driver else "session_key"

@@ -49,7 +49,7 @@ def list_topics() -> None:
     table = Table("topic", "key", "partitions", "model", "what")
     race = get_settings().kafka_partitions
     for t in ALL_TOPICS:
-        count = str(t.partitions or race)
+        count = str(t.partition_count(race))
         table.add_row(t.name, t.key, count, t.model.__name__, t.description)
     console.print(table)
 
