@@ -83,9 +83,6 @@ def free_port() -> int:
 
 # -- the clients ----------------------------------------------------------------------------
 class Stats:
-    #: the flat sample arrays, merged as they are across the client processes
-    SAMPLES = ("timeline", "own", "read", "read_own")
-
     def __init__(self) -> None:
         self.latency: dict[str, array] = defaultdict(lambda: array("d"))
         #: "kind|segment" -> ms: where the time went (see SEGMENTS)
@@ -167,7 +164,7 @@ SEGMENTS = {
 }
 
 
-async def run_client(url: str, stats: Stats) -> None:
+async def run_client(url: str, stats: Stats, stop: asyncio.Event) -> None:
     import websockets
 
     try:
@@ -240,11 +237,10 @@ class LightClient:
         if " 101 " not in head.split("\r\n", 1)[0] or accept_key(key) not in head:
             self.fail(f"handshake refused: {head.splitlines()[0]}")
             return
-        while True:  # the frames already read, then more until the snapshot is in
-            self.feed(b"", 0.0, 0.0)
-            if self.snapshot or self.closed is not None:
-                break
+        self.feed(b"", 0.0, 0.0)
+        while not self.snapshot and self.closed is None:
             self._read_blocking()
+            self.feed(b"", 0.0, 0.0)
         sock.setblocking(False)
 
     def _read_blocking(self) -> None:
@@ -356,10 +352,12 @@ def run_light_clients(url: str, n: int, stats: Stats, ready, stop) -> None:
     poller.close()
 
 
-async def connect_all(url: str, n: int, stats: Stats) -> list[asyncio.Task]:
+async def connect_all(url: str, n: int, stats: Stats, stop: asyncio.Event) -> list[asyncio.Task]:
     tasks = []
     for start in range(0, n, 100):
-        batch = [asyncio.create_task(run_client(url, stats)) for _ in range(min(100, n - start))]
+        batch = [
+            asyncio.create_task(run_client(url, stats, stop)) for _ in range(min(100, n - start))
+        ]
         tasks.extend(batch)
         deadline = time.monotonic() + 60
         while stats.snapshots + sum(stats.closed.values()) < len(tasks):
@@ -591,7 +589,7 @@ def client_process(url: str, n: int, ready, stop, results, light: bool) -> None:
 
     async def run() -> Stats:
         stats = Stats()
-        tasks = await connect_all(url, n, stats)
+        tasks = await connect_all(url, n, stats, asyncio.Event())
         ready.put(stats.snapshots)
         while not stop.is_set():
             await asyncio.sleep(0.1)
@@ -610,7 +608,10 @@ def client_process(url: str, n: int, ready, stop, results, light: bool) -> None:
         {
             "latency": {k: v.tobytes() for k, v in stats.latency.items()},
             "parts": {k: v.tobytes() for k, v in stats.parts.items()},
-            **{name: getattr(stats, name).tobytes() for name in Stats.SAMPLES},
+            "timeline": stats.timeline.tobytes(),
+            "own": stats.own.tobytes(),
+            "read": stats.read.tobytes(),
+            "read_own": stats.read_own.tobytes(),
             "delivered": stats.delivered,
             "snapshots": stats.snapshots,
             "closed": dict(stats.closed),
@@ -666,8 +667,10 @@ def measure(
             stats.latency[kind].frombytes(raw)
         for kind, raw in part["parts"].items():
             stats.parts[kind].frombytes(raw)
-        for name in Stats.SAMPLES:
-            getattr(stats, name).frombytes(part[name])
+        stats.timeline.frombytes(part["timeline"])
+        stats.own.frombytes(part["own"])
+        stats.read.frombytes(part["read"])
+        stats.read_own.frombytes(part["read_own"])
         stats.delivered += part["delivered"]
         stats.snapshots += part["snapshots"]
         stats.out_of_order += part["out_of_order"]
