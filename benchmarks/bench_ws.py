@@ -141,6 +141,9 @@ class Stats:
                 if source and own is not None:  # derived: the worker's output in between
                     step = own
                     self.parts[f"{label}|worker"].append((step - produced) * 1000)
+                    compute = COMPUTE.search(part)
+                    if compute:  # the strategy event's own account of its Monte Carlo
+                        self.parts[f"{label}|compute"].append(float(compute.group(1)))
                 self.parts[f"{label}|redis"].append((at - step) * 1000)
                 self.parts[f"{label}|client"].append((now - at) * 1000)
         return last_seq
@@ -155,10 +158,12 @@ KIND = re.compile(r'"kind":"(\w+)"')
 SOURCE_STAMP = re.compile(r'"source_produced_at":"([^"]+)"')
 STAMP = re.compile(r'"produced_at":"([^"]+)"')
 PUBLISHED = re.compile(r'"published_at":([0-9.eE+-]+)')
+COMPUTE = re.compile(r'"compute_ms":([0-9.eE+-]+)')
 #: Segments of the latency: source event -> the worker's output (derived kinds only), ->
 #: published on Redis by the Redis writer, -> received by the client (gateway and client).
 SEGMENTS = {
     "worker": "to worker output",
+    "compute": "of which recommend()",
     "redis": "to Redis publish",
     "client": "Redis -> client",
 }

@@ -121,7 +121,8 @@ def _uniform(state: np.uint64) -> np.float32:
     return np.float32(np.int32(state >> np.uint64(40))) * np.float32(1.0 / 16777216.0)
 
 
-@nb.njit(cache=True, fastmath=True, error_model="numpy")
+# nogil: the stream worker runs the kernel on a thread while its event loop goes on.
+@nb.njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
 def _races(
     lo, hi, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
@@ -244,7 +245,7 @@ def _races(
                 cum[order[k]] = np.nan
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def _races_parallel(
     n_sims, chunk, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,

@@ -11,6 +11,8 @@ keeps per-session and per-driver state in changelogged tables, and publishes:
 - ``f1.strategy.v1`` for every completed lap and every SC/VSC/red (or back to green) change.
   Under backlog (events already waiting, e.g. a replay at max speed) the laps completed within
   one batch are folded into one update, but every new leader lap always gets its own update.
+  The Monte Carlo runs on a thread (its kernel releases the GIL) while the agent waits for it,
+  so the lap's features and degradation reach the broker meanwhile instead of after it.
 
 Bad input (undecodable or invalid events) goes to ``f1.dlq.v1`` with the reason and the raw
 bytes; late or duplicate laps (a lap number a driver already completed) do not change state.
@@ -21,11 +23,14 @@ committed (features and strategy come out again; consumers treat them idempotent
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -124,6 +129,9 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
     sessions = app.Table("sessions", partitions=partitions)  # JSON: table_*_serializer
     drivers = app.Table("drivers", partitions=partitions)
     models_box: dict[str, Any] = {}
+    # recommend() runs here, off the event loop: while it computes, the features and
+    # degradation already sent go out to the broker and the next events are fetched.
+    strategy_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitwall-strategy")
     #: Latest driver rows including timing updates not yet written to the table.
     live: dict[str, dict[str, Any]] = {}
 
@@ -277,7 +285,9 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
         if len(state.drivers) < 2:
             return
         started = time.perf_counter()
-        recs = recommend(state, models(), n_sims=N_SIMS)
+        recs = await asyncio.get_running_loop().run_in_executor(
+            strategy_pool, partial(recommend, state, models(), n_sims=N_SIMS)
+        )
         compute_ms = (time.perf_counter() - started) * 1000
         source = lap or ts
         out = StrategyEvent(
