@@ -525,10 +525,9 @@ def cpu_by_role() -> dict[int, tuple[str, float]]:
             role = "replay (this process)"
         elif role is None and info["ppid"] == me and "multiprocessing" in text:
             role = "clients"
-        elif role is None:  # children of sink / serve (e.g. the gateway's --workers)
-            with contextlib.suppress(psutil.Error):
-                parent = " ".join(psutil.Process(info["ppid"]).cmdline())
-                role = next((r for needle, r in roles if needle in parent), None)
+        elif role is None and "pitwall.cli" in text:  # children of sink / serve
+            parent = " ".join(psutil.Process(info["ppid"]).cmdline())
+            role = next((r for needle, r in roles if needle in parent), None)
         if role and info["cpu_times"]:
             t = info["cpu_times"]
             out[info["pid"]] = (role, t.user + t.system)
