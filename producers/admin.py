@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from schemas.topics import ALL_TOPICS, RACE_PARTITIONS, TopicSpec
+from pitwall.settings import get_settings
+from schemas.topics import ALL_TOPICS, TopicSpec
 
 
 @dataclass
@@ -25,10 +26,9 @@ def create_topics(
 ) -> list[TopicResult]:
     """Create every topic that does not exist yet; report each one's status.
 
-    Race topics get ``partitions`` (pitwall's commands pass ``PITWALL_PARTITIONS``; default
-    ``RACE_PARTITIONS``), the others their own.
+    Race topics get ``partitions`` (default: ``PITWALL_PARTITIONS``), the others their own.
     """
-    race = partitions or RACE_PARTITIONS
+    race = partitions or get_settings().kafka_partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout).topics
     results: list[TopicResult] = []

@@ -181,7 +181,7 @@ def simulate_live(
         if create_topics:
             from producers.admin import create_topics as create
 
-            create(bootstrap, partitions=settings.kafka_partitions)
+            create(bootstrap)
         producer = EventProducer(bootstrap)
         clock = PacingClock(0.0, pace)
         _install_pause_controls(clock)

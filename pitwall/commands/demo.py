@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1) from None
             env = {**os.environ, **urls}
             bootstrap = urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka
-            create_topics(bootstrap, partitions=settings.kafka_partitions)
+            create_topics(bootstrap)
             procs = start_services(["worker", "sink", "api"], env)
             host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
             base = f"http://{host}:{settings.api_port}"

@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             if create_topics:
                 from producers.admin import create_topics as create
 
-                create(bootstrap, partitions=settings.kafka_partitions)
+                create(bootstrap)
             producer = TimedEventProducer(bootstrap)
             producer.warm_up()
         except Exception as exc:

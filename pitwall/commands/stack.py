@@ -120,10 +120,7 @@ def register(app: typer.Typer) -> None:
         try:
             from producers.admin import create_topics
 
-            created = create_topics(
-                urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka,
-                partitions=settings.kafka_partitions,
-            )
+            created = create_topics(urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka)
             fresh = sum(r.status == "created" for r in created)
             console.print(f"Topics ready: {len(created)} ({fresh} created)")
             procs = start_services(services or [], env)

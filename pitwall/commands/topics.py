@@ -31,7 +31,7 @@ def create() -> None:
     from producers.admin import create_topics
 
     try:
-        results = create_topics(_bootstrap(), partitions=get_settings().kafka_partitions)
+        results = create_topics(_bootstrap())
     except Exception as exc:
         console.print(f"[red]Could not reach the broker:[/] {exc}")
         raise typer.Exit(1) from None
