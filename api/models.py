@@ -332,7 +332,11 @@ class ReplayRequest(BaseModel):
     event: str = Field(min_length=2, examples=["Monaco"])
     session: str = Field(default="R", examples=["R"])
     speed: float | None = Field(default=None, gt=0, le=1000, description="None: max speed.")
-    from_lap: int | None = Field(default=None, ge=1)
+    from_lap: int | None = Field(
+        default=None,
+        ge=1,
+        description="Send what comes before this lap at once, then pace (1: from lights out).",
+    )
     session_key: str | None = Field(default=None, description="Replay under another key.")
 
 

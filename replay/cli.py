@@ -127,7 +127,12 @@ def simulate_live(
     ] = "10",
     from_lap: Annotated[
         int | None,
-        typer.Option("--from-lap", min=1, help="Fast-forward to the start of this lap, then pace."),
+        typer.Option(
+            "--from-lap",
+            min=1,
+            help="Fast-forward to the start of this lap, then pace (1: skip the hour of "
+            "pre-race feed and start at lights out).",
+        ),
     ] = None,
     session_key: Annotated[
         str | None, typer.Option(help="Publish under another session key (e.g. a second copy).")

@@ -93,7 +93,10 @@ def _configure_fastf1(settings: Settings) -> Path:
     want = (cache, settings.fastf1_online)
     if _configured == want:
         return cache
-    fastf1.set_log_level("ERROR")
+    fastf1.set_log_level("ERROR")  # FastF1's own handler
+    # and what reaches ours: FastF1's logger passes every record, down to DEBUG tracebacks for
+    # the Ergast and weather data an offline cache lacks, on to the root logger's handlers
+    logging.getLogger("fastf1").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         Cache.enable_cache(str(cache), ignore_version=True)

@@ -2,7 +2,8 @@
 
 The whole timeline is built before the first event is sent, so a bad input publishes
 nothing. Events before ``from_lap`` are fast-forwarded (sent at once) so consumers hold the
-race state when paced replay begins.
+race state when paced replay begins; ``from_lap=1`` skips the wait before the start (a race's
+feed begins about an hour before the lights go out).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def publish_timeline(
     if session_key and session_key != timeline.session_key:
         timeline = timeline.with_session_key(session_key)
     events = timeline.events
-    start_at = timeline.lap_start_time(from_lap) if from_lap and from_lap > 1 else None
+    start_at = timeline.lap_start_time(from_lap) if from_lap else None
     if from_lap and from_lap > 1 and start_at is None:
         raise ValueError(
             f"--from-lap {from_lap}: the session has no lap {from_lap - 1} to start after "

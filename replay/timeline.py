@@ -73,9 +73,22 @@ class Timeline:
         return Counter(topic_for(e).name for e in self.events)
 
     def lap_start_time(self, lap: int) -> float | None:
-        """Session time at which the leader started ``lap`` (None if the race never got there)."""
-        if lap <= 1:
+        """Session time at which the leader started ``lap`` (None if the race never got there).
+
+        Lap 1 starts when the session's status turns ``Started`` (lights out in a race): a
+        race's feed begins about an hour earlier, with little but the grid in between.
+        """
+        if lap < 1:
             return None
+        if lap == 1:
+            return next(
+                (
+                    e.event_time.session_time
+                    for e in self.events
+                    if isinstance(e, SessionEvent) and e.status == "Started"
+                ),
+                None,
+            )
         ends = [
             e.event_time.session_time
             for e in self.events

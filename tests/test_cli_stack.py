@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 from pitwall.settings import Settings
 from schemas.topics import ALL_TOPICS
@@ -62,3 +70,84 @@ def test_unreachable_broker_is_a_clear_error() -> None:
     run = pitwall("topics", "create", env={"KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}, timeout=120)
     assert run.returncode == 1
     assert "Could not reach the broker" in run.stdout + run.stderr
+
+
+def _leftovers(state_dir: Path) -> dict[int, str]:
+    """Processes still running with ``state_dir`` as their PITWALL_STATE_DIR: pid -> command."""
+    mark = f"PITWALL_STATE_DIR={state_dir}".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if mark in (proc / "environ").read_bytes().split(b"\0"):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                found[int(proc.name)] = command.decode()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_demo_starts_at_lights_out_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    """``make demo`` as a user sees it: its own stack, the race under way at once (not an hour
+    of pre-race feed at 1x), and one Ctrl-C during the replay stops every process it started."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "PITWALL_STATE_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP": "",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "PITWALL_API_PORT": str(port),
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "pitwall.cli", "demo", "2023", "Monaco", "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in demo.stdout], daemon=True)
+    reader.start()
+    out: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        while not any("Dashboard:" in line for line in out):
+            assert time.monotonic() < deadline and demo.poll() is None, "".join(out)
+            with contextlib.suppress(queue.Empty):
+                out.append(lines.get(timeout=1))
+        base = f"http://127.0.0.1:{port}"
+        assert f"{base}/?session=2023-monaco-R" in "".join(out)
+        session: dict = {}
+        deadline = time.monotonic() + 60
+        while session.get("status") != "Started":
+            assert time.monotonic() < deadline, f"session never started: {session}"
+            time.sleep(1)
+            with contextlib.suppress(httpx.HTTPError):
+                listed = httpx.get(f"{base}/sessions", timeout=5).json()
+                session = next((s for s in listed if s["session_key"] == "2023-monaco-R"), {})
+        assert "Timing tower" in httpx.get(f"{base}/", timeout=5, follow_redirects=True).text
+
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends (the services run in sessions of
+        demo.wait(120)  # their own, so only the demo itself gets it)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        reader.join(10)
+        while not lines.empty():
+            out.append(lines.get())
+        left = _leftovers(tmp_path)
+        for pid in left:  # whatever the outcome, leave no server behind for the later tests
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    text = "".join(out)
+    assert demo.returncode == 0, text
+    assert "Interrupted" in text and "Stopping..." in text and "Traceback" not in text
+    assert "keeps running" not in text
+    assert left == {}, text
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{base}/health/live", timeout=5)

@@ -48,8 +48,14 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="Session seconds per wall second, or 'max'.")
         ] = "20",
         from_lap: Annotated[
-            int | None, typer.Option("--from-lap", min=1, help="Fast-forward to this lap.")
-        ] = None,
+            int,
+            typer.Option(
+                "--from-lap",
+                min=1,
+                help="Fast-forward to the start of this lap, then pace. The default, 1, skips "
+                "the hour of pre-race feed (3 minutes at 20x) and starts at lights out.",
+            ),
+        ] = 1,
         stay: Annotated[
             bool, typer.Option(help="Keep everything running after the replay until Ctrl-C.")
         ] = True,
@@ -102,7 +108,9 @@ def register(app: typer.Typer) -> None:
                 timeline, EventProducer(bootstrap), speed=pace, from_lap=from_lap, progress=True
             )
             print_summary(summary)
-            if stay:
+            if summary.interrupted:  # Ctrl-C during the replay stops everything, as after it
+                console.print("Stopping...")
+            elif stay:
                 console.print("Replay finished; everything keeps running. Ctrl-C stops it all.")
                 while True:
                     time.sleep(1)

@@ -15,8 +15,12 @@ from collections import defaultdict
 import pytest
 
 from pitwall.settings import Settings
+from producers.kafka import EventProducer
+from replay.clock import PacingClock
 from replay.fastf1_source import load_session
-from schemas import decode
+from replay.simulate import publish_timeline
+from replay.timeline import build_timeline
+from schemas import SessionEvent, decode
 from schemas.topics import ALL_TOPICS, LAPS
 from tests.kafka_utils import end_offsets, read_since
 
@@ -162,3 +166,43 @@ def test_race_with_car_telemetry(stack: Settings) -> None:
     assert len(tel) == expected_tel
     assert len({e.driver for e in tel}) == 20
     assert all(e.speed is not None and e.x is not None for e in tel)
+
+
+class RecordingClock(PacingClock):
+    """Paces nothing; remembers which session times the replay waited for."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0, None)
+        self.waited: list[float] = []
+
+    def wait_until(self, session_time: float) -> None:
+        self.waited.append(session_time)
+
+
+def test_from_lap_1_starts_pacing_at_lights_out(stack: Settings) -> None:
+    """The demo's default: the hour of pre-race feed goes at once, pacing starts at the start."""
+    timeline = build_timeline(2023, "Monaco", "R", stack)
+    start = timeline.lap_start_time(1)
+    status = [e for e in timeline.events if isinstance(e, SessionEvent) and e.status]
+    assert start == next(e.event_time.session_time for e in status if e.status == "Started")
+    assert start > 3000  # 2023 Monaco: the feed starts about an hour before the race
+    before = sum(1 for e in timeline.events if e.event_time.session_time < start)
+    assert before > 20  # the grid, race control, track status: sent, not waited for
+
+    clock = RecordingClock()
+    key = "test-2023-monaco-R-from-lap-1"
+    summary = publish_timeline(
+        timeline, EventProducer(stack.require_kafka), speed=20.0, from_lap=1,
+        session_key=key, clock=clock,
+    )  # fmt: skip
+    assert summary.total == len(timeline.events)
+    assert clock.origin == start and clock.speed == 20.0
+    assert clock.waited[0] == start and len(clock.waited) == len(timeline.events) - before
+    # without --from-lap the replay waits for every event from the feed's first
+    clock = RecordingClock()
+    publish_timeline(
+        timeline, EventProducer(stack.require_kafka), speed=20.0,
+        session_key=key, clock=clock,
+    )  # fmt: skip
+    assert clock.origin == timeline.events[0].event_time.session_time
+    assert len(clock.waited) == len(timeline.events)
