@@ -94,7 +94,8 @@ def publish_timeline(
             )
             for i, event in enumerate(events):
                 t = event.event_time.session_time
-                if start_at is None or t >= start_at:
+                paced = start_at is None or t >= start_at  # else fast-forwarded: no lag to show
+                if paced:
                     clock.wait_until(t)
                 producer.publish(event)
                 summary.published[topic_for(event).name] += 1
@@ -103,7 +104,7 @@ def publish_timeline(
                 elif isinstance(event, LapEvent):
                     leader_lap = max(leader_lap, event.lap_number)
                 if progress and (i % 200 == 0 or i == len(events) - 1 or speed is not None):
-                    lag = clock.lag(t)
+                    lag = clock.lag(t) if paced else 0.0
                     summary.max_lag = max(summary.max_lag, lag)
                     bar.update(
                         task,
