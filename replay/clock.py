@@ -53,8 +53,9 @@ class PacingClock:
         return self._start + (session_time - self.origin) / self.speed
 
     def lag(self, session_time: float) -> float:
-        """Seconds the replay is behind schedule for an event at ``session_time`` (>= 0)."""
-        if self.speed is None or self.paused:
+        """Seconds the replay is behind schedule for an event at ``session_time`` (>= 0; 0
+        before ``origin``, which is fast-forwarded, not scheduled)."""
+        if self.speed is None or self.paused or session_time < self.origin:
             return 0.0
         return max(0.0, time.monotonic() - self.due(session_time))
 

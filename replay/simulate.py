@@ -94,8 +94,7 @@ def publish_timeline(
             )
             for i, event in enumerate(events):
                 t = event.event_time.session_time
-                paced = start_at is None or t >= start_at  # else fast-forwarded: no lag to show
-                if paced:
+                if start_at is None or t >= start_at:
                     clock.wait_until(t)
                 producer.publish(event)
                 summary.published[topic_for(event).name] += 1
@@ -104,7 +103,7 @@ def publish_timeline(
                 elif isinstance(event, LapEvent):
                     leader_lap = max(leader_lap, event.lap_number)
                 if progress and (i % 200 == 0 or i == len(events) - 1 or speed is not None):
-                    lag = clock.lag(t) if paced else 0.0
+                    lag = clock.lag(t)
                     summary.max_lag = max(summary.max_lag, lag)
                     bar.update(
                         task,

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pitwall.embedded.base import free_port
 from pitwall.settings import Settings
 from schemas.topics import ALL_TOPICS
 
@@ -64,9 +65,7 @@ def test_topics_create_is_idempotent(stack: Settings) -> None:
 
 
 def test_unreachable_broker_is_a_clear_error() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     run = pitwall("topics", "create", env={"KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}, timeout=120)
     assert run.returncode == 1
     assert "Could not reach the broker" in run.stdout + run.stderr
@@ -91,9 +90,7 @@ def _leftovers(state_dir: Path) -> dict[int, str]:
 def test_demo_starts_at_lights_out_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     """``make demo`` as a user sees it: its own stack, the race under way at once (not an hour
     of pre-race feed at 1x), and one Ctrl-C during the replay stops every process it started."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "COLUMNS": "200",
