@@ -13,7 +13,11 @@ Fan-out: each gateway process holds one Redis subscription per session with loca
 Each burst of updates is encoded once, as one WebSocket frame; a client that is keeping up
 (nothing queued, socket writable) gets those bytes written straight to its socket, which costs
 a few microseconds instead of a pass through the ASGI send path per client. Any other client
-gets the burst in its bounded queue, which a per-client task drains into the socket. A
+gets the burst in its bounded queue, which a per-client task drains into the socket. Clients
+are written ``CHUNK`` at a time, and what Redis delivered meanwhile joins the burst: the
+clients not yet written get it in the same write, those already written in a shorter pass
+after. An update that arrives during a burst (a lap's degradation and strategy come a few
+milliseconds after its standings) so waits for one chunk, not for the whole burst. A
 client that has fallen too far behind (more than ``PITWALL_WS_MAX_BUFFER`` bytes queued and
 unsent, or ``QUEUE_SIZE`` bursts) is closed with code 1013 (try again later) and the others
 never wait for it. If the Redis subscription drops, its clients are closed
@@ -50,6 +54,7 @@ HEARTBEAT_S = 5.0
 #: Bytes unsent in a client's socket buffer before it is dropped [PITWALL_WS_MAX_BUFFER].
 MAX_WRITE_BUFFER = int(os.environ.get("PITWALL_WS_MAX_BUFFER", 1 << 20))
 BATCH_MAX = 64  # queued messages sent together as {"type": "batch", "updates": [...]}
+CHUNK = 64  # clients written between two looks for updates that arrived meanwhile
 CLOSE_TOO_SLOW = 1013
 CLOSE_BAD_SESSION = 1008
 
@@ -57,11 +62,14 @@ CLOSE_BAD_SESSION = 1008
 class Item:
     """One burst of updates as queued for every client; its frame text is built once."""
 
-    __slots__ = ("_text", "_wire", "frames", "kinds", "size")
+    __slots__ = ("_text", "_wire", "frames", "kinds", "last_seq", "size")
 
-    def __init__(self, frames: list[str], kinds: list[tuple[float | None, str]]) -> None:
+    def __init__(
+        self, frames: list[str], kinds: list[tuple[float | None, str]], last_seq: int = 0
+    ) -> None:
         self.frames = frames
         self.kinds = kinds
+        self.last_seq = last_seq  # seq of its last update (0: not an update)
         self.size = sum(len(f) + 1 for f in frames)  # characters it adds to a batch frame
         self._text: str | None = None
         self._wire: bytes | None = None
@@ -131,7 +139,7 @@ class Client:
 
     __slots__ = (
         "backlog", "direct", "dropped", "idle", "last_sent", "queue", "sampled", "sender",
-        "transport", "ws",
+        "sent_seq", "transport", "ws",
     )  # fmt: skip
 
     def __init__(self, ws: WebSocket, queue_size: int) -> None:
@@ -146,6 +154,8 @@ class Client:
         self.idle = False  # the sender waits on an empty queue (nothing of ours in flight)
         self.last_sent = time.monotonic()
         self.backlog = 0  # size of the items queued and not yet taken by the sender
+        #: seq of the last update handed to it (on joining: the channel's seq then)
+        self.sent_seq = 0
 
     def unsent(self) -> int:
         """Bytes (about) waiting for this client: its queue plus its socket's write buffer."""
@@ -194,6 +204,7 @@ class Channel:
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.seq = 0
+        self.sending = False  # a fan-out is under way (its clients are at different seqs)
 
 
 class Gateway:
@@ -244,6 +255,7 @@ class Gateway:
                 self.channels[session_key] = channel
                 channel.task = asyncio.create_task(self._pump(channel), name=f"ws-{session_key}")
             client.sampled = not any(c.sampled for c in channel.clients)
+            client.sent_seq = channel.seq
             channel.clients.add(client)  # under the lock: _leave cannot end the channel now
         self.metrics.clients.inc()
         try:
@@ -263,15 +275,7 @@ class Gateway:
                 msg = await pubsub.get_message(timeout=None)
                 if msg is None or msg["type"] != "message":
                     continue
-                burst = [msg["data"]]
-                # Whatever else already arrived goes out with it, as one frame per client.
-                while len(burst) < BATCH_MAX:
-                    more = await pubsub.get_message(timeout=0.0)
-                    if more is None:
-                        break
-                    if more["type"] == "message":
-                        burst.append(more["data"])
-                self._broadcast(channel, burst)
+                await self._fan_out(channel, pubsub, msg["data"])
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -282,9 +286,72 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
 
-    def _broadcast(self, channel: Channel, payloads: list[bytes]) -> None:
-        """Hand one burst of pub/sub messages to every local client (never waits)."""
+    async def _arrived(self, pubsub: Any, first: bytes | None = None) -> list[bytes]:
+        """``first`` and whatever else Redis has already delivered (never waits)."""
+        burst = [] if first is None else [first]
+        while len(burst) < BATCH_MAX:
+            more = await pubsub.get_message(timeout=0.0)
+            if more is None:
+                break
+            if more["type"] == "message":
+                burst.append(more["data"])
+        return burst
+
+    async def _fan_out(self, channel: Channel, pubsub: Any, first: bytes) -> None:
+        """Send ``first`` (and what arrives meanwhile) to every local client, in order.
+
+        Each pass writes the clients that lack some of the burst's items, ``CHUNK`` at a
+        time, reading Redis between chunks. A client gets everything it lacks in one write
+        (the items' frames back to back), so an item that arrives mid-pass costs the clients
+        not yet written nothing extra; the next pass brings the others up to date.
+        """
         started = time.time()
+        items: list[Item] = []
+        self._add(channel, items, await self._arrived(pubsub, first))
+        if not items:
+            return
+        base = items[0].last_seq - len(items[0].frames)  # channel seq before this fan-out
+        direct = 0
+        channel.sending = True
+        try:
+            while True:
+                last = items[-1].last_seq
+                todo = [c for c in channel.clients if c.sent_seq < last and not c.dropped]
+                for start in range(0, len(todo), CHUNK):
+                    if start:
+                        self._add(channel, items, await self._arrived(pubsub))
+                    last, now = items[-1].last_seq, time.monotonic()
+                    wires: dict[int, bytes] = {}  # first item's index -> frames up to the last
+                    for client in todo[start : start + CHUNK]:
+                        if client.dropped:
+                            continue
+                        k = 0 if client.sent_seq <= base else _first_after(items, client)
+                        wire = wires.get(k)
+                        if wire is None:
+                            wire = wires[k] = b"".join(it.wire() for it in items[k:])
+                        client.sent_seq = last
+                        if client.try_direct(wire, now):
+                            direct += 1
+                            if client.sampled:
+                                self._observe(items[k:])
+                            continue
+                        for it in items[k:]:
+                            if not client.offer(it):
+                                self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
+                                break
+                if not todo:
+                    break
+        finally:
+            channel.sending = False
+        if direct:
+            self.metrics.frames.labels("direct").inc(direct)
+        self.metrics.fanout_seconds.observe(time.time() - started)
+
+    def _add(self, channel: Channel, items: list[Item], payloads: list[bytes]) -> None:
+        """Number the pub/sub messages ``payloads`` and append them to ``items`` as one."""
+        if not payloads:
+            return
+        now = time.time()
         frames = []
         kinds = []
         for payload in payloads:
@@ -295,25 +362,12 @@ class Gateway:
             channel.seq += 1
             produced, published, kind = _stamps(body)
             if published is not None:
-                self.metrics.pubsub_seconds.observe(max(started - published, 0.0))
+                self.metrics.pubsub_seconds.observe(max(now - published, 0.0))
             self.metrics.messages.labels(kind).inc()
             kinds.append((produced, kind))
             frames.append(f'{{"type":"update","seq":{channel.seq},{body[1:]}')
-        if not frames:
-            return
-        item = Item(frames, kinds)
-        wire, now = item.wire(), time.monotonic()
-        direct = 0
-        for client in list(channel.clients):
-            if client.try_direct(wire, now):
-                direct += 1
-                if client.sampled:
-                    self._observe([item])
-            elif not client.offer(item):
-                self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
-        if direct:
-            self.metrics.frames.labels("direct").inc(direct)
-        self.metrics.fanout_seconds.observe(time.time() - started)
+        if frames:
+            items.append(Item(frames, kinds, channel.seq))
 
     def _observe(self, items: list[Item]) -> None:
         """Broadcast latency (event produced -> written to the socket) of ``items``."""
@@ -339,6 +393,8 @@ class Gateway:
             await asyncio.sleep(self.heartbeat_s / 2)
             now = time.monotonic()
             for channel in list(self.channels.values()):
+                if channel.sending:  # its clients are at different seqs just now
+                    continue
                 beat = Item(
                     [
                         orjson.dumps(
@@ -445,6 +501,14 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
         if ws.application_state != WebSocketState.DISCONNECTED:
             await asyncio.wait_for(ws.close(code, reason), 5)
+
+
+def _first_after(items: list[Item], client: Client) -> int:
+    """Index of the first of ``items`` that ``client`` has not had."""
+    for i, item in enumerate(items):
+        if item.last_seq > client.sent_seq:
+            return i
+    return len(items)
 
 
 def _protocol_of(ws: WebSocket) -> Any | None:

@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import re
 import threading
+import time
 import uuid
 from dataclasses import replace
+from types import SimpleNamespace
 
 import httpx
 import orjson
@@ -215,3 +217,85 @@ async def test_live_updates_during_a_replay(server: str, pipeline: dict, timelin
                     laps += [row["lap_number"] for row in rows if row.get("lap_number")]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert laps and max(laps) >= 70
+
+
+async def test_an_update_that_arrives_during_a_fan_out_joins_it(
+    stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's fan-out on a real Redis subscription, with stand-ins for the sockets: an
+    update published while a burst goes out reaches the clients not yet written in the same
+    write as the burst, and the others right after. Every client gets every update once, in
+    order."""
+    import redis as sync_redis
+
+    from api import ws as gateway_ws
+    from api.metrics import Metrics
+
+    monkeypatch.setattr(gateway_ws, "CHUNK", 3)
+    url = get_settings().require_redis
+    key = f"2023-test-join{uuid.uuid4().hex[:6]}"
+    channel = f"pitwall:live:{key}"
+    r, pub = aioredis.Redis.from_url(url), sync_redis.Redis.from_url(url)
+
+    def update(i: int) -> bytes:
+        return orjson.dumps({"kind": "standings", "topic": "t", "data": {"i": i}})
+
+    published: list[int] = []
+
+    class Socket:
+        """Takes whole writes as a connection that keeps up would; the burst's first write
+        publishes update 1, which so arrives while the burst goes out."""
+
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+
+        def write(self, wire: bytes) -> bool:
+            self.writes.append(wire)
+            if not published:
+                published.append(1)
+                pub.publish(channel, update(1))
+                time.sleep(0.05)  # Redis delivers it before the next chunk looks
+            return True
+
+    gateway = gateway_ws.Gateway(r, Metrics())
+    clients = []
+    try:
+        for _ in range(12):
+            client = gateway_ws.Client(SimpleNamespace(_send=None), 16)
+            client.direct, client.idle = Socket(), True
+            clients.append(client)
+            await gateway._join(key, client)
+        pub.publish(channel, update(0))
+        sockets = [c.direct for c in clients]
+        async with asyncio.timeout(10):
+            while not all(sum(len(frames(w)) for w in s.writes) == 2 for s in sockets):
+                await asyncio.sleep(0.01)
+        order = list(gateway.channels[key].clients)  # the order the fan-out wrote them in
+        for client in order:
+            got = [f for w in client.direct.writes for f in frames(w)]
+            assert [u["data"]["i"] for u in got] == [0, 1]
+            assert got[1]["seq"] == got[0]["seq"] + 1
+        # The chunks written before the gateway saw update 1 got it in a second pass; the
+        # rest got both updates back to back in one write.
+        writes = [len(c.direct.writes) for c in order]
+        twice = writes.count(2)
+        assert writes == [2] * twice + [1] * (len(order) - twice), writes
+        assert twice % gateway_ws.CHUNK == 0 and 0 < twice < len(order), writes
+    finally:
+        await gateway.stop()
+        await r.aclose()
+        pub.close()
+
+
+def frames(wire: bytes) -> list[dict]:
+    """The JSON of each (unmasked, server-to-client) WebSocket text frame in ``wire``."""
+    out = []
+    while wire:
+        length, start = wire[1] & 0x7F, 2
+        if length == 126:
+            length, start = int.from_bytes(wire[2:4]), 4
+        elif length == 127:
+            length, start = int.from_bytes(wire[2:10]), 10
+        out.append(orjson.loads(wire[start : start + length]))
+        wire = wire[start + length :]
+    return out
