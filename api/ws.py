@@ -310,13 +310,12 @@ class Gateway:
         self._add(channel, items, await self._arrived(pubsub, first))
         if not items:
             return
-        base = items[0].last_seq - len(items[0].frames)  # channel seq before this fan-out
         direct = 0
         channel.sending = True
         try:
-            while True:
-                last = items[-1].last_seq
-                todo = [c for c in channel.clients if c.sent_seq < last and not c.dropped]
+            while todo := [
+                c for c in channel.clients if c.sent_seq < items[-1].last_seq and not c.dropped
+            ]:
                 for start in range(0, len(todo), CHUNK):
                     if start:
                         self._add(channel, items, await self._arrived(pubsub))
@@ -325,7 +324,8 @@ class Gateway:
                     for client in todo[start : start + CHUNK]:
                         if client.dropped:
                             continue
-                        k = 0 if client.sent_seq <= base else _first_after(items, client)
+                        seq = client.sent_seq
+                        k = 0 if seq < items[0].last_seq else _first_after(items, seq)
                         wire = wires.get(k)
                         if wire is None:
                             wire = wires[k] = b"".join(it.wire() for it in items[k:])
@@ -339,8 +339,6 @@ class Gateway:
                             if not client.offer(it):
                                 self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
                                 break
-                if not todo:
-                    break
         finally:
             channel.sending = False
         if direct:
@@ -503,10 +501,10 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
             await asyncio.wait_for(ws.close(code, reason), 5)
 
 
-def _first_after(items: list[Item], client: Client) -> int:
-    """Index of the first of ``items`` that ``client`` has not had."""
+def _first_after(items: list[Item], seq: int) -> int:
+    """Index of the first of ``items`` with updates after ``seq``."""
     for i, item in enumerate(items):
-        if item.last_seq > client.sent_seq:
+        if item.last_seq > seq:
             return i
     return len(items)
 
