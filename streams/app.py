@@ -9,8 +9,9 @@ keeps per-session and per-driver state in changelogged tables, and publishes:
 
 - ``f1.features.v1`` and ``f1.degradation.v1`` for every completed lap;
 - ``f1.strategy.v1`` for every completed lap and every SC/VSC/red (or back to green) change.
-  Under backlog (events already waiting, e.g. a replay at max speed) the laps completed within
-  one batch are folded into one update, but every new leader lap always gets its own update.
+  Under backlog (events already fetched and waiting, e.g. a replay at max speed) the laps
+  completed meanwhile are folded into one update, made once nothing more is waiting, but every
+  new leader lap always gets its own update.
   The Monte Carlo runs on a thread (its kernel releases the GIL) while the agent waits for it,
   so the lap's features and degradation reach the broker meanwhile instead of after it.
 
@@ -72,8 +73,6 @@ log = logging.getLogger(__name__)
 #: f1.timing.v1 (~30k per race) is left out: gaps are taken at the timing line from completed
 #: laps, which is what strategy needs, and keeps the worker's input small.
 INPUT_TOPICS = (SESSION.name, LAPS.name, STINTS.name, TRACK_STATUS.name)
-BATCH_MAX = 2000
-BATCH_WITHIN_S = 0.002
 N_SIMS = 500
 PREDICT_LAPS = 5
 
@@ -170,65 +169,71 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
     @app.agent(inputs)
     async def session_agent(stream: Any) -> None:
         """Keep each session's state; publish features, degradation and strategy."""
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            pending: dict[str, tuple[LapEvent, str, Any]] = {}
-            for event in batch:
-                # Tables write their changelog to the partition of the current event; batches
-                # (take_events) do not set it, so set it per event as single iteration does.
-                _current_event.set(weakref.ref(event))
-                try:
-                    ev = decode(event.message.topic, event.value)
-                except DecodeError as exc:
-                    await dead_letter(event.message.topic, exc, event.value, event)
-                    continue
-                key = ev.session_key
-                s = sessions.get(key) or session_state.new_session(key)
-                if isinstance(ev, SessionEvent):
-                    session_state.apply_session(s, ev)
-                    sessions[key] = s
-                    continue
-                if isinstance(ev, TrackStatusEvent):
-                    if session_state.apply_track_status(s, ev):
-                        sessions[key] = s
-                        await publish_strategy(s, "track_status", None, ev)
-                        pending.pop(key, None)
-                    continue
-                dkey = f"{key}:{ev.driver}"
-                d = live.get(dkey) or drivers.get(dkey) or session_state.new_driver(ev.driver)
-                if ev.driver not in s["drivers"]:
-                    s["drivers"].append(ev.driver)
-                if isinstance(ev, TimingEvent):
-                    # ~30k per race: kept in memory and written to the table with each lap,
-                    # so the changelog carries laps, not every gap update.
-                    session_state.apply_timing(d, ev)
-                    live[dkey] = d
-                    continue
-                if isinstance(ev, StintEvent):
-                    session_state.apply_stint(d, ev)
-                    drivers[dkey] = d
-                    live[dkey] = d
-                    continue
-                if isinstance(ev, LapEvent):
-                    before_leader = s["leader_lap"]
-                    fresh = session_state.apply_lap(s, d, ev)
-                    drivers[dkey] = d
-                    live[dkey] = d
-                    sessions[key] = s
-                    table = _drivers_of(s, drivers)
-                    await emit_lap(s, d, ev, table)
-                    if not fresh:
-                        # Late or duplicate (e.g. re-read after a restart): the state already
-                        # has it; its features go out again, idempotent downstream.
-                        continue
-                    if ev.lap_number > before_leader:
-                        # A new leader lap always gets its own strategy update.
-                        await publish_strategy(s, "lap", ev, None)
-                        pending.pop(key, None)
-                    else:
-                        pending[key] = (ev, "lap", event)
-            for key, (ev, trigger, event) in pending.items():
-                _current_event.set(weakref.ref(event))
-                await publish_strategy(sessions.get(key), trigger, ev, None)
+        queue = getattr(stream.channel, "queue", None)  # events fetched, not yet taken
+        pending: dict[str, tuple[LapEvent, Any]] = {}
+        # One event at a time, as soon as it is fetched (a batch with a timer, take_events,
+        # held each event for up to its window and woke the loop every window when idle).
+        async for event in stream.events():
+            await handle(event, pending)
+            if pending and (queue is None or queue.empty()):  # nothing more waiting
+                for ev, lap_event in pending.values():
+                    _current_event.set(weakref.ref(lap_event))  # its changelog partition
+                    await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
+                pending.clear()
+
+    async def handle(event: Any, pending: dict[str, tuple[LapEvent, Any]]) -> None:
+        """Apply one input event; a lap that is not a new leader lap waits in ``pending``
+        for its strategy update, which the laps fetched with it share."""
+        try:
+            ev = decode(event.message.topic, event.value)
+        except DecodeError as exc:
+            await dead_letter(event.message.topic, exc, event.value, event)
+            return
+        key = ev.session_key
+        s = sessions.get(key) or session_state.new_session(key)
+        if isinstance(ev, SessionEvent):
+            session_state.apply_session(s, ev)
+            sessions[key] = s
+            return
+        if isinstance(ev, TrackStatusEvent):
+            if session_state.apply_track_status(s, ev):
+                sessions[key] = s
+                await publish_strategy(s, "track_status", None, ev)
+                pending.pop(key, None)
+            return
+        dkey = f"{key}:{ev.driver}"
+        d = live.get(dkey) or drivers.get(dkey) or session_state.new_driver(ev.driver)
+        if ev.driver not in s["drivers"]:
+            s["drivers"].append(ev.driver)
+        if isinstance(ev, TimingEvent):
+            # ~30k per race: kept in memory and written to the table with each lap,
+            # so the changelog carries laps, not every gap update.
+            session_state.apply_timing(d, ev)
+            live[dkey] = d
+            return
+        if isinstance(ev, StintEvent):
+            session_state.apply_stint(d, ev)
+            drivers[dkey] = d
+            live[dkey] = d
+            return
+        if isinstance(ev, LapEvent):
+            before_leader = s["leader_lap"]
+            fresh = session_state.apply_lap(s, d, ev)
+            drivers[dkey] = d
+            live[dkey] = d
+            sessions[key] = s
+            table = _drivers_of(s, drivers)
+            await emit_lap(s, d, ev, table)
+            if not fresh:
+                # Late or duplicate (e.g. re-read after a restart): the state already
+                # has it; its features go out again, idempotent downstream.
+                return
+            if ev.lap_number > before_leader:
+                # A new leader lap always gets its own strategy update.
+                await publish_strategy(s, "lap", ev, None)
+                pending.pop(key, None)
+            else:
+                pending[key] = (ev, event)
 
     def _drivers_of(s: dict[str, Any], table: Any) -> dict[str, dict[str, Any]]:
         out = {}
