@@ -30,7 +30,10 @@ class EventProducer:
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "acks": "all",
-            "linger.ms": 2,
+            # Sent at once: a paced or live event waited out the whole linger (2 ms cost
+            # 3-4 ms p50 lap -> strategy); at max speed what queues while a request is in
+            # flight still goes out together (about 70k events/s into the embedded broker).
+            "linger.ms": 0,
             "batch.num.messages": 10000,
             "queue.buffering.max.messages": 1_000_000,
             "compression.type": "none",
