@@ -102,7 +102,7 @@ def make_app(settings: Settings | None = None) -> faust.App:
         stream_wait_empty=False,
         table_cleanup_interval=3600.0,
         web_enabled=False,
-        producer_linger=0.001,
+        producer_linger=0.0,
         producer_max_batch_size=262144,
         datadir=str(settings.state_dir / "faust"),
     )
