@@ -19,7 +19,9 @@ Bad input (undecodable or invalid events) goes to ``f1.dlq.v1`` with the reason 
 bytes; late or duplicate laps (a lap number a driver already completed) do not change state.
 Outputs go to the session's partition too. At least once: Faust flushes the producer before
 it commits the offsets of processed events, so a restarted worker redoes what it had not
-committed (features and strategy come out again; consumers treat them idempotently).
+committed (features and strategy come out again; consumers treat them idempotently). A lap
+whose update was folded into a later one may be committed just before that update is made;
+a worker that dies in between leaves the session's strategy as it was until its next lap.
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
         """Keep each session's state; publish features, degradation and strategy."""
         queue = getattr(stream.channel, "queue", None)  # events fetched, not yet taken
         pending: dict[str, tuple[LapEvent, Any]] = {}
-        # One event at a time, as soon as it is fetched (a batch with a timer, take_events,
-        # held each event for up to its window and woke the loop every window when idle).
+        # One event at a time, as soon as it is fetched: batching on a timer (take_events)
+        # holds each event up to its window and wakes the loop every window even when idle.
         async for event in stream.events():
             await handle(event, pending)
             if pending and (queue is None or queue.empty()):  # nothing more waiting
