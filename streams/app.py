@@ -178,10 +178,15 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
         async for event in stream.events():
             await handle(event, pending)
             if pending and (queue is None or queue.empty()):  # nothing more waiting
-                for ev, lap_event in pending.values():
-                    _current_event.set(weakref.ref(lap_event))  # its changelog partition
-                    await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
+                for waiting in pending.values():
+                    await flush(waiting)
                 pending.clear()
+
+    async def flush(waiting: tuple[LapEvent, Any]) -> None:
+        """The strategy update that laps folded together share (the latest of them)."""
+        ev, lap_event = waiting
+        _current_event.set(weakref.ref(lap_event))  # its changelog partition
+        await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
 
     async def handle(event: Any, pending: dict[str, tuple[LapEvent, Any]]) -> None:
         """Apply one input event; a lap that is not a new leader lap waits in ``pending``
@@ -220,6 +225,15 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
             return
         if isinstance(ev, LapEvent):
             before_leader = s["leader_lap"]
+            if (
+                ev.lap_number > before_leader
+                and key in pending
+                and s["strategy_lap"] < before_leader
+            ):
+                # The leader moves on while his lap has no update yet (at lap 1 only one car
+                # has a lap when he crosses): the laps waiting make it now, before this one.
+                await flush(pending.pop(key))
+                _current_event.set(weakref.ref(event))
             fresh = session_state.apply_lap(s, d, ev)
             drivers[dkey] = d
             live[dkey] = d
