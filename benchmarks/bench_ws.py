@@ -89,9 +89,8 @@ def free_port() -> int:
 class Stats:
     def __init__(self) -> None:
         self.latency: dict[str, array] = defaultdict(lambda: array("d"))
-        #: "kind|segment" -> ms: where the time went (see SEGMENTS)
-        self.parts: dict[str, array] = defaultdict(lambda: array("d"))
-        #: per message with its steps: latency, worker, compute, redis, client (NaN: none)
+        #: kind -> per message, where the time went: latency, then the SEGMENTS in their order
+        #: (NaN: not a step of this message), flattened
         self.steps: dict[str, array] = defaultdict(lambda: array("d"))
         self.timeline: array = array("d")  # (receipt time, latency ms) pairs, flattened
         #: from each event's own produced_at (a derived event's: when the worker produced it)
@@ -147,13 +146,9 @@ class Stats:
                 if source and own is not None:  # derived: the worker's output in between
                     step = own
                     worker = (step - produced) * 1000
-                    self.parts[f"{label}|worker"].append(worker)
                     compute = COMPUTE.search(part)
                     if compute:  # the strategy event's own account of its Monte Carlo
                         compute_ms = float(compute.group(1))
-                        self.parts[f"{label}|compute"].append(compute_ms)
-                self.parts[f"{label}|redis"].append((at - step) * 1000)
-                self.parts[f"{label}|client"].append((now - at) * 1000)
                 self.steps[label].extend(
                     (ms, worker, compute_ms, (at - step) * 1000, (now - at) * 1000)
                 )
@@ -655,7 +650,6 @@ def client_process(url: str, n: int, ready, stop, results, light: bool, probe: b
             "probe": probe,
             "priority": priority,
             "latency": {k: v.tobytes() for k, v in stats.latency.items()},
-            "parts": {k: v.tobytes() for k, v in stats.parts.items()},
             "steps": {k: v.tobytes() for k, v in stats.steps.items()},
             "timeline": stats.timeline.tobytes(),
             "own": stats.own.tobytes(),
@@ -740,8 +734,6 @@ def merge(stats: Stats, part: dict) -> Stats:
     """Add one client process's figures to ``stats``."""
     for kind, raw in part["latency"].items():
         stats.latency[kind].frombytes(raw)
-    for kind, raw in part["parts"].items():
-        stats.parts[kind].frombytes(raw)
     for kind, raw in part["steps"].items():
         stats.steps[kind].frombytes(raw)
     stats.timeline.frombytes(part["timeline"])
@@ -783,7 +775,7 @@ def latency_table(stats: Stats, title: str) -> array:
 
 def report(stats: Stats, info: dict, n: int) -> None:
     every = latency_table(stats, f"WebSocket fan-out: {n} clients")
-    if stats.parts:
+    if stats.steps:
         split = Table(title="Where the time goes: p50 / p99 ms of each step")
         split.add_column("kind", justify="right")
         for title in SEGMENTS.values():
@@ -791,7 +783,7 @@ def report(stats: Stats, info: dict, n: int) -> None:
         for kind in sorted(stats.latency):
             cells = []
             for seg in SEGMENTS:
-                values = stats.parts.get(f"{kind}|{seg}")
+                values = step_values(stats, kind, seg)
                 cells.append(
                     f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
                     if values
@@ -824,10 +816,9 @@ def report(stats: Stats, info: dict, n: int) -> None:
         f"gateway RSS: {info['rss_before']:.0f} MB with clients connected, "
         f"peak {info['rss_peak']:.0f} MB"
     )
-    verdict = "[green]met[/]" if p99 <= 50 else "[red]missed[/]"
     received = "reached the client's socket (kernel receive time)" if stats.read else "received"
     console.print(
-        f"p99 produced_at -> {received}: {p99:.1f} ms (target <= 50 ms: {verdict}); derived "
+        f"p99 produced_at -> {received}: {p99:.1f} ms ({verdict(p99)}); derived "
         "events timed from the source event that triggered them"
     )
     probes: Stats | None = info.get("probes")
@@ -837,10 +828,9 @@ def report(stats: Stats, info: dict, n: int) -> None:
             probes, f"The {k} probe clients ({info['probe_priority']}: each frame read on arrival)"
         )
         p99 = percentile(probe_every, 99)
-        verdict = "[green]met[/]" if p99 <= 50 else "[red]missed[/]"
         console.print(
             f"probe clients, p99 produced_at -> reached the client's socket: {p99:.1f} ms "
-            f"(target <= 50 ms: {verdict}); from each event's own produced_at: p50 "
+            f"({verdict(p99)}); from each event's own produced_at: p50 "
             f"{percentile(probes.own, 50):.1f} / p99 {percentile(probes.own, 99):.1f} ms. "
             "The figures over all clients are an upper bound: a frame that arrives while an "
             "earlier one is unread merges with it in the socket and both take the later "
@@ -860,17 +850,35 @@ def report(stats: Stats, info: dict, n: int) -> None:
         )
 
 
+def verdict(p99: float) -> str:
+    return "target <= 50 ms: " + ("[green]met[/]" if p99 <= 50 else "[red]missed[/]")
+
+
+STEP_WIDTH = 1 + len(SEGMENTS)  # values per message in Stats.steps
+
+
+def step_values(stats: Stats, kind: str, segment: str) -> list[float]:
+    """The ms that ``kind``'s messages spent in ``segment`` (those that have the step)."""
+    flat = stats.steps.get(kind, ())
+    col = 1 + list(SEGMENTS).index(segment)
+    return [v for v in flat[col::STEP_WIDTH] if v == v]  # NaN: not a step of that message
+
+
 def slowest(stats: Stats, threshold: float) -> None:
     """Where the slowest 1% of messages (at or over the overall p99) spent their time."""
     table = Table(title=f"The slowest 1% (>= {threshold:.1f} ms): mean ms of each step")
     for col in ("kind", "messages", "latency", *SEGMENTS.values()):
         table.add_column(col, justify="right")
     for kind, flat in sorted(stats.steps.items()):
-        rows = [flat[i : i + 5] for i in range(0, len(flat), 5) if flat[i] >= threshold]
+        rows = [
+            flat[i : i + STEP_WIDTH]
+            for i in range(0, len(flat), STEP_WIDTH)
+            if flat[i] >= threshold
+        ]
         if not rows:
             continue
         cells = []
-        for col in range(5):
+        for col in range(STEP_WIDTH):
             values = [r[col] for r in rows if r[col] == r[col]]  # NaN: not a step of this kind
             cells.append(f"{sum(values) / len(values):.1f}" if values else "-")
         table.add_row(kind, f"{len(rows):,}", *cells)

@@ -185,8 +185,11 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
     async def flush(waiting: tuple[LapEvent, Any]) -> None:
         """The strategy update that laps folded together share (the latest of them)."""
         ev, lap_event = waiting
-        _current_event.set(weakref.ref(lap_event))  # its changelog partition
-        await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
+        token = _current_event.set(weakref.ref(lap_event))  # its changelog partition
+        try:
+            await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
+        finally:
+            _current_event.reset(token)
 
     async def handle(event: Any, pending: dict[str, tuple[LapEvent, Any]]) -> None:
         """Apply one input event; a lap that is not a new leader lap waits in ``pending``
@@ -233,7 +236,6 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
                 # The leader moves on while his lap has no update yet (at lap 1 only one car
                 # has a lap when he crosses): the laps waiting make it now, before this one.
                 await flush(pending.pop(key))
-                _current_event.set(weakref.ref(event))
             fresh = session_state.apply_lap(s, d, ev)
             drivers[dkey] = d
             live[dkey] = d
