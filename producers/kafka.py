@@ -8,6 +8,7 @@ events keep their order across drivers too.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas import DlqEvent, Envelope, EventTime, encode, topic_for, utcnow
-from schemas.topics import DLQ, partition_for
+from schemas.topics import DLQ, RAW_TOPICS, partition_for
 
 
 class PublishError(RuntimeError):
@@ -53,12 +54,24 @@ class EventProducer:
             self.acked[msg.topic()] += 1
 
     def publish(self, event: Envelope, *, stamp: bool = True) -> None:
-        """Queue ``event`` on its topic, keyed per the registry; set ``produced_at`` now."""
-        if stamp:
-            event.produced_at = utcnow()
+        """Queue ``event`` on its topic, keyed per the registry; set ``produced_at`` now.
+
+        The stamp comes after the topic's partition lookup, so that it says when the event
+        was handed over even on the topic's first event.
+        """
         topic = topic_for(event).name
         partition = partition_for(event.session_key, self._partition_count(topic))
+        if stamp:
+            event.produced_at = utcnow()
         self._send(topic, event.key(), encode(event), partition)
+
+    def warm_up(self, timeout: float = 10.0) -> None:
+        """Learn every race topic's partitions now (connecting to the broker on the way), not
+        on the topic's first event, which would otherwise wait for the lookup (tens of ms on
+        a fresh producer): a paced replay or live feed calls this before its clock starts."""
+        for spec in (*RAW_TOPICS, DLQ):
+            with contextlib.suppress(PublishError):  # found again, or reported, when used
+                self._partition_count(spec.name, timeout)
 
     def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
         """Queue bytes as they are, keyed (tests use this to send malformed input)."""

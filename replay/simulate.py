@@ -70,6 +70,7 @@ def publish_timeline(
         (e.lap_number for e in events if isinstance(e, LapEvent)), default=0
     )
     leader_lap = 0
+    producer.warm_up()
     started = time.monotonic()
     bar = Progress(
         TextColumn("[bold]{task.description}"),

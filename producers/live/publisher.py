@@ -8,7 +8,6 @@ line, and the next line is parsed as usual.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -20,12 +19,12 @@ import orjson
 from confluent_kafka import KafkaError, Message
 from pydantic import BaseModel
 
-from producers.kafka import EventProducer, PublishError
+from producers.kafka import EventProducer
 from producers.live.archive import RawMessage, frame_line, message_from_list
 from producers.live.decode import FeedError
 from producers.live.parser import LiveParser
-from schemas import RAW_TOPICS, Envelope, TelemetryEvent, encode, topic_for, utcnow
-from schemas.topics import DLQ, TELEMETRY, partition_for
+from schemas import Envelope, TelemetryEvent, encode, topic_for, utcnow
+from schemas.topics import TELEMETRY, partition_for
 
 #: Producer settings for the live path: send at once rather than batch for 2 ms.
 LIVE_PRODUCER_CONFIG: dict[str, Any] = {"linger.ms": 0, "client.id": "pitwall-live"}
@@ -114,13 +113,6 @@ class TimedEventProducer(EventProducer):
                     self._record(arrival)
 
         self._produce(topic, key, value, partition, on_delivery)
-
-    def warm_up(self, timeout: float = 10.0) -> None:
-        """Learn every raw topic's partitions and leaders now, not on the first message
-        (librdkafka otherwise holds a topic's first events for a metadata round trip)."""
-        for spec in (*RAW_TOPICS, DLQ):
-            with contextlib.suppress(PublishError):  # found again, or reported, when used
-                self._partition_count(spec.name, timeout)
 
     def arrived(self) -> _Arrival:
         self.current = _Arrival(time.perf_counter())
