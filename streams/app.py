@@ -9,35 +9,34 @@ keeps per-session and per-driver state in changelogged tables, and publishes:
 
 - ``f1.features.v1`` and ``f1.degradation.v1`` for every completed lap;
 - ``f1.strategy.v1`` for every completed lap and every SC/VSC/red (or back to green) change.
-  Under backlog (events already fetched and waiting, e.g. a replay at max speed) the laps
-  completed meanwhile are folded into one update, made once nothing more is waiting, but every
-  new leader lap always gets its own update.
-  The Monte Carlo runs on a thread (its kernel releases the GIL) while the agent waits for it,
-  so the lap's features and degradation reach the broker meanwhile instead of after it.
+  The agent does not wait for the Monte Carlo: it queues the update on the state of the
+  moment (``streams.strategy_queue``) and takes the next event, so the next car's lap and
+  degradation never wait behind a simulation. One runner makes the updates in order, on a
+  thread (the kernel releases the GIL). Laps completed while an update waits are folded into
+  it (the newest state wins), but every leader lap and track-status change gets its own.
 
 Bad input (undecodable or invalid events) goes to ``f1.dlq.v1`` with the reason and the raw
 bytes; late or duplicate laps (a lap number a driver already completed) do not change state.
-Outputs go to the session's partition too. At least once: Faust flushes the producer before
-it commits the offsets of processed events, so a restarted worker redoes what it had not
-committed (features and strategy come out again; consumers treat them idempotently). A lap
-whose update was folded into a later one may be committed just before that update is made;
-a worker that dies in between leaves the session's strategy as it was until its next lap.
+Outputs go to the session's partition too. At least once: events are acknowledged by hand,
+one that asked for a strategy update (or was folded into one) only once that update is sent,
+and Faust flushes the producer before it commits the offsets acknowledged, so a restarted
+worker redoes what it had not committed (features and strategy come out again; consumers
+treat them idempotently).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 
 from pitwall.kafka_config import partition_count
 from pitwall.settings import Settings, get_settings
@@ -69,6 +68,7 @@ from schemas.topics import (
     partition_for,
 )
 from streams import faust_patch, session_state
+from streams.strategy_queue import Request, StrategyQueue
 
 log = logging.getLogger(__name__)
 
@@ -170,47 +170,65 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
 
     @app.agent(inputs)
     async def session_agent(stream: Any) -> None:
-        """Keep each session's state; publish features, degradation and strategy."""
-        queue = getattr(stream.channel, "queue", None)  # events fetched, not yet taken
-        pending: dict[str, tuple[LapEvent, Any]] = {}
-        # One event at a time, as soon as it is fetched: batching on a timer (take_events)
-        # holds each event up to its window and wakes the loop every window even when idle.
-        async for event in stream.events():
-            await handle(event, pending)
-            if pending and (queue is None or queue.empty()):  # nothing more waiting
-                for waiting in pending.values():
-                    await flush(waiting)
-                pending.clear()
-
-    async def flush(waiting: tuple[LapEvent, Any]) -> None:
-        """The strategy update that laps folded together share (the latest of them)."""
-        ev, lap_event = waiting
-        token = _current_event.set(weakref.ref(lap_event))  # its changelog partition
+        """Keep each session's state; publish features and degradation, and leave strategy
+        requests to the runner. Events are acknowledged by hand: one that asked for a
+        strategy update only once that update is sent."""
+        events = stream.noack()
+        requests = StrategyQueue()
+        runner = asyncio.create_task(run_strategy(events, requests), name="pitwall-strategy")
         try:
-            await publish_strategy(sessions.get(ev.session_key), "lap", ev, None)
+            async for event in events.events():
+                if not await handle(event, requests):
+                    await events.ack(event)
         finally:
-            _current_event.reset(token)
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
 
-    async def handle(event: Any, pending: dict[str, tuple[LapEvent, Any]]) -> None:
-        """Apply one input event; a lap that is not a new leader lap waits in ``pending``
-        for its strategy update, which the laps fetched with it share."""
+    async def run_strategy(events: Any, requests: StrategyQueue) -> None:
+        """Make the waiting strategy updates one after another, the oldest first."""
+        while True:
+            req = await requests.get()
+            try:
+                await publish_strategy(req)
+            except Exception:  # one bad state must not stop every later update
+                log.exception("strategy update for %s failed", req.session_key)
+            for event in req.events:
+                await events.ack(event)
+
+    def request_strategy(
+        requests: StrategyQueue,
+        s: dict[str, Any],
+        trigger: str,
+        source: LapEvent | TrackStatusEvent,
+        event: Any,
+    ) -> bool:
+        """Queue a strategy update on the session's state now; False if there is none to
+        make (fewer than two cars), and ``event`` is not held for it."""
+        state = session_state.race_state(s, _drivers_of(s, drivers))
+        if len(state.drivers) < 2:
+            return False
+        requests.put(Request(s["session_key"], state, trigger, source, s["laps_total"], [event]))
+        return True
+
+    async def handle(event: Any, requests: StrategyQueue) -> bool:
+        """Apply one input event; True when it waits for a strategy update (its ack too)."""
         try:
             ev = decode(event.message.topic, event.value)
         except DecodeError as exc:
             await dead_letter(event.message.topic, exc, event.value, event)
-            return
+            return False
         key = ev.session_key
         s = sessions.get(key) or session_state.new_session(key)
         if isinstance(ev, SessionEvent):
             session_state.apply_session(s, ev)
             sessions[key] = s
-            return
+            return False
         if isinstance(ev, TrackStatusEvent):
             if session_state.apply_track_status(s, ev):
                 sessions[key] = s
-                await publish_strategy(s, "track_status", None, ev)
-                pending.pop(key, None)
-            return
+                return request_strategy(requests, s, "track_status", ev, event)
+            return False
         dkey = f"{key}:{ev.driver}"
         d = live.get(dkey) or drivers.get(dkey) or session_state.new_driver(ev.driver)
         if ev.driver not in s["drivers"]:
@@ -220,22 +238,13 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
             # so the changelog carries laps, not every gap update.
             session_state.apply_timing(d, ev)
             live[dkey] = d
-            return
+            return False
         if isinstance(ev, StintEvent):
             session_state.apply_stint(d, ev)
             drivers[dkey] = d
             live[dkey] = d
-            return
+            return False
         if isinstance(ev, LapEvent):
-            before_leader = s["leader_lap"]
-            if (
-                ev.lap_number > before_leader
-                and key in pending
-                and s["strategy_lap"] < before_leader
-            ):
-                # The leader moves on while his lap has no update yet (at lap 1 only one car
-                # has a lap when he crosses): the laps waiting make it now, before this one.
-                await flush(pending.pop(key))
             fresh = session_state.apply_lap(s, d, ev)
             drivers[dkey] = d
             live[dkey] = d
@@ -245,13 +254,9 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
             if not fresh:
                 # Late or duplicate (e.g. re-read after a restart): the state already
                 # has it; its features go out again, idempotent downstream.
-                return
-            if ev.lap_number > before_leader:
-                # A new leader lap always gets its own strategy update.
-                await publish_strategy(s, "lap", ev, None)
-                pending.pop(key, None)
-            else:
-                pending[key] = (ev, event)
+                return False
+            return request_strategy(requests, s, "lap", ev, event)
+        return False
 
     def _drivers_of(s: dict[str, Any], table: Any) -> dict[str, dict[str, Any]]:
         out = {}
@@ -299,28 +304,24 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
         )
         await send(degradation, ev.session_key, key, encode(out))
 
-    async def publish_strategy(
-        s: dict[str, Any], trigger: str, lap: LapEvent | None, ts: TrackStatusEvent | None
-    ) -> None:
+    async def publish_strategy(req: Request) -> None:
         from strategy.decisions import recommend
 
-        state = session_state.race_state(s, _drivers_of(s, drivers))
-        if len(state.drivers) < 2:
-            return
         started = time.perf_counter()
         recs = await asyncio.get_running_loop().run_in_executor(
-            strategy_pool, partial(recommend, state, models(), n_sims=N_SIMS)
+            strategy_pool, partial(recommend, req.state, models(), n_sims=N_SIMS)
         )
         compute_ms = (time.perf_counter() - started) * 1000
-        source = lap or ts
+        source = req.source
+        lap = source if isinstance(source, LapEvent) else None
         out = StrategyEvent(
-            session_key=s["session_key"],
+            session_key=req.session_key,
             event_time=source.event_time,
             produced_at=datetime.now(UTC),
-            lap=state.lap,
-            laps_total=s["laps_total"],
-            track_status=TrackState(s["track_status"]),
-            trigger=trigger,
+            lap=req.state.lap,
+            laps_total=req.laps_total,
+            track_status=TrackState(req.state.track_status),
+            trigger=req.trigger,
             trigger_driver=lap.driver if lap else None,
             trigger_lap=lap.lap_number if lap else None,
             n_sims=N_SIMS,
@@ -328,7 +329,6 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
             recommendations=recs,
             source_produced_at=source.produced_at,
         )
-        s["strategy_lap"] = state.lap
-        await send(strategy_topic, s["session_key"], s["session_key"], encode(out))
+        await send(strategy_topic, req.session_key, req.session_key, encode(out))
 
     return models

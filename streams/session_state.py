@@ -36,7 +36,6 @@ def new_session(session_key: str) -> dict[str, Any]:
         "year": int(session_key[:4]) if session_key[:4].isdigit() else 0,
         "track_status": "green",
         "leader_lap": 0,
-        "strategy_lap": 0,
         "drivers": [],
         "crossings": {},  # lap number (str) -> session time the leader completed it
     }
