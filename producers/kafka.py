@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -65,13 +65,14 @@ class EventProducer:
             event.produced_at = utcnow()
         self._send(topic, event.key(), encode(event), partition)
 
-    def warm_up(self, timeout: float = 10.0) -> None:
-        """Learn every race topic's partitions now (connecting to the broker on the way), not
-        on the topic's first event, which would otherwise wait for the lookup (tens of ms on
-        a fresh producer): a paced replay or live feed calls this before its clock starts."""
-        for spec in (*RAW_TOPICS, DLQ):
+    def warm_up(self, topics: Iterable[str] | None = None, timeout: float = 10.0) -> None:
+        """Learn the partitions of ``topics`` (default: every race topic) now, connecting to
+        the broker on the way, not on a topic's first event, which would otherwise wait for
+        the lookup (tens of ms on a fresh producer): a paced replay or live feed calls this
+        before its clock starts."""
+        for topic in topics if topics is not None else [t.name for t in (*RAW_TOPICS, DLQ)]:
             with contextlib.suppress(PublishError):  # found again, or reported, when used
-                self._partition_count(spec.name, timeout)
+                self._partition_count(topic, timeout)
 
     def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
         """Queue bytes as they are, keyed (tests use this to send malformed input)."""

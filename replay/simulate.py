@@ -70,7 +70,8 @@ def publish_timeline(
         (e.lap_number for e in events if isinstance(e, LapEvent)), default=0
     )
     leader_lap = 0
-    producer.warm_up()
+    # Only the topics it uses: a lookup auto-creates a missing topic (4 partitions on Tansu).
+    producer.warm_up(sorted({topic_for(e).name for e in events}))
     started = time.monotonic()
     bar = Progress(
         TextColumn("[bold]{task.description}"),

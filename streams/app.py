@@ -177,6 +177,8 @@ def wire(app: faust.App, partitions: int = RACE_PARTITIONS) -> Any:
         requests = StrategyQueue()
         runner = asyncio.create_task(run_strategy(events, requests), name="pitwall-strategy")
         try:
+            # One event at a time, as soon as it is fetched: batching on a timer (take_events)
+            # holds each event up to its window and wakes the loop every window even when idle.
             async for event in events.events():
                 if not await handle(event, requests):
                     await events.ack(event)
