@@ -595,13 +595,8 @@ def split(timeline, from_lap: int | None, to_lap: int | None):
 
 # -- main -----------------------------------------------------------------------------------
 def realtime() -> str:
-    """Put this process at real-time priority (SCHED_FIFO), or the highest nice level.
-
-    Why: the kernel stamps a TCP socket's data when it arrives, but data that arrives while
-    earlier data is still unread joins it and takes the newer stamp, so a client that reads
-    late sees earlier frames as received later than they were. A handful of probe clients
-    that preempt everything else to read (a few microseconds per frame) see every frame's
-    own arrival time; the other clients' figures are an upper bound."""
+    """Put this process at real-time priority (SCHED_FIFO), or the highest nice level: the
+    probes' reason to be (see the module docstring) is to read each frame as it arrives."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
         return "SCHED_FIFO"
@@ -860,8 +855,12 @@ STEP_WIDTH = 1 + len(SEGMENTS)  # values per message in Stats.steps
 def step_values(stats: Stats, kind: str, segment: str) -> list[float]:
     """The ms that ``kind``'s messages spent in ``segment`` (those that have the step)."""
     flat = stats.steps.get(kind, ())
-    col = 1 + list(SEGMENTS).index(segment)
-    return [v for v in flat[col::STEP_WIDTH] if v == v]  # NaN: not a step of that message
+    return present(flat[1 + list(SEGMENTS).index(segment) :: STEP_WIDTH])
+
+
+def present(values) -> list[float]:
+    """``values`` without the NaNs (NaN: not a step of that message)."""
+    return [v for v in values if v == v]
 
 
 def slowest(stats: Stats, threshold: float) -> None:
@@ -879,7 +878,7 @@ def slowest(stats: Stats, threshold: float) -> None:
             continue
         cells = []
         for col in range(STEP_WIDTH):
-            values = [r[col] for r in rows if r[col] == r[col]]  # NaN: not a step of this kind
+            values = present(r[col] for r in rows)
             cells.append(f"{sum(values) / len(values):.1f}" if values else "-")
         table.add_row(kind, f"{len(rows):,}", *cells)
     console.print(table)
