@@ -813,10 +813,11 @@ def report(stats: Stats, info: dict, n: int) -> None:
     """Print the figures; with probes, the breakdowns and the verdict use theirs (exact)."""
     every = latency_table(stats, f"WebSocket fan-out: {n} clients")
     probes: Stats | None = info.get("probes")
-    exact = probes is not None and bool(probes.latency)
-    basis, whose = (probes, "probe clients") if probes is not None and exact else (stats, "all")
+    if probes is not None and not probes.latency:
+        probes = None  # no probe got an update: nothing exact to report
+    basis, whose = (stats, "all") if probes is None else (probes, "probe clients")
     basis_every = every
-    if probes is not None and exact:
+    if probes is not None:
         basis_every = latency_table(
             probes,
             f"The {probes.snapshots} probe clients ({info['probe_priority']}: each frame read "
@@ -866,7 +867,7 @@ def report(stats: Stats, info: dict, n: int) -> None:
     p99 = percentile(every, 99) if every else float("nan")
     if stats.read:
         merged = f"{stats.merged / max(len(stats.read), 1):.1%}"
-        if probes is not None and exact:
+        if probes is not None:
             merged += f" (probe clients: {probes.merged / max(len(probes.read), 1):.1%})"
         console.print(
             "update frames that came in one read with others (written together, or merged in "
@@ -878,7 +879,7 @@ def report(stats: Stats, info: dict, n: int) -> None:
         + (
             "an upper bound: a frame that arrives while an earlier one is unread merges with "
             "it in the socket and both take the later arrival time"
-            if exact
+            if probes is not None
             else verdict(p99)
         )
         + "); derived events timed from the source event that triggered them"
@@ -895,7 +896,7 @@ def report(stats: Stats, info: dict, n: int) -> None:
             f"{percentile(stats.read, 99):.1f} ms; from each event's own produced_at: p50 "
             f"{percentile(stats.read_own, 50):.1f} / p99 {percentile(stats.read_own, 99):.1f} ms"
         )
-    if probes is not None and exact:
+    if probes is not None:
         p99 = percentile(basis_every, 99)
         console.print(
             f"probe clients (exact: each frame keeps its own arrival time; a random sample of "
