@@ -31,7 +31,11 @@ class FeaturesEvent(Envelope):
         default=None, description="Lap time with the fuel-load effect removed, s."
     )
     stint_laps: int = 0
-    stint_pace: float | None = Field(default=None, description="Median clean lap of the stint, s.")
+    stint_pace: float | None = Field(
+        default=None,
+        description="Median of the last clean, fuel-corrected laps on this kind of tyre (dry, "
+        "intermediate or wet), s; None before two.",
+    )
     position: int | None = None
     gap_to_leader: float | None = None
     gap_ahead: float | None = None

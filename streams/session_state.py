@@ -56,7 +56,8 @@ def new_driver(driver: str) -> dict[str, Any]:
         "stops": 0,
         "compounds_used": [],
         "stint_laps": [],  # [tyre age, fuel-corrected time] of the stint's clean laps
-        "clean_recent": [],  # fuel-corrected times of the last clean laps (any stint)
+        #: fuel-corrected times of the last clean laps (any stint on the same kind of tyre)
+        "clean_recent": [],
         "retired": False,
     }
 
@@ -102,14 +103,30 @@ def _new_stint(d: dict[str, Any], stint: int | None) -> bool:
     return True
 
 
+def _tyre_kind(compound: str) -> str:
+    return "dry" if compound in DRY else compound
+
+
+def _set_compound(d: dict[str, Any], compound: str | None) -> None:
+    """Fit ``compound``. A change between dry tyres, intermediates and wets means the track
+    changed, and laps run on the other kind say nothing of the pace to come (at Monaco 2023,
+    the dry laps before the rain made the leader look 4 s a lap slower than the car behind
+    him), so the recent pace starts over."""
+    if not compound:
+        return
+    if d["compound"] and _tyre_kind(d["compound"]) != _tyre_kind(compound):
+        d["clean_recent"] = []
+    d["compound"] = compound
+    if compound in DRY and compound not in d["compounds_used"]:
+        d["compounds_used"].append(compound)
+
+
 def apply_stint(d: dict[str, Any], e: StintEvent) -> None:
     if not _new_stint(d, e.stint):
         return  # an older stint, re-read: nothing to change
-    d["compound"] = e.compound or d["compound"]
+    _set_compound(d, e.compound)
     if e.tyre_age_at_start is not None:
         d["tyre_age"] = e.tyre_age_at_start
-    if d["compound"] in DRY and d["compound"] not in d["compounds_used"]:
-        d["compounds_used"].append(d["compound"])
 
 
 def is_clean(e: LapEvent) -> bool:
@@ -130,16 +147,17 @@ def apply_lap(s: dict[str, Any], d: dict[str, Any], e: LapEvent) -> bool:
         return False
     laps_total = s["laps_total"] or e.lap_number
     _new_stint(d, e.stint)
-    d["compound"] = e.compound or d["compound"]
-    if d["compound"] in DRY and d["compound"] not in d["compounds_used"]:
-        d["compounds_used"].append(d["compound"])
-    d["tyre_age"] = e.tyre_life if e.tyre_life is not None else d["tyre_age"]
+    # A lap of an earlier stint (laps and stints come on different topics) leaves the tyres.
+    current = e.stint is None or d["stint"] is None or e.stint >= d["stint"]
+    if current:
+        _set_compound(d, e.compound)
+        d["tyre_age"] = e.tyre_life if e.tyre_life is not None else d["tyre_age"]
     d["last_lap"] = e.lap_number
     d["last_lap_time"] = e.lap_time
     d["team"] = e.team or d["team"]
     if e.position is not None:
         d["position"] = e.position
-    if is_clean(e):
+    if current and is_clean(e):
         fc = fuel_corrected(e.lap_time, e.lap_number, laps_total)
         d["stint_laps"].append([e.tyre_life or 0.0, fc])
         d["clean_recent"] = (d["clean_recent"] + [fc])[-PACE_LAPS:]

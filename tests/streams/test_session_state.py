@@ -1,0 +1,63 @@
+"""The worker's per-session state, fed a real race in order (no broker: pure functions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from replay.timeline import build_timeline
+from schemas import LapEvent, SessionEvent, StintEvent, TimingEvent, TrackStatusEvent
+from strategy.artifacts import load_models
+from strategy.data import DRY
+from strategy.decisions import recommend
+from strategy.race_state import RaceState
+from streams import session_state as ss
+
+
+def state_after(year: int, event: str, lap: int) -> tuple[RaceState, dict[str, dict[str, Any]]]:
+    """The race as the worker sees it once every car has completed ``lap``."""
+    timeline = build_timeline(year, event)
+    session = ss.new_session(timeline.session_key)
+    drivers: dict[str, dict[str, Any]] = {}
+    for e in timeline.events:
+        if isinstance(e, SessionEvent):
+            ss.apply_session(session, e)
+        elif isinstance(e, TrackStatusEvent):
+            ss.apply_track_status(session, e)
+        elif isinstance(e, TimingEvent | StintEvent | LapEvent):
+            d = drivers.setdefault(e.driver, ss.new_driver(e.driver))
+            if isinstance(e, TimingEvent):
+                ss.apply_timing(d, e)
+            elif isinstance(e, StintEvent):
+                ss.apply_stint(d, e)
+            elif e.lap_number <= lap:
+                ss.apply_lap(session, d, e)
+    return ss.race_state(session, drivers), drivers
+
+
+@pytest.fixture(scope="module")
+def monaco_lap_61() -> tuple[RaceState, dict[str, dict[str, Any]]]:
+    # 2023 Monaco: rain from lap 50 or so; by lap 61 the whole field is on intermediates or
+    # wets, Verstappen leads Alonso by about 20 s on the same tyres and went on to win.
+    return state_after(2023, "Monaco", 61)
+
+
+def test_pace_comes_from_laps_on_the_same_kind_of_tyre(monaco_lap_61) -> None:
+    _, drivers = monaco_lap_61
+    ver = drivers["VER"]
+    assert ver["compound"] == "INTERMEDIATE"
+    assert ver["compounds_used"] == ["MEDIUM"]  # intermediates are not a dry compound
+    # The dry laps before the rain (about 76 s) are gone; what is left ran on intermediates.
+    for d in drivers.values():
+        if d["compound"] not in DRY and d["clean_recent"]:
+            assert min(d["clean_recent"]) > 88, (d["driver"], d["clean_recent"])
+
+
+def test_the_leader_on_the_same_tyres_is_the_favourite(monaco_lap_61) -> None:
+    state, _ = monaco_lap_61
+    recs = recommend(state, load_models(), n_sims=2000, seed=1)
+    assert [r.driver for r in recs[:2]] == ["VER", "ALO"]
+    win = {r.driver: r.win_prob for r in recs}
+    assert max(win, key=win.__getitem__) == "VER"
+    assert win["VER"] > 0.5, win
