@@ -116,14 +116,18 @@ class StateWriter:
                 if (row.get("lap_number") or 0) > ev.lap_number:
                     return  # an older lap arriving late
                 row.update(
-                    lap_number=ev.lap_number, last_lap_time=ev.lap_time, compound=ev.compound,
-                    tyre_age=ev.tyre_life, stint=ev.stint, pit_in=ev.pit_in, pit_out=ev.pit_out,
-                    team=ev.team or row.get("team"), driver_number=ev.driver_number,
+                    lap_number=ev.lap_number, last_lap_time=ev.lap_time, pit_in=ev.pit_in,
+                    pit_out=ev.pit_out, team=ev.team or row.get("team"),
+                    driver_number=ev.driver_number,
                 )  # fmt: skip
                 if ev.position is not None and self._newer(key, ev.driver, ev):
                     row["position"] = ev.position
-                if ev.stint:
-                    row["stops"] = max(ev.stint - 1, 0)
+                # The in-lap can come after the next stint's event (another topic): it leaves
+                # the new tyres in place.
+                if ev.stint is None or ev.stint >= (row.get("stint") or 0):
+                    row.update(compound=ev.compound, tyre_age=ev.tyre_life)
+                    if ev.stint:
+                        row.update(stint=ev.stint, stops=max(ev.stint - 1, 0))
             elif ev.type == "timing":
                 # Gaps come from timing only; the position from the latest of lap or timing.
                 t, who = ev.event_time.session_time, (key, ev.driver)
@@ -139,9 +143,14 @@ class StateWriter:
                 if not changed:
                     return  # an older update arriving late
             else:
-                if ev.stint >= (row.get("stint") or 0):
+                current = row.get("stint") or 0
+                if ev.stint > current:  # new tyres
                     row.update(stint=ev.stint, compound=ev.compound, stops=max(ev.stint - 1, 0))
                     if ev.tyre_age_at_start is not None:
+                        row["tyre_age"] = ev.tyre_age_at_start
+                elif ev.stint == current:  # after laps on these tyres, which know their age
+                    row["compound"] = row.get("compound") or ev.compound
+                    if row.get("tyre_age") is None:
                         row["tyre_age"] = ev.tyre_age_at_start
             pipe.hset(session_key_name(key, "standings"), ev.driver, orjson.dumps(row))
             payload = {**row, "produced_at": data.get("produced_at"), "source": ev.type}

@@ -122,6 +122,13 @@ def _set_compound(d: dict[str, Any], compound: str | None) -> None:
 
 
 def apply_stint(d: dict[str, Any], e: StintEvent) -> None:
+    if e.stint is not None and e.stint == d["stint"]:
+        # Its laps came first (another topic), and they know the tyres' age.
+        if d["compound"] is None:
+            _set_compound(d, e.compound)
+        if d["tyre_age"] is None:
+            d["tyre_age"] = e.tyre_age_at_start
+        return
     if not _new_stint(d, e.stint):
         return  # an older stint, re-read: nothing to change
     _set_compound(d, e.compound)

@@ -288,3 +288,31 @@ def test_redis_keeps_latest_strategy_one_history_point_per_lap_and_degradation(
     deg = orjson.loads(r.hget(session_key_name(key, "degradation"), "VER"))
     assert deg["predicted_laps"] == [78.1, 78.2] and deg["source_produced_at"] is None
     assert orjson.loads(r.get(session_key_name(key, "track_status")))["state"] == status.state
+
+
+@pytest.mark.parametrize("late", ["stint after its laps", "in-lap after the next stint"])
+def test_redis_standings_keep_the_newest_tyres_whatever_topic_comes_first(
+    stack: Settings, monaco: Timeline, late: str
+) -> None:
+    """Laps and stints come on different topics: Alonso's pit stops at 2023 Monaco (laps 54-55,
+    onto intermediates for lap 56) delivered out of order still end on the newest tyres."""
+    key = _key("tyres")
+    alo = [e for e in monaco.with_session_key(key).events if getattr(e, "driver", "") == "ALO"]
+    laps = {e.lap_number: e for e in alo if e.type == "lap"}
+    stints = {e.stint: e for e in alo if e.type == "stint"}
+    if late == "stint after its laps":
+        order = [laps[54], stints[2], laps[55], laps[56], laps[57], laps[58], stints[3]]
+    else:
+        order = [laps[54], stints[2], stints[3], laps[55], laps[56], laps[57], laps[58]]
+    r = redis.Redis.from_url(stack.require_redis)
+    writer = StateWriter(r)
+    pipe = r.pipeline(transaction=False)
+    seen = []
+    for event in order:
+        writer.apply(f"f1.{event.type}s.v1", encode(event), pipe)
+        pipe.execute()
+        row = orjson.loads(r.hget(session_key_name(key, "standings"), "ALO"))
+        seen.append((row["stint"], row["compound"], row["tyre_age"]))
+    assert seen[-1] == (3, "INTERMEDIATE", 3.0)
+    if late == "in-lap after the next stint":  # the in-lap never put the old tyres back
+        assert seen[3] == (3, "INTERMEDIATE", 0)

@@ -61,3 +61,28 @@ def test_the_leader_on_the_same_tyres_is_the_favourite(monaco_lap_61) -> None:
     win = {r.driver: r.win_prob for r in recs}
     assert max(win, key=win.__getitem__) == "VER"
     assert win["VER"] > 0.5, win
+
+
+@pytest.mark.parametrize("late", ["stint after its laps", "in-lap after the next stint"])
+def test_tyres_are_the_newest_whatever_topic_comes_first(late: str) -> None:
+    """Alonso's stops at 2023 Monaco (laps 54-55, onto intermediates for lap 56), with laps
+    and stints (two topics) delivered out of order."""
+    timeline = build_timeline(2023, "Monaco")
+    alo = [e for e in timeline.events if getattr(e, "driver", "") == "ALO"]
+    laps = {e.lap_number: e for e in alo if isinstance(e, LapEvent)}
+    stints = {e.stint: e for e in alo if isinstance(e, StintEvent)}
+    if late == "stint after its laps":
+        order = [laps[54], stints[2], laps[55], laps[56], laps[57], laps[58], stints[3]]
+    else:
+        order = [laps[54], stints[2], stints[3], laps[55], laps[56], laps[57], laps[58]]
+    session, d = ss.new_session(timeline.session_key), ss.new_driver("ALO")
+    seen = []
+    for e in order:
+        if isinstance(e, StintEvent):
+            ss.apply_stint(d, e)
+        else:
+            ss.apply_lap(session, d, e)
+        seen.append((d["stint"], d["compound"], d["tyre_age"]))
+    assert seen[-1] == (3, "INTERMEDIATE", 3.0)
+    if late == "in-lap after the next stint":
+        assert seen[3] == (3, "INTERMEDIATE", 0)
