@@ -93,7 +93,8 @@ def apply_timing(d: dict[str, Any], e: TimingEvent) -> None:
 
 
 def _new_stint(d: dict[str, Any], stint: int | None) -> bool:
-    """Move to ``stint`` if it is newer; stops follow the stint number (replays are harmless)."""
+    """Move to ``stint`` if it is newer; False when it is unknown or older (the same stint
+    again is harmless). Stops follow the stint number."""
     if stint is None or (d["stint"] is not None and stint < d["stint"]):
         return False
     if d["stint"] is not None and stint > d["stint"]:
@@ -153,9 +154,8 @@ def apply_lap(s: dict[str, Any], d: dict[str, Any], e: LapEvent) -> bool:
     if e.lap_number <= d["last_lap"]:
         return False
     laps_total = s["laps_total"] or e.lap_number
-    _new_stint(d, e.stint)
     # A lap of an earlier stint (laps and stints come on different topics) leaves the tyres.
-    current = e.stint is None or d["stint"] is None or e.stint >= d["stint"]
+    current = _new_stint(d, e.stint) or e.stint is None
     if current:
         _set_compound(d, e.compound)
         d["tyre_age"] = e.tyre_life if e.tyre_life is not None else d["tyre_age"]
