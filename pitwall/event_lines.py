@@ -104,35 +104,38 @@ def _race_control(e: RaceControlEvent) -> str:
     return f"race control {lap}{flag}{e.message}"
 
 
+#: (field, format) of the measurements a weather or telemetry line shows, when present.
+WEATHER_FIELDS = (
+    ("air_temp", "air {:.1f}°C"),
+    ("track_temp", "track {:.1f}°C"),
+    ("humidity", "humidity {:.0f}%"),
+    ("wind_speed", "wind {:.1f} m/s"),
+)
+TELEMETRY_FIELDS = (
+    ("speed", "{:.0f} km/h"),
+    ("rpm", "{:.0f} rpm"),
+    ("gear", "gear {}"),
+    ("throttle", "throttle {:.0f}%"),
+    ("drs", "DRS {}"),
+)
+
+
+def _present(event: Envelope, fields: tuple[tuple[str, str], ...]) -> list[str]:
+    """Each of ``fields`` that ``event`` has, through its format."""
+    return [fmt.format(v) for name, fmt in fields if (v := getattr(event, name)) is not None]
+
+
 def _weather(e: WeatherEvent) -> str:
-    parts = []
-    if e.air_temp is not None:
-        parts.append(f"air {e.air_temp:.1f}°C")
-    if e.track_temp is not None:
-        parts.append(f"track {e.track_temp:.1f}°C")
-    if e.humidity is not None:
-        parts.append(f"humidity {e.humidity:.0f}%")
+    parts = _present(e, WEATHER_FIELDS)
     if e.rainfall is not None:
         parts.append("rain" if e.rainfall else "dry")
-    if e.wind_speed is not None:
-        parts.append(f"wind {e.wind_speed:.1f} m/s")
     return "weather " + (" ".join(parts) or "-")
 
 
 def _telemetry(e: TelemetryEvent) -> str:
-    parts = [e.driver]
-    if e.speed is not None:
-        parts.append(f"{e.speed:.0f} km/h")
-    if e.rpm is not None:
-        parts.append(f"{e.rpm:.0f} rpm")
-    if e.gear is not None:
-        parts.append(f"gear {e.gear}")
-    if e.throttle is not None:
-        parts.append(f"throttle {e.throttle:.0f}%")
+    parts = [e.driver, *_present(e, TELEMETRY_FIELDS)]
     if e.brake:
         parts.append("brake")
-    if e.drs is not None:
-        parts.append(f"DRS {e.drs}")
     if e.x is not None and e.y is not None:
         parts.append(f"at ({e.x:.0f}, {e.y:.0f})")
     return " ".join(parts)

@@ -70,7 +70,7 @@ def test_timing_weather_and_telemetry() -> None:
         rainfall=True,
         wind_speed=1.25,
     )
-    assert summary(weather) == "weather air 24.1°C track 42.0°C humidity 55% rain wind 1.2 m/s"
+    assert summary(weather) == "weather air 24.1°C track 42.0°C humidity 55% wind 1.2 m/s rain"
     car = TelemetryEvent(
         session_key=S,
         event_time=AT,
@@ -82,28 +82,28 @@ def test_timing_weather_and_telemetry() -> None:
         drs=12,
     )
     assert summary(car) == "LEC 301 km/h gear 8 throttle 100% DRS 12"
+    braking = car.model_copy(update={"brake": True, "throttle": 0.0, "x": 1234.4, "y": -56.6})
+    assert summary(braking) == "LEC 301 km/h gear 8 throttle 0% DRS 12 brake at (1234, -57)"
 
 
 def test_derived_events() -> None:
+    ver_lap_12 = {
+        "session_key": S,
+        "event_time": AT,
+        "driver": "VER",
+        "lap_number": 12,
+        "compound": "SOFT",
+        "tyre_life": 5,
+    }
     features = FeaturesEvent(
-        session_key=S,
-        event_time=AT,
-        driver="VER",
-        lap_number=12,
-        compound="SOFT",
-        tyre_life=5,
+        **ver_lap_12,
         fuel_corrected_lap_time=95.1,
         stint_pace=95.25,
         position=1,
     )
     assert summary(features) == ("VER L12 SOFT(5) P1 fuel-corrected 1:35.100 stint pace 1:35.250")
     deg = DegradationEvent(
-        session_key=S,
-        event_time=AT,
-        driver="VER",
-        lap_number=12,
-        compound="SOFT",
-        tyre_life=5,
+        **ver_lap_12,
         slope=0.0851,
         slope_std=0.0102,
         laps_in_fit=9,
