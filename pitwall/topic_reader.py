@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import orjson
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from pitwall.kafka_config import consumer_config, end_offsets, partition_count, poll_batch
+from pitwall.kafka_config import consumer_config, end_offsets, poll_batch
 from pitwall.settings import Settings
 from schemas.topics import partition_for
 
@@ -26,6 +26,10 @@ IDLE_S = 2.0
 
 class TopicNotFoundError(RuntimeError):
     """The topic is pitwall's, but the broker does not have it (yet)."""
+
+
+class BrokerUnreachableError(RuntimeError):
+    """The broker did not answer."""
 
 
 def session_matcher(session_key: str | None) -> Callable[[Message], bool]:
@@ -91,6 +95,27 @@ def last_matching(
     return found[-count:] if count else []
 
 
+def _partition_count(settings: Settings, topic: str) -> int:
+    """``topic``'s partitions on the broker, or an error saying what is wrong."""
+    bootstrap = settings.require_kafka
+    # Quiet: a broker that does not answer is reported once, by the exception below.
+    probe = Consumer(consumer_config(None, settings, log_level=0))
+    try:  # every topic: asking the embedded broker for a missing one would create it
+        meta = probe.list_topics(timeout=10).topics.get(topic)
+    except KafkaException as exc:
+        raise BrokerUnreachableError(
+            f"could not reach the broker at {bootstrap}: {exc.args[0].str()}"
+        ) from None
+    finally:
+        probe.close()
+    if meta is None or not meta.partitions:
+        raise TopicNotFoundError(
+            f"{topic} does not exist on the broker at {bootstrap} yet: create pitwall's "
+            "topics with `pitwall topics create` (a replay or the worker creates them too)"
+        )
+    return len(meta.partitions)
+
+
 def tail(
     settings: Settings,
     topic: str,
@@ -103,13 +128,7 @@ def tail(
 ) -> Iterator[Message]:
     """``topic``'s messages (of ``session_key``): all with ``from_beginning``, else the last
     ``last``; then, with ``follow``, every new one until ``stop()`` or the caller stops."""
-    bootstrap = settings.require_kafka
-    partitions = partition_count(bootstrap, topic, default=0)
-    if partitions == 0:
-        raise TopicNotFoundError(
-            f"{topic} does not exist on the broker at {bootstrap} yet: create pitwall's topics "
-            "with `pitwall topics create` (a replay or the worker creates them too)"
-        )
+    partitions = _partition_count(settings, topic)
     wanted = [partition_for(session_key, partitions)] if session_key else range(partitions)
     matches = session_matcher(session_key)
     c = Consumer(consumer_config(None, settings))

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         `pitwall tail f1.laps.v1 --session 2023-monaco-R -f` or
         `pitwall tail f1.strategy.v1 --json --from-beginning | jq .lap`.
         """
-        from pitwall.topic_reader import TopicNotFoundError
+        from pitwall.topic_reader import BrokerUnreachableError, TopicNotFoundError
         from pitwall.topic_reader import tail as read
 
         try:
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
                 text, ok = render(m)
                 print(text, file=sys.stdout if ok or not as_json else sys.stderr, flush=follow)
                 shown += 1
-        except (NotConfiguredError, TopicNotFoundError) as exc:
+        except (NotConfiguredError, BrokerUnreachableError, TopicNotFoundError) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
         except KafkaException as exc:

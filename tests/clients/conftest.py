@@ -30,15 +30,19 @@ class Replayed:
     laps: int
 
 
-def run_cli(*args: str, module: str = "pitwall.cli", timeout: float = 300, **kw):
+def run_cli(
+    *args: str,
+    module: str = "pitwall.cli",
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """``pitwall ARGS`` (or ``simulate_live`` with module="replay.cli") as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**(env or os.environ), "COLUMNS": "200"},
         timeout=timeout,
-        **kw,
     )
 
 

@@ -134,3 +134,13 @@ def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
     ]
     assert re.match(r"! undecodable message at partition \d+ offset \d+: invalid JSON", lines[2])
     assert len(lines) == 3 and "Traceback" not in err
+
+
+def test_unreachable_broker_is_one_clear_line(stack: Settings) -> None:
+    from pitwall.embedded.base import free_port
+
+    bootstrap = f"127.0.0.1:{free_port()}"
+    run = run_cli("tail", LAPS.name, env={**os.environ, "KAFKA_BOOTSTRAP": bootstrap})
+    assert run.returncode == 1
+    assert run.stderr.startswith(f"Error: could not reach the broker at {bootstrap}")
+    assert run.stdout == "" and len(run.stderr.splitlines()) == 1
