@@ -71,3 +71,10 @@ async def test_unknown_topic_is_404_listing_the_topics(client: httpx.AsyncClient
     detail = r.json()["detail"]
     assert "unknown topic 'f1.lap.v1'" in detail
     assert all(t.name in detail for t in ALL_TOPICS)
+
+
+async def test_openapi_documents_both_routes(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    assert {"/api/v1/schemas", "/api/v1/schemas/{topic}"} <= set(doc["paths"])
+    assert "404" in doc["paths"]["/api/v1/schemas/{topic}"]["get"]["responses"]
+    assert "schema" in doc["components"]["schemas"]["TopicSchema"]["properties"]
