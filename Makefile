@@ -44,6 +44,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: $(STAMP) $(MODELS) browser lint
 	$(BIN)/python -m pytest -q --timeout=600
