@@ -54,6 +54,7 @@ kcat:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: $(STAMP) $(MODELS) browser kcat lint
 	$(BIN)/python -m pytest -q --timeout=600

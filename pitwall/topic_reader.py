@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import orjson
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from pitwall.kafka_config import consumer_config, end_offsets, poll_batch
-from pitwall.settings import Settings
+from pitwall.core.kafka import consumer_config, end_offsets, poll_batch
+from pitwall.core.settings import Settings
 from schemas.topics import partition_for
 
 #: How long a range read waits for a message it expects before it gives up on the rest (a
@@ -99,7 +99,7 @@ def _partition_count(settings: Settings, topic: str) -> int:
     """``topic``'s partitions on the broker, or an error saying what is wrong."""
     bootstrap = settings.require_kafka
     # Quiet: a broker that does not answer is reported once, by the exception below.
-    probe = Consumer(consumer_config(None, settings, log_level=0))
+    probe = Consumer(consumer_config(settings, None, log_level=0))
     try:  # every topic: asking the embedded broker for a missing one would create it
         meta = probe.list_topics(timeout=10).topics.get(topic)
     except KafkaException as exc:
@@ -131,9 +131,9 @@ def tail(
     partitions = _partition_count(settings, topic)
     wanted = [partition_for(session_key, partitions)] if session_key else range(partitions)
     matches = session_matcher(session_key)
-    c = Consumer(consumer_config(None, settings))
+    c = Consumer(consumer_config(settings, None))
     try:
-        ends = end_offsets(topic)
+        ends = end_offsets(settings.require_kafka, topic)
         lows = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0] for p in wanted}
         if from_beginning:
             ranges = {p: (lows[p], ends[p]) for p in wanted}

@@ -11,8 +11,8 @@ import orjson
 import typer
 from confluent_kafka import KafkaException, Message
 
+from pitwall.core.settings import NotConfiguredError, get_settings
 from pitwall.event_lines import line
-from pitwall.settings import NotConfiguredError, get_settings
 from schemas import DecodeError, decode
 from schemas.topics import ALL_TOPICS, get_topic
 
