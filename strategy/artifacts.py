@@ -1,8 +1,9 @@
 """Trained models on disk, and the bundle the rest of pitwall uses (``RaceModels``).
 
 An artifact is a folder ``laptime-<version>/`` under the model directory holding the LightGBM
-booster (``model.txt``) and ``metadata.json``: data files and seasons used, features, metrics,
-and the circuit tables (pit loss, SC/VSC hazard, compound priors) fitted beside it. Without an
+boosters of the lap-time model (``near.txt``, ``far.txt``) and ``metadata.json``: data files and
+seasons used, features, metrics, and the circuit tables (pit loss, SC/VSC hazard, compound
+priors) fitted beside it. Without an
 artifact, ``load_models`` builds the circuit tables from the data directory and runs on priors.
 """
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from strategy.data import COMPOUNDS, canonical_circuit
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
-from strategy.laptime import FEATURES, LapTimeModel
+from strategy.lapfeatures import FEATURES
+from strategy.laptime import LapTimeModel
 from strategy.pitloss import DEFAULT_PIT_LOSS
 from strategy.safety_car import Hazard
 
@@ -34,6 +36,7 @@ PASS_DIFFICULTY = {
 
 
 PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
+PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
 
 
@@ -48,9 +51,13 @@ class RaceModels:
     global_hazard: Hazard = field(default_factory=lambda: Hazard(0.012, 0.01, 0))
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
+    #: circuit -> multiplier of the measured wear that the teams' stops reveal (``"_all"``:
+    #: every circuit's), fitted by ``strategy.wear_fit``
+    wear_scale: dict[str, float] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
     p_dnf: float = DNF_PER_LAP
+    pace_shrink: float = PACE_SHRINK
 
     @staticmethod
     def key(circuit: str) -> str:
@@ -67,8 +74,13 @@ class RaceModels:
     def pass_delta(self, circuit: str) -> float:
         return 0.6 * PASS_DIFFICULTY.get(self.key(circuit), 1.0)
 
+    def wear_multiplier(self, circuit: str | None) -> float:
+        """How much harder than measured the tyres wear at ``circuit`` (teams' stops)."""
+        default = self.wear_scale.get("_all", 1.0)
+        return self.wear_scale.get(self.key(circuit), default) if circuit else default
+
     def compound_arrays(self, circuit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Pace offsets and degradation slopes (at ``circuit``) indexed like ``COMPOUNDS``."""
+        """Pace offsets and measured wear slopes (at ``circuit``) indexed like ``COMPOUNDS``."""
         scale = self.deg_scale.get(self.key(circuit), 1.0) if circuit else 1.0
         off = [self.priors[c].offset if c in self.priors else DEFAULT_OFFSET[c] for c in COMPOUNDS]
         slope = [self.priors[c].slope if c in self.priors else DEFAULT_SLOPE[c] for c in COMPOUNDS]
@@ -103,13 +115,15 @@ def circuit_tables(data_dir: Path, laps=None) -> dict:
     }
 
 
-def _from_tables(tables: dict, **kw) -> RaceModels:
+def models_from_tables(tables: dict, **kw) -> RaceModels:
+    """The race models of fitted circuit tables (and ``kw``: the lap-time model, version)."""
     return RaceModels(
         pit_losses={k: float(v) for k, v in tables["pit_losses"].items()},
         hazards={k: Hazard(**v) for k, v in tables["hazards"].items()},
         global_hazard=Hazard(**tables["global_hazard"]),
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
+        wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
         **kw,
     )
 
@@ -118,7 +132,8 @@ def save(model: LapTimeModel, tables: dict, metadata: dict, model_dir: Path) -> 
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = model_dir / f"laptime-{version}"
     folder.mkdir(parents=True, exist_ok=False)
-    model.booster.save_model(str(folder / "model.txt"))
+    model.near.save_model(str(folder / "near.txt"))
+    model.far.save_model(str(folder / "far.txt"))
     meta = {
         "version": version,
         "features": FEATURES,
@@ -131,7 +146,11 @@ def save(model: LapTimeModel, tables: dict, metadata: dict, model_dir: Path) -> 
 
 
 def latest_artifact(model_dir: Path) -> Path | None:
-    found = sorted(p for p in model_dir.glob("laptime-*") if (p / "metadata.json").exists())
+    """The newest artifact of the current format (older ones, without ``far.txt``, are left)."""
+    found = sorted(
+        p for p in model_dir.glob("laptime-*") if (p / "metadata.json").exists()
+        and (p / "far.txt").exists()
+    )  # fmt: skip
     return found[-1] if found else None
 
 
@@ -145,11 +164,12 @@ def load_models(model_dir: Path, data_dir: Path) -> RaceModels:
         import lightgbm as lgb
 
         meta = json.loads((folder / "metadata.json").read_text())
-        booster = lgb.Booster(model_file=str(folder / "model.txt"))
-        return _from_tables(
+        near = lgb.Booster(model_file=str(folder / "near.txt"))
+        far = lgb.Booster(model_file=str(folder / "far.txt"))
+        return models_from_tables(
             meta["tables"],
             version=meta["version"],
-            laptime=LapTimeModel(booster, meta["circuits"], list(meta.get("features", FEATURES))),
+            laptime=LapTimeModel(near, far, meta["circuits"], list(meta["features"])),
             metadata=meta,
         )
     log.warning(
@@ -159,4 +179,4 @@ def load_models(model_dir: Path, data_dir: Path) -> RaceModels:
         started = time.monotonic()
         _priors_cache[data_dir] = circuit_tables(data_dir)
         log.info("priors built in %.1f s", time.monotonic() - started)
-    return _from_tables(_priors_cache[data_dir], version="priors")
+    return models_from_tables(_priors_cache[data_dir], version="priors")

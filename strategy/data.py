@@ -173,3 +173,26 @@ def finishing_positions(data_dir: Path, season: int, event: str) -> dict[str, in
     drivers = ergast_table(data_dir, "drivers")[["driverId", "code"]]
     res = results[results["raceId"] == int(race["raceId"].iloc[0])].merge(drivers, on="driverId")
     return {str(r.code): int(r.positionOrder) for r in res.itertuples()}
+
+
+def race_results(data_dir: Path, season: int, event: str) -> dict[str, dict]:
+    """Each driver's result of a race from Ergast (driver code -> ``position`` (final order),
+    ``laps`` completed, ``status`` text, ``retired``: not classified as running at the flag)."""
+    races = ergast_races(data_dir)
+    race = races[(races["year"] == season) & (races["circuit"] == canonical_circuit(event))]
+    if race.empty:
+        return {}
+    results = ergast_table(data_dir, "results")
+    drivers = ergast_table(data_dir, "drivers")[["driverId", "code"]]
+    status = ergast_table(data_dir, "status").set_index("statusId")["status"]
+    res = results[results["raceId"] == int(race["raceId"].iloc[0])].merge(drivers, on="driverId")
+    out = {}
+    for r in res.itertuples():
+        text = str(status.get(r.statusId, ""))
+        out[str(r.code)] = {
+            "position": int(r.positionOrder),
+            "laps": int(r.laps),
+            "status": text,
+            "retired": not (text == "Finished" or text.startswith("+")),
+        }
+    return out

@@ -19,6 +19,7 @@ from strategy import standings
 from strategy.data import DRY, circuit_slug
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected, fuel_effect
+from strategy.lapfeatures import CarLaps, is_clean
 from strategy.race_state import DriverState, RaceState
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class CarState:
     """One car: its standings row and what its laps say about its pace."""
 
     row: StandingRow
+    laps: CarLaps = field(default_factory=CarLaps)  # its laps, for the lap-time model
     compounds_used: list[str] = field(default_factory=list)  # dry compounds run so far
     stint_laps: list[list[float]] = field(default_factory=list)  # [tyre age, fuel-corr. time]
     clean_recent: list[float] = field(default_factory=list)  # last clean laps, same tyre kind
@@ -93,10 +95,18 @@ class CarState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CarState:
-        return cls(StandingRow.model_validate(d["row"]), *(d[k] for k in _PACE_FIELDS))
+        return cls(
+            StandingRow.model_validate(d["row"]),
+            CarLaps.from_dict(d.get("laps", {})),
+            *(d[k] for k in _PACE_FIELDS),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row.model_dump(), **{k: getattr(self, k) for k in _PACE_FIELDS}}
+        return {
+            "row": self.row.model_dump(),
+            "laps": self.laps.to_dict(),
+            **{k: getattr(self, k) for k in _PACE_FIELDS},
+        }
 
     @property
     def driver(self) -> str:
@@ -129,17 +139,9 @@ class CarState:
 _PACE_FIELDS = ("compounds_used", "stint_laps", "clean_recent", "lap_end")
 
 
-def is_clean(e: LapEvent) -> bool:
+def lap_is_clean(e: LapEvent) -> bool:
     """A timed green lap that is neither an in- nor an out-lap (nor the standing start)."""
-    status = e.track_status or "1"
-    return (
-        e.lap_time is not None
-        and e.lap_number > 1
-        and not e.pit_in
-        and not e.pit_out
-        and set(status) <= {"1"}
-        and not e.deleted
-    )
+    return is_clean(e.lap_number, e.lap_time, e.track_status, e.pit_in, e.pit_out, e.deleted)
 
 
 def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
@@ -149,7 +151,13 @@ def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
         return False
     car._follow(merge.tyres)
     laps_total = s.laps_total or e.lap_number
-    if merge.current_stint and is_clean(e):
+    clean = lap_is_clean(e)
+    car.laps.append(
+        e.lap_number, e.lap_time, clean, e.stint, e.compound, e.tyre_life,
+        e.event_time.session_time, e.position, bool(set(e.track_status or "1") & set("4567")),
+        laps_total,
+    )  # fmt: skip
+    if merge.current_stint and clean:
         fc = fuel_corrected(e.lap_time, e.lap_number, laps_total)
         car.stint_laps.append([e.tyre_life or 0.0, fc])
         car.clean_recent = [*car.clean_recent, fc][-PACE_LAPS:]
@@ -266,4 +274,6 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
         max(s.laps_total or leader_lap + 1, leader_lap + 1),
         s.track_status,
         out,
+        history={c.driver: c.laps for c in cars.values() if len(c.laps)},
+        sprint=s.session_key.endswith("-S"),
     )

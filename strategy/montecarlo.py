@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -57,11 +58,16 @@ class SimParams:
 class Field:
     """The cars at the start of the simulation (order of the lists = order of the results)."""
 
-    pace: np.ndarray  # s, fuel-corrected MEDIUM-equivalent pace at tyre age 0
+    pace: np.ndarray  # s, fuel-corrected: MEDIUM-equivalent at tyre age 0 (no curves), or
+    #: the car's pace now on its current set (with ``curves``)
     gap: np.ndarray  # s behind the leader (ties keep list order)
     compound: np.ndarray  # compound index of the current tyres
     age: np.ndarray  # laps on the current tyres
     plans: list[tuple[tuple[int, str], ...]]  # each car's remaining stops
+    #: Each car's expected departure from ``pace`` by tyre age, on its current set and on new
+    #: sets (``strategy.pace.PaceCurves``); None: the compound offsets and linear wear of
+    #: ``SimParams`` around ``pace``.
+    curves: Any = None
 
     @classmethod
     def build(
@@ -71,6 +77,7 @@ class Field:
         compounds: list[str],
         age: np.ndarray,
         plans: Sequence[Plan],
+        curves: Any = None,
     ) -> Field:
         if not (len(pace) == len(gap) == len(compounds) == len(age) == len(plans)):
             raise ValueError("pace, gap, compounds, age and plans need one entry per car")
@@ -80,6 +87,7 @@ class Field:
             np.array([COMPOUND_INDEX.get(c, 1) for c in compounds], np.int32),
             np.asarray(age, np.float32),
             [tuple((int(lap), str(c)) for lap, c in plan) for plan in plans],
+            curves,
         )
 
 
@@ -88,22 +96,33 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
     laps = np.arange(params.start_lap + 1, params.laps_total + 1)
     n_laps, n = len(laps), len(field.pace)
     comp = np.empty((n_laps, n), np.int64)
-    age = np.empty((n_laps, n), np.float32)
+    age = np.empty((n_laps, n), np.int64)
+    fresh = np.zeros((n_laps, n), bool)  # on a set fitted in the simulation
     pit = np.zeros((n_laps, n), np.uint8)
     for i in range(n):
         comp[:, i] = field.compound[i]
-        age[:, i] = field.age[i] + np.arange(n_laps, dtype=np.float32)
+        age[:, i] = int(field.age[i]) + 1 + np.arange(n_laps)
         for stop, compound in sorted(field.plans[i]):
             k = stop - params.start_lap - 1  # row of the lap the car stops at the end of
             if not 0 <= k < n_laps - 1:
                 continue
             pit[k, i] = 1
             comp[k + 1 :, i] = COMPOUND_INDEX.get(compound, 1)
-            age[k + 1 :, i] = np.arange(n_laps - k - 1, dtype=np.float32)
-    offsets = np.asarray(params.offsets, np.float32)
-    slopes = np.asarray(params.slopes, np.float32)
+            age[k + 1 :, i] = 1 + np.arange(n_laps - k - 1)
+            fresh[k + 1 :, i] = True
     fuel = (FUEL_S_PER_LAP * (params.laps_total - laps)).astype(np.float32)
-    base = field.pace[None, :] + offsets[comp] + slopes[comp] * age + fuel[:, None]
+    if field.curves is not None:
+        c = field.curves
+        top = c.current.shape[1] - 1
+        a = np.minimum(age, top)
+        cars = np.broadcast_to(np.arange(n), (n_laps, n))
+        wear = np.where(fresh, c.fresh[cars, comp, a], c.current[cars, a])
+        base = field.pace[None, :] + wear + fuel[:, None]
+    else:
+        offsets = np.asarray(params.offsets, np.float32)
+        slopes = np.asarray(params.slopes, np.float32)
+        # Without curves the age counts completed laps on the set, as the priors were fitted.
+        base = field.pace[None, :] + offsets[comp] + slopes[comp] * (age - 1) + fuel[:, None]
     return np.ascontiguousarray(base, np.float32), pit
 
 
