@@ -9,6 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODELS := models/.trained
+BATTLES := models/.battles
 RACE   ?= 2023 Monaco
 SPEED  ?= 20
 
@@ -33,6 +34,12 @@ $(MODELS): $(STAMP)
 	$(BIN)/pitwall train
 	@touch $@
 
+# The battle forecast (2018-2023, back-tested on 2024); its own stamp so that checkouts
+# with a lap-time model already trained get it too.
+$(BATTLES): $(STAMP)
+	$(BIN)/pitwall battles train --if-missing
+	@touch $@
+
 # Debian's chromium for the headless browser test (Playwright drives it); best effort.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -45,10 +52,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) $(MODELS) browser lint
+test: $(STAMP) $(MODELS) $(BATTLES) browser lint
 	$(BIN)/python -m pytest -q --timeout=600
 
-demo: $(STAMP) $(MODELS)
+demo: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/pitwall demo $(RACE) --speed $(SPEED)
 
 bench: $(STAMP) $(MODELS)
