@@ -21,7 +21,15 @@ app = typer.Typer(
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
 COMMAND_MODULES = (
-    "stack", "topics", "model", "battles", "worker", "serve", "live", "sink", "demo",
+    "stack",
+    "topics",
+    "model",
+    "battles",
+    "worker",
+    "serve",
+    "live",
+    "sink",
+    "demo",
 )
 
 

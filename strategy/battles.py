@@ -480,9 +480,7 @@ def load(model_dir: Path) -> BattleModel | None:
     boosters = {
         h: lgb.Booster(model_file=str(folder / f"pass_within_{h}.txt")) for h in meta["horizons"]
     }
-    return BattleModel(
-        boosters, meta["passing_rates"], meta["overall_rate"], meta["version"], meta
-    )
+    return BattleModel(boosters, meta["passing_rates"], meta["overall_rate"], meta["version"], meta)
 
 
 def backtest_dict(rows: list[BacktestRow]) -> list[dict]:
