@@ -17,6 +17,7 @@ within 1.5 s, shrunk towards the overall rate). One LightGBM classifier per hori
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -373,10 +374,10 @@ def _maybe(v: float) -> float | None:
 
 
 def forecast(state: RaceState, model: BattleModel) -> list[Battle]:
-    """The battles of a race state: every pair of running cars in adjacent positions whose
-    gaps are known, the car ahead first."""
+    """The battles of a race state: every pair of running cars next to each other in the
+    order (a retired car between them leaves them adjacent), the car ahead first."""
     cars = [d for d in state.running() if d.position and d.gap_to_leader is not None]
-    pairs = [(a, b) for a, b in zip(cars, cars[1:], strict=False) if b.position == a.position + 1]
+    pairs = list(itertools.pairwise(cars))
     if not pairs:
         return []
     x = features(
