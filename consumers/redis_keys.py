@@ -7,7 +7,8 @@ HISTORY_CAP = 200
 
 
 def session_key_name(session_key: str, part: str) -> str:
-    """Part: info, standings, track_status, strategy, strategy_history or degradation."""
+    """Part: info, standings, track_status, strategy, strategy_history, degradation,
+    battles or positions."""
     return f"pitwall:session:{session_key}:{part}"
 
 

@@ -28,6 +28,7 @@ from redis.retry import Retry
 
 from consumers.pg_sink import subscribe
 from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
+from consumers.track_state import Positions, apply_battles
 from pitwall.kafka_config import consumer_config, poll_batch
 from schemas import DecodeError, decode
 
@@ -41,6 +42,8 @@ TOPICS = [
     "f1.track_status.v1",
     "f1.strategy.v1",
     "f1.degradation.v1",
+    "f1.battles.v1",
+    "f1.telemetry.v1",
 ]
 STANDING_FIELDS = (
     "driver", "driver_number", "team", "position", "gap_to_leader", "interval", "lap_number",
@@ -61,6 +64,7 @@ class StateWriter:
         self.gaps_at: dict[tuple[str, str], float] = {}
         #: session -> lap of the last strategy_history point
         self.history_lap: dict[str, int] = {}
+        self.positions = Positions()
 
     def _row(self, key: str, driver: str) -> dict[str, Any]:
         rows = self.standings[key]
@@ -92,6 +96,9 @@ class StateWriter:
 
     def apply(self, topic: str, raw: bytes, pipe: Any) -> None:
         """Queue on ``pipe`` the state change of one event and its live message."""
+        if topic == "f1.telemetry.v1":
+            self.positions.add(topic, raw)  # written by ``flush`` at most every 0.2 s
+            return
         ev = decode(topic, raw)
         key = ev.session_key
         data = orjson.loads(raw)
@@ -178,6 +185,9 @@ class StateWriter:
         elif ev.type == "degradation":
             pipe.hset(session_key_name(key, "degradation"), ev.driver, raw)
             kind, payload = "degradation", data
+        elif ev.type == "battles":
+            apply_battles(key, topic, raw, data, pipe)
+            return
         else:
             return
         pipe.zadd(SESSIONS, {key: time.time()})
@@ -213,15 +223,20 @@ def run_redis_writer(
         while not stop():
             msgs = poll_batch(consumer, 2000, 0.05)
             if not msgs:
+                if writer.positions.pending:
+                    pipe = client.pipeline(transaction=False)
+                    writer.positions.flush(pipe)
+                    pipe.execute()
                 continue
             pipe = client.pipeline(transaction=False)
             for m in msgs:
                 try:
                     writer.apply(m.topic(), m.value() or b"", pipe)
                     applied += 1
-                except (DecodeError, KeyError, TypeError) as exc:
+                except (DecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                     # The PostgreSQL sink dead-letters it; here it is only skipped.
                     log.warning("skipping bad %s message at %s: %s", m.topic(), m.offset(), exc)
+            writer.positions.flush(pipe)
             pipe.execute()
             consumer.commit(asynchronous=True)
             if on_batch:
