@@ -220,9 +220,14 @@ def resolve_session(
 
 
 def load_session(
-    year: int, event: str, session: str = "R", settings: Settings | None = None
+    year: int,
+    event: str,
+    session: str = "R",
+    settings: Settings | None = None,
+    timing_stream: bool = True,
 ) -> LoadedSession:
-    """Load one session with laps, timing stream, track status, messages and weather."""
+    """Load one session with laps, timing stream, track status, messages and weather
+    (``timing_stream=False``: without the position/gap stream, which analytics do not use)."""
     resolved = resolve_session(year, event, session, settings)
     info, code, session_name, folder, files = (
         resolved.event,
@@ -259,7 +264,9 @@ def load_session(
             f"(cache folder: {folder}). Nothing was published."
         )
     try:
-        _, stream_data, _ = _api._extended_timing_data(ses.api_path)
+        stream_data = (
+            _api._extended_timing_data(ses.api_path)[1] if timing_stream else empty_stream()
+        )
     except Exception as exc:
         raise CorruptCacheError(f"timing stream unreadable for {info.event_name}: {exc}") from exc
     try:

@@ -156,3 +156,28 @@ def test_australia_2025_telemetry_with_distance(data_dir: Path) -> None:
     q = pace.quali_pace(table)
     assert q["driver"].iloc[0] == "NOR" and q["gap"].iloc[0] == 0  # pole 1:15.096
     assert q["lap_time"].iloc[0] == pytest.approx(75.096, abs=1e-3)
+
+
+def test_track_outline_aligned_onto_a_lap_of_car_positions(data_dir: Path) -> None:
+    from strategy.analytics import trackmap
+
+    geo = json.loads(
+        (data_dir / "telemetry/track_outlines/bacinger-geojson/f1-circuits.geojson").read_text()
+    )
+    feature = next(f for f in geo["features"] if f["properties"]["Location"] == "Melbourne")
+    outline = trackmap.project(np.array(feature["geometry"]["coordinates"]))
+    seg = np.linalg.norm(np.diff(outline, axis=0), axis=1).sum()
+    assert 5000 < seg < 5600  # the outline's own length, in metres: 5.278 km
+    samples = pd.read_parquet(data_dir / "telemetry/aus2025/telemetry/Race/1.parquet")
+    lap = samples[samples["lap_number"] == 43][["X", "Y"]].to_numpy()
+    sim = trackmap.align(outline, lap)
+    # FastF1 X/Y are tenths of a metre: the fitted scale says so, within 3 %.
+    assert sim.scale == pytest.approx(10.0, rel=0.03)
+    assert sim.residual < 100  # mean distance under 10 m from the car's line
+    # Every sample of another lap of another car lies near the aligned outline.
+    from scipy.spatial import cKDTree
+
+    other = pd.read_parquet(data_dir / "telemetry/aus2025/telemetry/Race/4.parquet")
+    pts = other[other["lap_number"] == 50][["X", "Y"]].to_numpy()
+    dist, _ = cKDTree(trackmap.resample(sim.apply(outline), 2000)).query(pts)
+    assert np.percentile(dist, 95) < 250  # 25 m
