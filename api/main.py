@@ -25,12 +25,16 @@ from api.metrics import router as metrics_router
 from api.ratelimit import DEFAULT_LIMIT, RateLimitMiddleware
 from api.routers import (
     admin,
+    battles,
+    compare,
     exports,
     health,
+    insights,
     predictions,
     sessions,
     simulations,
     strategies,
+    telemetry,
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
@@ -85,6 +89,11 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "predictions", "description": "Lap time, degradation, safety car."},
             {"name": "simulations", "description": "Monte Carlo race simulation."},
             {"name": "strategies", "description": "Optimal strategy and plan comparison."},
+            {
+                "name": "analytics",
+                "description": "Driver and team comparisons, consistency, head-to-head, "
+                "telemetry traces, battle forecasts and the track map (chart-ready JSON).",
+            },
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
@@ -107,6 +116,10 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         predictions.router,
         simulations.router,
         strategies.router,
+        compare.router,
+        insights.router,
+        telemetry.router,
+        battles.router,
         exports.router,
         admin.router,
         health.router,
