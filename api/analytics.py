@@ -36,13 +36,14 @@ from replay.session_data import (
 )
 from strategy.analytics import consistency, evolution, head_to_head, pace, sectors, stints
 from strategy.analytics import telemetry as tel
-from strategy.analytics.laps import RACE_CODES
+from strategy.analytics.laps import RACE_CODES, with_clean
 from strategy.data import finish_laps, lap_table
 
 TTL_LIVE_S = 10
 TTL_FINISHED_S = 6 * 3600
 LIVE_WINDOW_S = 300
 CACHE_VERSION = 1
+QUANTILES = ("min", "q1", "median", "q3", "max")
 #: Team colours for sources that do not carry them (FastF1's 2023-2025 liveries).
 TEAM_COLOURS = {
     "Red Bull Racing": "3671C6",
@@ -140,7 +141,7 @@ def load(session_key: str, settings: Settings) -> Session:
     table = lap_table(
         data.laps, data.event.year, sprint=data.code == "S", event=data.event.event_name
     )
-    session = Session(data, finish_laps(table))
+    session = Session(data, with_clean(finish_laps(table)))
     _memo[memo_key] = session
     while len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
@@ -199,11 +200,8 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def compare_drivers(s: Session, drivers: list[str]) -> dict[str, Any]:
     s.require_drivers(drivers)
     laps = s.laps
-    series = stints.lap_series(laps) if s.race else laps.assign(fc=laps["lap_time"], clean=False)
-    if not s.race:
-        from strategy.analytics.laps import clean_laps
-
-        series["clean"] = series.index.isin(clean_laps(laps, race=False).index)
+    mine = laps[laps["driver"].isin(drivers)]
+    series = stints.lap_series(mine, s.race)
     out_laps, dist = {}, []
     for d in drivers:
         g = series[series["driver"] == d].sort_values("lap")
@@ -216,34 +214,28 @@ def compare_drivers(s: Session, drivers: list[str]) -> dict[str, Any]:
             "clean": g["clean"].astype(bool).tolist(),
         }
         c = g[g["clean"]]["fc"]
-        q = c.quantile([0, 0.25, 0.5, 0.75, 1.0]) if len(c) else pd.Series([np.nan] * 5)
+        q = c.quantile([0, 0.25, 0.5, 0.75, 1.0]).tolist() if len(c) else [None] * 5
         dist.append(
             {
                 "driver": d,
                 "laps": len(c),
-                "min": _num(q.iloc[0]),
-                "q1": _num(q.iloc[1]),
-                "median": _num(q.iloc[2]),
-                "q3": _num(q.iloc[3]),
-                "max": _num(q.iloc[4]),
+                **{
+                    k: _num(v) for k, v in zip(("min", "q1", "median", "q3", "max"), q, strict=True)
+                },
                 "mean": _num(c.mean()),
             }
         )
+    # Pace compares every car on the same laps: the whole field goes into the fit.
     table = pace.race_pace(laps) if s.race else pace.quali_pace(laps)
-    table = table[table["driver"].isin(drivers)]
-    per_stint = (
-        [x for x in stints.stint_degradation(laps) if x["driver"] in drivers] if s.race else []
-    )
-    cons = consistency.consistency(laps, race=s.race)
     return {
         **s.ref(),
         "drivers": s.driver_refs(drivers),
         "laps": out_laps,
         "distribution": dist,
-        "pace": records(table),
-        "sectors": sector_block(laps, drivers, s.race),
-        "stints": per_stint,
-        "consistency": records(cons[cons["driver"].isin(drivers)]),
+        "pace": records(table[table["driver"].isin(drivers)]),
+        "sectors": sector_block(mine, drivers, s.race),
+        "stints": stints.stint_degradation(mine) if s.race else [],
+        "consistency": records(consistency.consistency(mine, race=s.race)),
     }
 
 

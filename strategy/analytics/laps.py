@@ -17,13 +17,25 @@ def fuel_corrected_times(laps: pd.DataFrame) -> pd.Series:
     return laps["lap_time"] - FUEL_S_PER_LAP * (laps["laps_total"] - laps["lap"]).clip(lower=0)
 
 
+def with_clean(laps: pd.DataFrame) -> pd.DataFrame:
+    """``laps`` with a ``clean`` column judged over the whole session (the clean-lap rule
+    compares each lap with the session's median): analyses of a few drivers' laps then keep
+    the session's verdicts, and the rule runs once."""
+    if not len(laps):
+        return laps.assign(clean=pd.Series(dtype=bool))
+    if "race_id" not in laps:
+        laps = laps.assign(race_id="session")
+    return laps.assign(clean=clean_mask(laps))
+
+
 def clean_laps(laps: pd.DataFrame, race: bool = True) -> pd.DataFrame:
-    """Clean laps with a ``fc`` column (fuel-corrected in a race, the lap time otherwise)."""
+    """Clean laps with a ``fc`` column (fuel-corrected in a race, the lap time otherwise);
+    by the ``clean`` column where ``with_clean`` added one."""
     if not len(laps):
         return laps.assign(fc=pd.Series(dtype=float))
     if "race_id" not in laps:
         laps = laps.assign(race_id="session")
-    ok = clean_mask(laps)
+    ok = laps["clean"].astype(bool) if "clean" in laps else clean_mask(laps)
     out = laps[ok].copy()
     out["fc"] = fuel_corrected_times(out) if race else out["lap_time"]
     return out

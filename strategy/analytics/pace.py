@@ -56,7 +56,10 @@ def field_fit(clean: pd.DataFrame) -> dict[str, dict]:
     keep = np.ones(len(y), bool)
     coef = np.zeros(x.shape[1])
     for _ in range(2):
-        coef, *_ = np.linalg.lstsq(x[keep], y[keep], rcond=None)
+        # Normal equations (a few hundred columns at most): the same minimum-norm solution as
+        # least squares on the laps, several times faster.
+        xk = x[keep]
+        coef, *_ = np.linalg.lstsq(xk.T @ xk, xk.T @ y[keep], rcond=None)
         keep = np.abs(y - x @ coef) <= OUTLIER_S
     out = {k: {key: float(coef[j]) for key, j in v.items()} for k, v in idx.items()}
     ref = clean["compound"].value_counts().index[0]

@@ -71,10 +71,11 @@ def compound_degradation(stints: list[dict]) -> list[dict]:
     return out
 
 
-def lap_series(laps: pd.DataFrame) -> pd.DataFrame:
-    """Every lap with its fuel-corrected time and whether it is clean (for distributions)."""
-    clean_idx = clean_laps(laps).index
-    return laps.assign(fc=fuel_corrected_times(laps), clean=laps.index.isin(clean_idx))
+def lap_series(laps: pd.DataFrame, race: bool = True) -> pd.DataFrame:
+    """Every lap with its (race: fuel-corrected) time and whether it is clean."""
+    clean_idx = clean_laps(laps, race).index
+    fc = fuel_corrected_times(laps) if race else laps["lap_time"]
+    return laps.assign(fc=fc, clean=laps.index.isin(clean_idx))
 
 
 def _num(v: object) -> float | None:
