@@ -243,6 +243,7 @@ def sector_block(laps: pd.DataFrame, drivers: list[str], race: bool) -> dict[str
     if not sectors.has_sectors(laps):
         return {"available": False, "note": "this session's source has no sector times"}
     table = sectors.sector_table(laps[laps["driver"].isin(drivers)], race)
+    table = table.set_index("driver").loc[drivers].reset_index()  # in the order asked
     ref = drivers[0]
     deltas = sectors.sector_deltas(table, ref).set_index("driver")
     rows = []
