@@ -58,13 +58,14 @@ test: $(STAMP) $(MODELS) $(BATTLES) browser lint
 demo: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/pitwall demo $(RACE) --speed $(SPEED)
 
-bench: $(STAMP) $(MODELS)
+bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_ws.py
 	$(BIN)/python benchmarks/bench_live.py
+	$(BIN)/python benchmarks/bench_analytics.py
 
 clean:
 	rm -rf $(VENV) .pitwall artifacts models .pytest_cache .ruff_cache

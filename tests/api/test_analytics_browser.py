@@ -1,8 +1,9 @@
 """The analytics pages in headless Chromium (Debian's, driven by Playwright) against a real
-``pitwall serve``: the compare page on 2023 Monaco, the battles page on 2023 Bahrain, and the
+``pitwall serve``: the compare page on 2023 Monaco, the battles page on 2023 Bahrain, the
+telemetry page on 2025 Australia qualifying (NOR vs PIA), and the
 track map during a real 2025 Australia replay with its car telemetry, whose markers move as
 the Redis writer publishes positions. Screenshots: artifacts/compare.png, battles.png,
-track_map.png."""
+telemetry.png, track_map.png."""
 
 from __future__ import annotations
 
@@ -67,6 +68,16 @@ async def test_compare_and_battles_pages(server: str) -> None:
         )
         battles = await page.inner_text("#battles tbody")
         await page.screenshot(path=str(ARTIFACTS / "battles.png"), full_page=True)
+
+        await page.goto(f"{server}/telemetry?session=2025-australian-Q&drivers=NOR,PIA")
+        await page.wait_for_function(
+            "window.pitwallTelemetry && window.pitwallTelemetry.data "
+            "&& document.querySelectorAll('.uplot').length >= 4",
+            timeout=120_000,
+        )
+        minis = await page.locator("#minis i").count()
+        corners = await page.locator("#corners tbody tr").count()
+        await page.screenshot(path=str(ARTIFACTS / "telemetry.png"), full_page=True)
         await browser.close()
 
     assert not errors, errors
@@ -75,6 +86,7 @@ async def test_compare_and_battles_pages(server: str) -> None:
     assert "ref" in sectors
     assert "XYZ did not run" in error
     assert "HAM" in battles and "yes" in battles  # Alonso's pass on Hamilton, lap 38
+    assert minis == 25 and corners >= 5
 
 
 async def test_track_map_markers_move_during_a_replay(server: str, pipeline: dict, stack) -> None:
