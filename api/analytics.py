@@ -25,7 +25,7 @@ import pandas as pd
 from fastapi import HTTPException
 from redis.asyncio import Redis
 
-from consumers.redis_keys import SESSIONS
+from api.live import SESSIONS
 from pitwall.settings import Settings
 from replay.errors import ReplayError, UnknownSessionError
 from replay.session_data import (
