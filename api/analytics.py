@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,18 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import psycopg
 from fastapi import HTTPException
 from redis.asyncio import Redis
 
 from api.live import SESSIONS
 from pitwall.settings import Settings
+from replay.catalog import SESSION_CODES
 from replay.errors import ReplayError, UnknownSessionError
 from replay.session_data import (
     NoTelemetryError,
     SessionData,
+    event_for_key,
     load_lap_telemetry,
     load_session_data,
 )
@@ -38,6 +42,8 @@ from strategy.analytics import consistency, evolution, head_to_head, pace, secto
 from strategy.analytics import telemetry as tel
 from strategy.analytics.laps import RACE_CODES, with_clean
 from strategy.data import finish_laps, lap_table
+
+log = logging.getLogger(__name__)
 
 TTL_LIVE_S = 10
 TTL_FINISHED_S = 6 * 3600
@@ -68,6 +74,7 @@ class Session:
 
     data: SessionData
     laps: pd.DataFrame
+    source: str = "archive"  # or "live": the laps stored so far of a session being run
 
     @property
     def race(self) -> bool:
@@ -79,6 +86,7 @@ class Session:
             "event": self.data.event.event_name,
             "session_name": self.data.session_name,
             "kind": "race" if self.race else "timed",
+            "laps_source": self.source,
         }
 
     def colour(self, team: str | None) -> str | None:
@@ -148,6 +156,65 @@ def load(session_key: str, settings: Settings) -> Session:
     return session
 
 
+#: FastF1 lap columns of the laps table's columns (the sink stores LapEvent fields).
+_STORED = {
+    "driver": "Driver", "driver_number": "DriverNumber", "team": "Team",
+    "lap_number": "LapNumber", "lap_time": "LapTime", "sector1": "Sector1Time",
+    "sector2": "Sector2Time", "sector3": "Sector3Time", "compound": "Compound",
+    "tyre_life": "TyreLife", "fresh_tyre": "FreshTyre", "stint": "Stint",
+    "position": "Position", "track_status": "TrackStatus", "is_accurate": "IsAccurate",
+    "deleted": "Deleted", "speed_trap": "SpeedST", "session_time": "Time",
+}  # fmt: skip
+
+
+async def live_laps(res: Any, session_key: str) -> pd.DataFrame | None:
+    """The laps PostgreSQL holds of a live session (the sink stores them as they come), in
+    FastF1's columns; None when the session is not live or nothing is stored."""
+    from api import queries
+
+    if res.pg is None or not await is_live(res.redis, session_key):
+        return None
+    try:
+        async with res.pg.connection(timeout=5) as conn:
+            rows = await queries.analysis_laps(conn, session_key)
+    except (psycopg.Error, TimeoutError) as exc:  # no sink yet, or the database is down
+        log.warning("live laps of %s unavailable (%s): analysing the archive", session_key, exc)
+        return None
+    if not rows:
+        return None
+    raw = pd.DataFrame(rows).rename(columns=_STORED)
+    raw["PitInTime"] = raw.pop("pit_in").map(lambda v: 1.0 if v else np.nan)
+    raw["PitOutTime"] = raw.pop("pit_out").map(lambda v: 1.0 if v else np.nan)
+    for col in ("LapTime", "Sector1Time", "Sector2Time", "Sector3Time", "TyreLife", "Stint",
+                "Position", "SpeedST", "Time"):  # fmt: skip
+        raw[col] = pd.to_numeric(raw[col], errors="coerce").astype(float)
+    return raw
+
+
+def from_live(session_key: str, raw: pd.DataFrame, settings: Settings) -> Session:
+    """A live session's lap table from its stored laps (``live_laps``)."""
+    try:
+        event, code = event_for_key(base_session_key(session_key), settings)
+    except UnknownSessionError as exc:
+        raise HTTPException(404, f"session {session_key!r}: {exc}") from None
+    drivers = (
+        raw.drop_duplicates("Driver")
+        .rename(columns={"Driver": "driver", "DriverNumber": "number", "Team": "team"})
+        .assign(team_colour=None)[["driver", "number", "team", "team_colour"]]
+        .reset_index(drop=True)
+    )
+    data = SessionData(session_key, event, code, SESSION_CODES[code], raw, drivers)
+    table = lap_table(raw, event.year, sprint=code == "S", event=event.event_name)
+    return Session(data, with_clean(finish_laps(table)), source="live")
+
+
+def session_for(session_key: str, settings: Settings, live: pd.DataFrame | None) -> Session:
+    """The live laps stored so far when there are, else the archived session."""
+    return (
+        from_live(session_key, live, settings) if live is not None else load(session_key, settings)
+    )
+
+
 # ---------------------------------------------------------------- cache
 
 
@@ -159,15 +226,22 @@ async def is_live(redis: Redis | None, session_key: str) -> bool:
 
 
 async def cached(
-    redis: Redis | None, name: str, session_key: str, params: str, compute: Callable[[], Any]
+    redis: Redis | None,
+    name: str,
+    session_key: str,
+    params: str,
+    compute: Callable[..., Any],
+    prepare: Callable[[], Awaitable[Any]] | None = None,
 ) -> bytes:
-    """The JSON of ``compute()`` (run in a thread), from Redis when cached there."""
+    """The JSON of ``compute()`` (run in a thread; given what ``prepare()`` returns when there
+    is one, e.g. a live session's laps), from Redis when cached there."""
     key = f"pitwall:analytics:v{CACHE_VERSION}:{name}:{session_key}:{params}"
     if redis is not None:
         hit = await redis.get(key)
         if hit is not None:
             return hit
-    result = await asyncio.to_thread(compute)
+    args = (await prepare(),) if prepare is not None else ()
+    result = await asyncio.to_thread(compute, *args)
     body = result if isinstance(result, bytes) else dumps(result)
     if redis is not None:
         ttl = TTL_LIVE_S if await is_live(redis, session_key) else TTL_FINISHED_S

@@ -21,6 +21,11 @@ class SessionRef(BaseModel):
     kind: str = Field(
         description="'race' (fuel-corrected analyses) or 'timed' (qualifying, practice)."
     )
+    laps_source: str = Field(
+        default="archive",
+        description="'live': the laps stored so far of a session being run; 'archive': the "
+        "whole session from the FastF1 cache or a data export.",
+    )
 
 
 class LapSeries(BaseModel):

@@ -161,3 +161,15 @@ async def strategy(
         f"recommendations FROM strategy WHERE {' AND '.join(where)} ORDER BY {order}",
         *params,
     )
+
+
+async def analysis_laps(conn: AsyncConnection, session_key: str) -> list[dict[str, Any]]:
+    """Every stored lap of a session with what the analytics read (``api.analytics``)."""
+    return await fetch(
+        conn,
+        "SELECT driver, driver_number, team, lap_number, lap_time, sector1, sector2, sector3, "
+        "compound, tyre_life, fresh_tyre, stint, pit_in, pit_out, position, track_status, "
+        "is_accurate, deleted, speed_trap, session_time FROM laps WHERE session_key = %s "
+        "ORDER BY driver, lap_number",
+        session_key,
+    )

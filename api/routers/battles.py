@@ -47,12 +47,19 @@ async def battles(
             return Response(orjson.dumps(body), media_type="application/json")
     settings = res.settings
 
-    def compute() -> object:
+    def compute(live: object) -> object:
         model = analytics.battle_model(settings)
-        s = analytics.load(session, settings)
+        s = analytics.session_for(session, settings, live)
         return Battles(**analytics.battles_from_laps(s, model, from_lap, to_lap))
 
-    body = await analytics.cached(res.redis, "battles", session, f"{from_lap}:{to_lap}", compute)
+    body = await analytics.cached(
+        res.redis,
+        "battles",
+        session,
+        f"{from_lap}:{to_lap}",
+        compute,
+        lambda: analytics.live_laps(res, session),
+    )
     return Response(body, media_type="application/json")
 
 

@@ -19,6 +19,11 @@ def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+def _live(res: Resources, session: str):
+    """Fetches a live session's stored laps (on a cache miss only)."""
+    return lambda: analytics.live_laps(res, session)
+
+
 @router.get("/drivers", response_model=DriverComparison, summary="Compare drivers")
 async def compare_drivers(
     res: Res,
@@ -29,16 +34,19 @@ async def compare_drivers(
 ) -> Response:
     """Lap times (raw and fuel-corrected, clean or not) and their distribution, race pace
     (fuel- and tyre-corrected) or best laps, sector times and speed traps with deltas to the
-    first driver, degradation per stint and consistency of each driver."""
+    first driver, degradation per stint and consistency of each driver. A live session is
+    analysed on the laps stored so far (``laps_source: live``)."""
     names = driver_list(drivers)
     settings = res.settings
 
-    def compute() -> object:
-        return DriverComparison(
-            **analytics.compare_drivers(analytics.load(session, settings), names)
-        )
+    def compute(live: object) -> object:
+        s = analytics.session_for(session, settings, live)
+        return DriverComparison(**analytics.compare_drivers(s, names))
 
-    return _json(await analytics.cached(res.redis, "drivers", session, ",".join(names), compute))
+    body = await analytics.cached(
+        res.redis, "drivers", session, ",".join(names), compute, _live(res, session)
+    )
+    return _json(body)
 
 
 @router.get("/teams", response_model=TeamComparison, summary="Compare teams")
@@ -47,7 +55,10 @@ async def compare_teams(res: Res, session: SessionQuery) -> Response:
     top speed and median degradation per compound."""
     settings = res.settings
 
-    def compute() -> object:
-        return TeamComparison(**analytics.compare_teams(analytics.load(session, settings)))
+    def compute(live: object) -> object:
+        s = analytics.session_for(session, settings, live)
+        return TeamComparison(**analytics.compare_teams(s))
 
-    return _json(await analytics.cached(res.redis, "teams", session, "", compute))
+    return _json(
+        await analytics.cached(res.redis, "teams", session, "", compute, _live(res, session))
+    )

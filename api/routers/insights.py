@@ -18,10 +18,12 @@ Res = Annotated[Resources, Depends(resources)]
 async def _insight(res: Resources, name: str, session: str, build, model) -> Response:
     settings = res.settings
 
-    def compute() -> object:
-        return model(**build(analytics.load(session, settings)))
+    def compute(live: object) -> object:
+        return model(**build(analytics.session_for(session, settings, live)))
 
-    body = await analytics.cached(res.redis, name, session, "", compute)
+    body = await analytics.cached(
+        res.redis, name, session, "", compute, lambda: analytics.live_laps(res, session)
+    )
     return Response(body, media_type="application/json")
 
 

@@ -164,3 +164,30 @@ async def test_openapi_documents_the_analytics(client: httpx.AsyncClient) -> Non
         assert p in paths, p
     ok = paths["/api/v1/compare/drivers"]["get"]["responses"]["200"]["content"]
     assert ok["application/json"]["schema"]["$ref"].endswith("DriverComparison")
+
+
+async def test_a_live_session_is_analysed_on_its_stored_laps(
+    client: httpx.AsyncClient, landed: str, stack: Settings
+) -> None:
+    """2023 Monaco replayed through the real pipeline under a key of its own, and live: the
+    comparison comes from the laps the sink stored, and matches the archived race's."""
+    r = redis.Redis.from_url(stack.require_redis)
+    r.zadd(SESSIONS, {landed: time.time()})
+    url = "/api/v1/compare/drivers?session={}&drivers=VER,ALO"
+    got = await client.get(url.format(landed))
+    assert got.status_code == 200, got.text
+    live = got.json()
+    archive = (await client.get(url.format("2023-monaco-R"))).json()
+    assert live.get("laps_source") == "live", list(live)
+    assert archive.get("laps_source") == "archive", list(archive)
+    assert live["laps"] == archive["laps"]
+    for a, b in zip(live["pace"], archive["pace"], strict=True):
+        assert a["driver"] == b["driver"] and a["pace"] == pytest.approx(b["pace"], abs=1e-3)
+    # The stored laps carry sector times and the speed trap (not the other speed traps).
+    for a, b in zip(live["sectors"]["rows"], archive["sectors"]["rows"], strict=True):
+        assert (a["best"], a["median"]) == (b["best"], b["median"])
+        assert a["speed_traps"] == {"st": b["speed_traps"]["st"]}
+    assert 0 < r.ttl(f"pitwall:analytics:v1:drivers:{landed}:VER,ALO") <= 10
+    h2h = (await client.get(f"/api/v1/insights/head-to-head?session={landed}")).json()
+    assert h2h["laps_source"] == "live" and len(h2h["pairs"]) == 10
+    r.close()
