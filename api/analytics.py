@@ -177,12 +177,14 @@ async def live_laps(res: Any, session_key: str) -> pd.DataFrame | None:
     try:
         async with res.pg.connection(timeout=5) as conn:
             rows = await queries.analysis_laps(conn, session_key)
+            total = await queries.total_laps(conn, session_key) if rows else None
     except (psycopg.Error, TimeoutError) as exc:  # no sink yet, or the database is down
         log.warning("live laps of %s unavailable (%s): analysing the archive", session_key, exc)
         return None
     if not rows:
         return None
     raw = pd.DataFrame(rows).rename(columns=_STORED)
+    raw.attrs["total_laps"] = total
     raw["PitInTime"] = raw.pop("pit_in").map(lambda v: 1.0 if v else np.nan)
     raw["PitOutTime"] = raw.pop("pit_out").map(lambda v: 1.0 if v else np.nan)
     for col in ("LapTime", "Sector1Time", "Sector2Time", "Sector3Time", "TyreLife", "Stint",
@@ -204,8 +206,11 @@ def from_live(session_key: str, raw: pd.DataFrame, settings: Settings) -> Sessio
         .reset_index(drop=True)
     )
     data = SessionData(session_key, event, code, SESSION_CODES[code], raw, drivers)
-    table = lap_table(raw, event.year, sprint=code == "S", event=event.event_name)
-    return Session(data, with_clean(finish_laps(table)), source="live")
+    table = finish_laps(lap_table(raw, event.year, sprint=code == "S", event=event.event_name))
+    total = raw.attrs.get("total_laps")
+    if total:  # the race's distance, not the laps run so far (fuel correction)
+        table["laps_total"] = max(int(total), int(table["lap"].max()))
+    return Session(data, with_clean(table), source="live")
 
 
 def session_for(session_key: str, settings: Settings, live: pd.DataFrame | None) -> Session:
@@ -542,7 +547,8 @@ _outlines: dict[tuple[str, Path], dict[str, Any]] = {}
 
 
 def outline_feature(data_dir: Path, location: str) -> dict[str, Any] | None:
-    from replay.catalog import fold
+    """The GeoJSON feature of the circuit at ``location`` (e.g. 'Melbourne')."""
+    from strategy.data import circuit_slug as fold
 
     path = data_dir / "telemetry/track_outlines/bacinger-geojson/f1-circuits.geojson"
     if not path.exists():

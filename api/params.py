@@ -9,6 +9,7 @@ from fastapi import HTTPException, Path, Query
 
 SESSION_PATTERN = r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9-]*$"  # as api.deps.SESSION_KEY_RE
 DRIVER_PATTERN = r"^[A-Z]{3}$"
+DRIVERS_PATTERN = r"^[A-Z]{3}(,[A-Z]{3})*$"
 _DRIVER = re.compile(DRIVER_PATTERN)
 
 SessionQuery = Annotated[

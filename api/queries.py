@@ -173,3 +173,14 @@ async def analysis_laps(conn: AsyncConnection, session_key: str) -> list[dict[st
         "ORDER BY driver, lap_number",
         session_key,
     )
+
+
+async def total_laps(conn: AsyncConnection, session_key: str) -> int | None:
+    """The race distance in laps the session's info or lap count last gave."""
+    rows = await fetch(
+        conn,
+        "SELECT total_laps FROM session_events WHERE session_key = %s AND total_laps IS NOT NULL "
+        "ORDER BY session_time DESC LIMIT 1",
+        session_key,
+    )
+    return int(rows[0]["total_laps"]) if rows else None

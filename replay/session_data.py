@@ -28,6 +28,16 @@ LAP_COLUMNS = [
     "IsAccurate", "LapStartTime",
 ]  # fmt: skip
 CACHE_FORMAT = 1
+__all__ = [
+    "SESSION_CODES",
+    "NoTelemetryError",
+    "SessionData",
+    "event_for_key",
+    "load_lap_telemetry",
+    "load_session_data",
+    "parse_session_key",
+    "telemetry_sessions",
+]
 _KEY_RE = re.compile(r"^(\d{4})-([a-z0-9-]+)-([A-Za-z0-9]+)$")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api import analytics
 from api.analytics_models import DriverComparison, TeamComparison
 from api.deps import Resources, resources
-from api.params import SessionQuery, driver_list
+from api.params import DRIVERS_PATTERN, SessionQuery, driver_list
 
 router = APIRouter(prefix="/api/v1/compare", tags=["analytics"])
 Res = Annotated[Resources, Depends(resources)]
@@ -29,7 +29,13 @@ async def compare_drivers(
     res: Res,
     session: SessionQuery,
     drivers: Annotated[
-        str, Query(description="2 to 6 three-letter codes, comma-separated.", examples=["VER,ALO"])
+        str,
+        Query(
+            description="2 to 6 three-letter codes, comma-separated.",
+            examples=["VER,ALO"],
+            pattern=DRIVERS_PATTERN,
+            max_length=23,
+        ),
     ],
 ) -> Response:
     """Lap times (raw and fuel-corrected, clean or not) and their distribution, race pace

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from api import analytics
 from api.analytics_models import LapTelemetry, TelemetryComparison
 from api.deps import Resources, resources
-from api.params import DriverPath, LapPath, SessionPath, SessionQuery, driver_list
+from api.params import (
+    DRIVERS_PATTERN,
+    DriverPath,
+    LapPath,
+    SessionPath,
+    SessionQuery,
+    driver_list,
+)
 
 router = APIRouter(prefix="/api/v1/telemetry", tags=["analytics"])
 Res = Annotated[Resources, Depends(resources)]
@@ -39,7 +46,15 @@ async def lap_telemetry(
 async def compare(
     res: Res,
     session: SessionQuery,
-    drivers: Annotated[str, Query(description="Two codes: reference first.", examples=["NOR,VER"])],
+    drivers: Annotated[
+        str,
+        Query(
+            description="Two codes: reference first.",
+            examples=["NOR,VER"],
+            pattern=DRIVERS_PATTERN,
+            max_length=7,
+        ),
+    ],
     laps: Annotated[
         str | None,
         Query(description="Their laps, e.g. 12,15 (default: each driver's fastest).", max_length=9),
