@@ -29,9 +29,9 @@ from redis.asyncio import Redis
 
 from api.live import SESSIONS
 from pitwall.settings import Settings
-from replay.catalog import SESSION_CODES
 from replay.errors import ReplayError, UnknownSessionError
 from replay.session_data import (
+    SESSION_CODES,
     NoTelemetryError,
     SessionData,
     event_for_key,
