@@ -375,7 +375,10 @@ def _maybe(v: float) -> float | None:
 
 def forecast(state: RaceState, model: BattleModel) -> list[Battle]:
     """The battles of a race state: every pair of running cars next to each other in the
-    order (a retired car between them leaves them adjacent), the car ahead first."""
+    order (a retired car between them leaves them adjacent), the car ahead first.
+
+    Laps under SC, VSC or red flag are left out of the history the model learnt from, so
+    under a neutralised track the chances are those once racing resumes."""
     cars = [d for d in state.running() if d.position and d.gap_to_leader is not None]
     pairs = list(itertools.pairwise(cars))
     if not pairs:

@@ -34,10 +34,12 @@ async function load() {
     $("source").textContent = body.source === "live" ? `live · model ${body.model_version}` : `from the race's laps · model ${body.model_version}`;
     const laps = body.laps;
     render(laps.length ? laps[laps.length - 1] : null);
-    if (body.source === "live") {
+    // A session being run gets the worker's forecast each lap, whatever answered first.
+    if (!lap) {
       bat.live = liveSocket(session, (kind, data) => {
         if (kind !== "battles") return;
         bat.updates += 1;
+        $("source").textContent = `live · model ${data.model_version}`;
         render({ lap: data.lap, pairs: data.pairs });
       });
     }
