@@ -137,3 +137,49 @@ async def test_track_map_markers_move_during_a_replay(server: str, pipeline: dic
     moved = [d for d in first if d in second and first[d] != second[d]]
     assert len(moved) >= 10, (first, second)
     assert updates >= 5
+
+
+async def test_battles_page_follows_the_live_forecast(server: str, pipeline: dict, stack) -> None:
+    """A forecast published on f1.battles.v1 reaches the page through the Redis writer and
+    the gateway (the stream worker is what publishes them in a race)."""
+    _need_chromium()
+    import uuid
+
+    from playwright.async_api import async_playwright
+
+    from producers.kafka import EventProducer
+    from schemas import BattlePair, BattlesEvent, EventTime
+
+    key = f"2023-bahrain-R-live{uuid.uuid4().hex[:6]}"
+    async with async_playwright() as p:
+        browser = await _browser(p)
+        page = await browser.new_page(viewport={"width": 1300, "height": 700})
+        await page.goto(f"{server}/battles?session={key}")
+        await page.wait_for_function(
+            "(b => b && b.live && b.live.socket && b.live.socket.readyState === 1)"
+            "(window.pitwallBattles)",
+            timeout=120_000,
+        )
+        pair = BattlePair(position=6, ahead="HAM", behind="ALO", gap=0.62, drs=True,
+                          p_pass_1=0.13, p_pass_3=0.37, p_pass_5=0.42)  # fmt: skip
+        producer = EventProducer(stack.require_kafka)
+        try:
+            producer.publish(
+                BattlesEvent(
+                    session_key=key,
+                    event_time=EventTime(session_time=5000.0),
+                    lap=37,
+                    model_version="test",
+                    pairs=[pair],
+                )
+            )
+            producer.flush()
+        finally:
+            producer.close()
+        await page.wait_for_function("window.pitwallBattles.updates >= 1", timeout=60_000)
+        rows = await page.inner_text("#battles tbody")
+        source = await page.inner_text("#source")
+        lap = await page.inner_text("#lap-counter")
+        await browser.close()
+    assert "live" in source and "37" in lap
+    assert "ALO" in rows and "37%" in rows and rows.count("\n") == 0  # the one live pair
