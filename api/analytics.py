@@ -28,7 +28,7 @@ from fastapi import HTTPException
 from redis.asyncio import Redis
 
 from api.live import SESSIONS
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 from replay.errors import ReplayError, UnknownSessionError
 from replay.session_data import (
     SESSION_CODES,

@@ -1,6 +1,6 @@
 """Reading the live state the Redis writer (``consumers/``) keeps per session.
 
-Keys and channel follow the serving contract (``consumers/redis_keys.py``):
+Keys and channel follow the live-state contract (``schemas/live.py``):
 ``pitwall:sessions`` (sorted set of session keys by last update), and per session ``info``,
 ``standings`` (hash driver -> row), ``track_status``, ``strategy``, ``strategy_history``
 (list) and ``degradation`` (hash driver -> event), with updates on ``pitwall:live:{key}``.
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from consumers.redis_keys import SESSIONS, live_channel, session_key_name
+from schemas.live import SESSIONS, live_channel, session_key_name
 
 __all__ = ["SESSIONS", "live_channel", "live_sessions", "session_key_name", "snapshot"]
 

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import Resources
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
-from api.ratelimit import DEFAULT_LIMIT, RateLimitMiddleware
+from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     admin,
     battles,
@@ -36,11 +36,12 @@ from api.routers import (
     simulations,
     strategies,
     telemetry,
+    topic_schemas,
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
-from pitwall.gc_tuning import freeze_startup_objects
-from pitwall.settings import Settings, get_settings
+from pitwall.core.gc import freeze_startup_objects
+from pitwall.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,19 @@ Endpoints under `/admin` need the `X-API-Key` header. Requests are rate-limited 
 
 
 def create_app(settings: Settings | None = None, rate_limit: int | None = None) -> FastAPI:
-    """Build the API app for ``settings`` (default: the process settings)."""
+    """Build the API app for ``settings``.
+
+    The entry point of the API process (``pitwall serve``, ``uvicorn --factory``): without
+    ``settings`` it reads the process settings; everything below takes them from here.
+    """
     settings = settings or get_settings()
     res = Resources(settings)
-    metrics = Metrics()
+    metrics = Metrics(settings.kafka_bootstrap)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
-        gateway = Gateway(res.redis, metrics)
+        gateway = Gateway(res.redis, metrics, max_buffer=settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
         # Keep what start-up loaded out of the collector's scans: with many sockets open a
@@ -98,6 +103,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
     )
     app.state.resources = res
@@ -108,7 +114,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     app.add_middleware(
         RateLimitMiddleware,
         redis_getter=lambda: res.redis,
-        limit=DEFAULT_LIMIT if rate_limit is None else rate_limit,
+        limit=settings.rate_limit if rate_limit is None else rate_limit,
     )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
 
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         exports.router,
         admin.router,
         health.router,
+        topic_schemas.router,
         metrics_router,
         ws_router,
     ):

@@ -37,7 +37,7 @@ async def run(args: argparse.Namespace) -> None:
 
     from api import analytics
     from api.main import create_app
-    from pitwall.settings import Settings
+    from pitwall.core.settings import Settings
 
     settings = Settings(state_dir=Path(args.state_dir), redis_url=os.environ["REDIS_URL"])
     app = create_app(settings, rate_limit=0)
@@ -84,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pitwall-bench-analytics-") as tmp:
         args.state_dir = tmp
         if not os.environ.get("REDIS_URL"):
-            from pitwall.settings import get_settings
+            from pitwall.core.settings import get_settings
 
             url = get_settings().redis_url  # a running `pitwall up`
             if url:

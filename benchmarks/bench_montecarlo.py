@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--recommend-runs", type=int, default=100)
     args = parser.parse_args()
 
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from strategy.artifacts import load_models
     from strategy.backtest import race_state_at
     from strategy.data import circuit_slug, lap_files, read_laps
@@ -43,7 +43,7 @@ def main() -> None:
     pace = anchors[anchors["lap"] <= 20].groupby("driver")["fc_clean"].median().dropna()
     for d in state.drivers:
         d.pace = float(pace.get(d.driver, 0)) or None
-    models = load_models()
+    models = load_models(settings.model_dir, settings.data_dir)
     plans = [p.best[1] for p in plans_for(state, models)]
     simulate_state(state, models, plans, n_sims=256, seed=0)  # compile / load the kernel
     times, cpu = [], []

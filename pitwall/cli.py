@@ -23,6 +23,8 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "stack",
     "topics",
+    "tail",
+    "kcat",
     "model",
     "battles",
     "worker",

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.settings import Settings, get_settings
+from pitwall.core.settings import Settings
 from replay.catalog import (
     SESSION_CODES,
     EventInfo,
@@ -179,11 +179,8 @@ class ResolvedSession:
         return h.hexdigest()[:16]
 
 
-def resolve_session(
-    year: int, event: str, session: str = "R", settings: Settings | None = None
-) -> ResolvedSession:
+def resolve_session(year: int, event: str, session: str, settings: Settings) -> ResolvedSession:
     """Find a session in the schedule and the cache; raise a clear error if it is not there."""
-    settings = settings or get_settings()
     code = session_code(session)
     session_name = SESSION_CODES[code]
     try:
@@ -220,11 +217,7 @@ def resolve_session(
 
 
 def load_session(
-    year: int,
-    event: str,
-    session: str = "R",
-    settings: Settings | None = None,
-    timing_stream: bool = True,
+    year: int, event: str, session: str, settings: Settings, timing_stream: bool = True
 ) -> LoadedSession:
     """Load one session with laps, timing stream, track status, messages and weather
     (``timing_stream=False``: without the position/gap stream, which analytics do not use)."""

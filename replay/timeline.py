@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.settings import Settings, get_settings
+from pitwall.core.settings import Settings
 from replay.fastf1_source import LoadedSession, load_session, resolve_session
 from replay.parquet_source import telemetry_frame
 from schemas import (
@@ -458,7 +458,8 @@ def build_timeline(
     year: int,
     event: str,
     session: str = "R",
-    settings: Settings | None = None,
+    *,
+    settings: Settings,
     use_cache: bool = True,
     telemetry_every: int = 1,
 ) -> Timeline:
@@ -469,7 +470,6 @@ def build_timeline(
     of re-parsing FastF1's data. The cache files are still checked for corruption first.
     ``telemetry_every=N`` keeps every Nth car-telemetry sample (sources with telemetry only).
     """
-    settings = settings or get_settings()
     resolved = resolve_session(year, event, session, settings)
     path = None
     if use_cache and resolved.files:

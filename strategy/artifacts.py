@@ -138,13 +138,8 @@ def latest_artifact(model_dir: Path) -> Path | None:
 _priors_cache: dict[Path, dict] = {}
 
 
-def load_models(model_dir: Path | None = None, data_dir: Path | None = None) -> RaceModels:
+def load_models(model_dir: Path, data_dir: Path) -> RaceModels:
     """The newest trained artifact in ``model_dir``, or priors from the data directory."""
-    from pitwall.settings import get_settings
-
-    settings = get_settings()
-    model_dir = model_dir or settings.model_dir
-    data_dir = data_dir or settings.data_dir
     folder = latest_artifact(model_dir) if model_dir.exists() else None
     if folder is not None:
         import lightgbm as lgb

@@ -158,7 +158,7 @@ def train(
         "bagging_freq": 1,
         "verbose": -1,
         # One thread by default: on a busy 2-core machine OpenMP spin-waits make two threads
-        # ~10x slower than one (measured: 64 s against 5 s for the same 60 rounds).
+        # far slower than one (benchmarks/RESULTS.md).
         "num_threads": threads,
     }
     dtrain = lgb.Dataset(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.settings import get_settings
+from pitwall.core.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
                 raise typer.Exit(2)
             table = table[wanted]
-        models = load_models(model_dir or settings.model_dir)
+        models = load_models(model_dir or settings.model_dir, settings.data_dir)
         trained_on = models.metadata.get("seasons", [])
         overlap = sorted(set(trained_on) & set(table["season"].unique()))
         if overlap:

@@ -11,8 +11,8 @@ import orjson
 import pytest
 import redis
 
-from consumers.redis_keys import SESSIONS, session_key_name
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
+from schemas.live import SESSIONS, session_key_name
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

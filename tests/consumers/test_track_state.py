@@ -10,10 +10,10 @@ import orjson
 import pandas as pd
 import redis
 
-from consumers.redis_keys import live_channel, session_key_name
 from consumers.redis_state import TOPICS, StateWriter
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 from schemas import BattlePair, BattlesEvent, EventTime, TelemetryEvent, encode
+from schemas.live import live_channel, session_key_name
 
 
 def _samples(data_dir, key: str, n: int) -> list[TelemetryEvent]:
@@ -55,7 +55,7 @@ def test_positions_are_throttled_and_published(stack: Settings) -> None:
     flushed = 0
     for i, ev in enumerate(samples):
         pipe = r.pipeline(transaction=False)
-        writer.apply("f1.telemetry.v1", encode(ev), pipe)
+        writer.apply("f1.telemetry.v1", ev, encode(ev), pipe)
         flushed += writer.positions.flush(pipe, now=now + i * 0.01)  # 100 samples a second
         pipe.execute()
     # One write per 0.2 s: 100 samples over ~1 s give 5 or 6 position updates, not 100.
@@ -75,7 +75,7 @@ def test_positions_are_throttled_and_published(stack: Settings) -> None:
     assert all(set(m["data"]["cars"]) <= {"VER", "NOR"} for m in msgs)
     # A sample without a position (car data only) changes nothing.
     bare = samples[0].model_copy(update={"x": None, "y": None})
-    assert writer.positions.add("f1.telemetry.v1", encode(bare)) is False
+    assert writer.positions.add(bare) is False
 
 
 def test_battles_kept_and_published(stack: Settings) -> None:
@@ -91,9 +91,45 @@ def test_battles_kept_and_published(stack: Settings) -> None:
         ev = BattlesEvent(session_key=key, event_time=EventTime(session_time=lap * 80.0),
                           lap=lap, pairs=[pair])  # fmt: skip
         pipe = r.pipeline(transaction=False)
-        writer.apply("f1.battles.v1", encode(ev), pipe)
+        writer.apply("f1.battles.v1", ev, encode(ev), pipe)
         pipe.execute()
     assert orjson.loads(r.get(session_key_name(key, "battles")))["lap"] == 11
     msgs = [m for m in _messages(pubsub) if m["kind"] == "battles"]
     assert [m["data"]["lap"] for m in msgs] == [10, 11]
     assert msgs[0]["data"]["pairs"][0]["behind"] == "ALO"
+
+
+def test_positions_left_over_are_written_once_the_telemetry_stops(stack: Settings) -> None:
+    """The consume loop writes only batches with messages: the Redis sink writes the positions
+    still pending on an empty poll."""
+    import time
+
+    from consumers.redis_state import RedisSink
+
+    class Message:  # what the loop hands over beside each decoded event
+        def __init__(self, ev: TelemetryEvent) -> None:
+            self._raw = encode(ev)
+
+        def topic(self) -> str:
+            return "f1.telemetry.v1"
+
+        def value(self) -> bytes:
+            return self._raw
+
+    key = f"2025-australian-R-idle{uuid.uuid4().hex[:6]}"
+    r = redis.Redis.from_url(stack.require_redis)
+    sink = RedisSink(r)
+    first, second = [e for e in _samples(stack.data_dir, key, 2) if e.driver == "VER"]
+    assert (first.x, first.y) != (second.x, second.y)  # the car moved between the samples
+
+    def stored() -> tuple[float, float]:
+        row = orjson.loads(r.hget(session_key_name(key, "positions"), "VER"))
+        return row["x"], row["y"]
+
+    for ev in (first, second):  # two batches within 0.2 s: the second is held back
+        sink.prepare([(Message(ev), ev)], lambda *a: None).execute()
+    assert stored() == (first.x, first.y)
+    time.sleep(0.25)
+    sink.prepare([], lambda *a: None)  # an empty poll: the loop would write nothing
+    assert stored() == (second.x, second.y)
+    r.close()
