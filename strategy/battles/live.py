@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas import BattlePair, BattlesEvent, EventTime
 from strategy.battles.history import HORIZONS
-from strategy.battles.model import BattleModel, features, pair_features
+from strategy.battles.model import FEATURES, BattleModel, feature_matrix, pair_features
 from strategy.race_state import RaceState
 
 
@@ -47,7 +47,7 @@ def forecast(state: RaceState, model: BattleModel) -> list[Battle]:
     pairs = list(itertools.pairwise(cars))
     if not pairs:
         return []
-    x = features(
+    x = feature_matrix(
         [b.gap_to_leader - a.gap_to_leader for a, b in pairs],
         [a.pace for a, _ in pairs],
         [b.pace for _, b in pairs],
@@ -61,17 +61,18 @@ def forecast(state: RaceState, model: BattleModel) -> list[Battle]:
         state.laps_total,
     )
     probs = model.predict(x)
+    col = {f: i for i, f in enumerate(FEATURES)}
     out = []
-    for (a, b), row, p in zip(pairs, x.itertuples(index=False), probs, strict=True):
+    for (a, b), row, p in zip(pairs, x, probs, strict=True):
         out.append(
             Battle(
                 position=b.position,
                 ahead=a.driver,
                 behind=b.driver,
-                gap=_maybe(row.gap),
-                drs=bool(row.drs),
-                pace_delta=_maybe(row.pace_delta),
-                tyre_age_delta=_maybe(row.tyre_age_delta),
+                gap=_maybe(row[col["gap"]]),
+                drs=bool(row[col["drs"]]),
+                pace_delta=_maybe(row[col["pace_delta"]]),
+                tyre_age_delta=_maybe(row[col["tyre_age_delta"]]),
                 compound_ahead=a.compound,
                 compound_behind=b.compound,
                 p_pass_1=round(float(p[0]), 4),
@@ -96,7 +97,7 @@ def battles_event(
         lap=state.lap,
         laps_total=state.laps_total,
         model_version=model.version,
-        pairs=[BattlePair(**asdict(b)) for b in forecast(state, model)],
+        pairs=[BattlePair(**vars(b)) for b in forecast(state, model)],
         source_produced_at=source_produced_at,
     )
 

@@ -31,7 +31,22 @@ FEATURES = [
 MONOTONE = {"gap": -1, "pace_delta": -1, "drs": 1, "passing_rate": 1}
 
 
-def features(
+def _num(v: object) -> np.ndarray:
+    """Floats, None and non-numbers as NaN (a few cars live, a season of pairs in training)."""
+    if isinstance(v, pd.Series):
+        return pd.to_numeric(v, errors="coerce").to_numpy(float)
+    a = np.asarray(v)
+    if a.dtype == object:
+        a = np.array([np.nan if x is None else x for x in a.ravel()], dtype=float)
+    return a.astype(float)
+
+
+def features(*args: object) -> pd.DataFrame:
+    """``feature_matrix`` as a frame with the ``FEATURES`` columns."""
+    return pd.DataFrame(feature_matrix(*args), columns=FEATURES)  # type: ignore[arg-type]
+
+
+def feature_matrix(
     gap: Sequence[float] | np.ndarray,
     pace_ahead: Sequence[float | None] | np.ndarray,
     pace_behind: Sequence[float | None] | np.ndarray,
@@ -43,34 +58,31 @@ def features(
     position: Sequence[int] | np.ndarray,
     lap: Sequence[int] | np.ndarray | int,
     laps_total: Sequence[int] | np.ndarray | int,
-) -> pd.DataFrame:
-    """The model's inputs for pairs of cars (arrays of equal length; scalars broadcast)."""
+) -> np.ndarray:
+    """The model's inputs for pairs of cars (arrays of equal length; scalars broadcast), one
+    row per pair, columns in ``FEATURES`` order. Plain numpy: the stream worker calls it for
+    a handful of pairs every lap."""
 
-    def num(v: object) -> np.ndarray:
-        return np.asarray(pd.to_numeric(pd.Series(v), errors="coerce"), dtype=float)
-
-    g = np.clip(num(gap), 0.0, MAX_GAP_S)
+    g = np.clip(_num(gap), 0.0, MAX_GAP_S)
     n = len(g)
 
     def comp(v: Sequence[str | None] | np.ndarray) -> np.ndarray:
         return np.array([COMPOUND_INDEX.get(str(c).upper(), -1) for c in v], dtype=float)
 
-    lap_a = np.broadcast_to(num(np.atleast_1d(lap)), (n,))
-    total = np.broadcast_to(num(np.atleast_1d(laps_total)), (n,))
-    return pd.DataFrame(
-        {
-            "gap": g,
-            "drs": (g < DRS_GAP_S).astype(float),
-            "pace_delta": num(pace_behind) - num(pace_ahead),
-            "tyre_age_delta": num(tyre_age_behind) - num(tyre_age_ahead),
-            "compound_ahead": comp(compound_ahead),
-            "compound_behind": comp(compound_behind),
-            "passing_rate": np.broadcast_to(num(np.atleast_1d(passing_rate)), (n,)),
-            "position": num(position),
-            "lap_frac": lap_a / np.maximum(total, 1.0),
-        },
-        columns=FEATURES,
-    )
+    lap_a = np.broadcast_to(_num(np.atleast_1d(lap)), (n,))
+    total = np.broadcast_to(_num(np.atleast_1d(laps_total)), (n,))
+    columns = {
+        "gap": g,
+        "drs": (g < DRS_GAP_S).astype(float),
+        "pace_delta": _num(pace_behind) - _num(pace_ahead),
+        "tyre_age_delta": _num(tyre_age_behind) - _num(tyre_age_ahead),
+        "compound_ahead": comp(compound_ahead),
+        "compound_behind": comp(compound_behind),
+        "passing_rate": np.broadcast_to(_num(np.atleast_1d(passing_rate)), (n,)),
+        "position": _num(position),
+        "lap_frac": lap_a / np.maximum(total, 1.0),
+    }
+    return np.column_stack([columns[f] for f in FEATURES]).reshape(n, len(FEATURES))
 
 
 def pair_features(pairs: pd.DataFrame, rates: dict[str, float], overall: float) -> pd.DataFrame:
@@ -104,15 +116,14 @@ class BattleModel:
     def rate(self, circuit: str) -> float:
         return self.rates.get(canonical_circuit(circuit), self.overall_rate)
 
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        """P(pass within h laps) for each row and horizon (columns: ``HORIZONS``), never
-        falling as the horizon grows."""
+    def predict(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """P(pass within h laps) for each row of features (a ``features`` frame or a
+        ``feature_matrix``) and horizon (columns: ``HORIZONS``), never falling as the
+        horizon grows."""
         if not len(x):
             return np.zeros((0, len(HORIZONS)))
-        cols = [
-            np.asarray(self.boosters[h].predict(x[FEATURES].to_numpy(float), num_threads=1))
-            for h in HORIZONS
-        ]
+        values = x if isinstance(x, np.ndarray) else x[FEATURES].to_numpy(float)
+        cols = [np.asarray(self.boosters[h].predict(values, num_threads=1)) for h in HORIZONS]
         return np.maximum.accumulate(np.column_stack(cols), axis=1)
 
 
