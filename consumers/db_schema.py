@@ -89,6 +89,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "strategy",
         ("session_key", "lap", "trigger", "trigger_driver", "session_time"),
     ),
+    "f1.battles.v1": ("battles", ("session_key", "lap", "session_time")),
     "f1.dlq.v1": ("dlq", ("source", "partition", "offset", "produced_at")),
 }
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "tail",
     "kcat",
     "model",
+    "battles",
     "worker",
     "serve",
     "live",

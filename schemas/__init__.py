@@ -3,6 +3,7 @@
 Everything that produces or consumes a topic imports its model from here.
 """
 
+from schemas.battles import BattlePair, BattlesEvent
 from schemas.codec import DecodeError, decode, decode_any, decode_as, encode
 from schemas.derived import (
     DegradationEvent,
@@ -34,6 +35,8 @@ __all__ = [
     "DERIVED_TOPICS",
     "RAW_TOPICS",
     "TRACK_STATUS_CODES",
+    "BattlePair",
+    "BattlesEvent",
     "DecodeError",
     "DegradationEvent",
     "DlqEvent",

@@ -7,7 +7,8 @@ Updates go out on :func:`live_channel` as :class:`LiveMessage`.
 
 Keys: ``pitwall:sessions`` (sorted set of session keys by last update), and per session
 ``pitwall:session:{key}:{part}`` with part ``info``, ``standings`` (hash driver -> row),
-``track_status``, ``strategy``, ``strategy_history`` (list) and ``degradation`` (hash).
+``track_status``, ``strategy``, ``strategy_history`` (list), ``degradation`` (hash),
+``battles`` (the latest ``f1.battles.v1`` event) and ``positions`` (hash driver -> latest X/Y).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ SESSIONS = "pitwall:sessions"
 HISTORY_CAP = 200
 
 LivePart = Literal[
-    "info", "standings", "track_status", "strategy", "strategy_history", "degradation"
+    "info", "standings", "track_status", "strategy", "strategy_history", "degradation",
+    "battles", "positions",
+]  # fmt: skip
+LiveKind = Literal[
+    "session", "standings", "track_status", "strategy", "degradation", "battles", "positions"
 ]
-LiveKind = Literal["session", "standings", "track_status", "strategy", "degradation"]
 
 
 def session_key_name(session_key: str, part: LivePart) -> str:

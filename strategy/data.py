@@ -63,9 +63,7 @@ def _bool(col: pd.Series) -> pd.Series:
 def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.DataFrame:
     """Race laps from lap CSVs, one row per driver lap, with race-level columns added.
 
-    Columns: season, round, event, circuit, race_id, driver, team, lap, lap_time, stint,
-    compound, compound_c, tyre_life, track_status, green, position, pit_in, pit_out,
-    accurate, time (session time at lap end, s), laps_total.
+    Columns: those of ``lap_table``.
     """
     frames = []
     for path in paths:
@@ -74,43 +72,74 @@ def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.Data
         missing = {"Driver", "LapNumber", "LapTime", "EventName"} - set(raw.columns)
         if missing:
             raise ValueError(f"{path}: not a lap CSV (missing columns {sorted(missing)})")
-        year = season or _season_from_name(path)
-        sprint = "sprint" in path.name.lower()
-        df = pd.DataFrame(
-            {
-                "season": year,
-                "round": raw.get("RoundNumber", pd.Series(0, index=raw.index)).astype(int),
-                "event": raw["EventName"].astype(str),
-                "driver": raw["Driver"].astype(str),
-                "team": raw.get("Team", pd.Series("", index=raw.index)).astype(str),
-                "lap": raw["LapNumber"].astype(float),
-                "lap_time": _seconds(raw["LapTime"]),
-                "stint": raw.get("Stint", pd.Series(np.nan, index=raw.index)).astype(float),
-                "compound": raw.get("Compound", pd.Series("UNKNOWN", index=raw.index))
-                .fillna("UNKNOWN")
-                .astype(str)
-                .str.upper(),
-                "tyre_life": raw.get("TyreLife", pd.Series(np.nan, index=raw.index)).astype(float),
-                "track_status": raw.get("TrackStatus", pd.Series("1", index=raw.index))
-                .fillna(1)
-                .astype(str)
-                .str.replace(r"\.0$", "", regex=True),
-                "position": raw.get("Position", pd.Series(np.nan, index=raw.index)).astype(float),
-                "pit_in": raw["PitInTime"].notna() if "PitInTime" in raw else False,
-                "pit_out": raw["PitOutTime"].notna() if "PitOutTime" in raw else False,
-                "accurate": _bool(raw.get("IsAccurate", pd.Series(True, index=raw.index))),
-                "time": _seconds(raw["Time"]) if "Time" in raw else np.nan,
-            }
+        frames.append(
+            lap_table(raw, season or _season_from_name(path), sprint="sprint" in path.name.lower())
         )
-        cname = raw.get("CompoundName")
-        df["compound_c"] = (
-            cname.astype(str).str.extract(r"C(\d)")[0].astype(float).fillna(-1)
-            if cname is not None
-            else -1.0
-        )
-        df["sprint"] = sprint
-        frames.append(df)
-    laps = pd.concat(frames, ignore_index=True)
+    return finish_laps(pd.concat(frames, ignore_index=True))
+
+
+#: FastF1's sector and speed-trap columns -> the lap table's (kept where the source has them).
+SECTOR_COLUMNS = {"Sector1Time": "sector1", "Sector2Time": "sector2", "Sector3Time": "sector3"}
+SPEED_COLUMNS = {"SpeedI1": "speed_i1", "SpeedI2": "speed_i2", "SpeedFL": "speed_fl",
+                 "SpeedST": "speed_st"}  # fmt: skip
+
+
+def lap_table(
+    raw: pd.DataFrame, season: int, sprint: bool = False, event: str | None = None
+) -> pd.DataFrame:
+    """One FastF1 lap export (a lap CSV, or a loaded session's ``laps``) in the race model's
+    columns: season, round, event, driver, team, lap, lap_time, stint, compound, compound_c,
+    tyre_life, track_status, position, pit_in, pit_out, accurate, time (session time at lap
+    end, s), sprint, plus sector1-3 and speed_i1/i2/fl/st where the source has them.
+    ``event`` names the event when the frame has no ``EventName`` column. ``finish_laps``
+    adds the race-level columns."""
+    n = pd.Series(np.nan, index=raw.index)
+    event_col = raw["EventName"].astype(str) if "EventName" in raw else event or "unknown"
+    df = pd.DataFrame(
+        {
+            "season": season,
+            "round": raw.get("RoundNumber", pd.Series(0, index=raw.index)).fillna(0).astype(int),
+            "event": event_col,
+            "driver": raw["Driver"].astype(str),
+            "team": raw.get("Team", pd.Series("", index=raw.index)).fillna("").astype(str),
+            "lap": raw["LapNumber"].astype(float),
+            "lap_time": _seconds(raw["LapTime"]),
+            "stint": raw.get("Stint", n).astype(float),
+            "compound": raw.get("Compound", pd.Series("UNKNOWN", index=raw.index))
+            .fillna("UNKNOWN")
+            .astype(str)
+            .str.upper(),
+            "tyre_life": raw.get("TyreLife", n).astype(float),
+            "track_status": raw.get("TrackStatus", pd.Series("1", index=raw.index))
+            .fillna(1)
+            .astype(str)
+            .str.replace(r"\.0$", "", regex=True),
+            "position": raw.get("Position", n).astype(float),
+            "pit_in": raw["PitInTime"].notna() if "PitInTime" in raw else False,
+            "pit_out": raw["PitOutTime"].notna() if "PitOutTime" in raw else False,
+            "accurate": _bool(raw.get("IsAccurate", pd.Series(True, index=raw.index))),
+            "time": _seconds(raw["Time"]) if "Time" in raw else np.nan,
+        }
+    )
+    for src, dst in SECTOR_COLUMNS.items():
+        if src in raw:
+            df[dst] = _seconds(raw[src])
+    for src, dst in SPEED_COLUMNS.items():
+        if src in raw:
+            df[dst] = pd.to_numeric(raw[src], errors="coerce").astype(float)
+    cname = raw.get("CompoundName")
+    df["compound_c"] = (
+        cname.astype(str).str.extract(r"C(\d)")[0].astype(float).fillna(-1)
+        if cname is not None
+        else -1.0
+    )
+    df["sprint"] = sprint
+    return df
+
+
+def finish_laps(laps: pd.DataFrame) -> pd.DataFrame:
+    """Race-level columns of ``lap_table`` rows: circuit, race_id, green, neutralised,
+    laps_total; duplicates dropped, sorted by race, driver and lap."""
     laps = laps.dropna(subset=["lap"]).copy()
     laps["lap"] = laps["lap"].astype(int)
     laps["circuit"] = laps["event"].map(circuit_slug)
