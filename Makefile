@@ -58,6 +58,7 @@ bench: $(STAMP) $(MODELS)
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_ws.py
+	$(BIN)/python benchmarks/bench_hazards.py
 	$(BIN)/python benchmarks/bench_live.py
 
 clean:
