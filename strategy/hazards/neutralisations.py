@@ -38,14 +38,15 @@ EVENTS = {"sc": ("4", "45"), "vsc": ("6", "456")}  # code that starts it, codes 
 FEATURES = ["lap1", "circuit", "wet", "yellows", "restart"]
 OPTIONAL = ["restart", "yellows", "wet", "lap1"]
 GRID = {"prior": (50.0, 200.0, 800.0, 3000.0), "window": (1, 2, 3), "C": (0.03, 0.3, 3.0)}
+MAX_WINDOW = 5  # laps of yellow-flag history each row carries
 
 
 def race_laps(laps: pd.DataFrame) -> pd.DataFrame:
     """One row per race and leader lap: track-status codes, state before the lap, outcomes.
 
     Columns: race_id, season, circuit (canonical), lap, laps_total, codes, yellow (the lap saw
-    a yellow), wet (share on intermediates/wets before the lap), restart, and per event
-    ``sc``/``vsc``: ``<e>_start`` and ``<e>_at_risk``.
+    a yellow) and yellow_1..yellow_5 (lap L-k did), wet (share on intermediates/wets before
+    the lap), restart, and per event ``sc``/``vsc``: ``<e>_start`` and ``<e>_at_risk``.
     """
     df = laps[["race_id", "season", "circuit", "lap", "laps_total", "time", "position"]].copy()
     df["codes"] = laps["track_status"].astype(str)
@@ -66,6 +67,9 @@ def race_laps(laps: pd.DataFrame) -> pd.DataFrame:
     last_prev = prev["codes"].shift(1).fillna("1").str[-1]
     first = out["codes"].str[0]
     out["yellow"] = out["codes"].str.contains("2", regex=False).astype(float)
+    yellows = out["yellow"].groupby(out["race_id"], sort=False)
+    for k in range(1, MAX_WINDOW + 1):  # each row knows the laps before it
+        out[f"yellow_{k}"] = yellows.shift(k, fill_value=0.0)
     neutral = out["codes"].str.contains("[456]", regex=True)
     by_race = neutral.groupby(out["race_id"], sort=False)
     out["restart"] = (
@@ -81,12 +85,11 @@ def race_laps(laps: pd.DataFrame) -> pd.DataFrame:
 
 
 def recent_yellows(frame: pd.DataFrame, window: int) -> np.ndarray:
-    """Per row: leader laps among the ``window`` before it that saw a yellow flag."""
-    seen = frame.groupby("race_id", sort=False)["yellow"].cumsum()  # up to and with lap L
-    by_race = seen.groupby(frame["race_id"], sort=False)
-    before = by_race.shift(1, fill_value=0.0)  # up to lap L-1
-    older = by_race.shift(window + 1, fill_value=0.0)  # up to lap L-1-window
-    return (before - older).to_numpy(float)
+    """Per ``race_laps`` row (any subset of them): leader laps among the ``window`` before it
+    that saw a yellow flag."""
+    if not 1 <= window <= MAX_WINDOW:
+        raise ValueError(f"yellow-flag window {window}: 1 to {MAX_WINDOW} laps")
+    return frame[[f"yellow_{k}" for k in range(1, window + 1)]].sum(axis=1).to_numpy(float)
 
 
 def _matrix(frame: pd.DataFrame, features: Sequence[str], circuit: np.ndarray, window: int):

@@ -235,3 +235,16 @@ def test_report_prints_every_model(report: dict) -> None:
     for title in ("SC starts", "VSC starts", "Retirements", "Pit loss", "Undercut reliability"):
         assert title in text
     assert "engine formula" in text and "Chosen on the training seasons only" in text
+
+
+def test_recent_yellows_count_laps_not_rows(laps: pd.DataFrame) -> None:
+    from strategy.hazards.neutralisations import recent_yellows
+
+    f = race_laps(laps[laps["race_id"] == "2023-australian"])
+    at_risk = f[f["sc_at_risk"]].set_index("lap")
+    # Lap 54 (SC) followed a yellow on lap 53; lap 4 follows SC laps 2-3 without a yellow.
+    counts = pd.Series(recent_yellows(at_risk, 1), index=at_risk.index)
+    assert counts[54] == 1.0 and counts[4] == 0.0
+    # Lap 9 (after the red flag): none on lap 8, one on lap 7.
+    assert counts[9] == 0.0
+    assert pd.Series(recent_yellows(at_risk, 3), index=at_risk.index)[9] == 1.0
