@@ -42,8 +42,8 @@ ACCIDENT = {
 }  # fmt: skip
 FEATURES = ["lap1", "circuit", "team_season", "team_prev", "field_season"]
 OPTIONAL = ["field_season", "team_prev", "team_season", "circuit"]
-GRID = {"circuit_prior": (500.0, 3000.0, 12000.0), "team_prior": (300.0, 1500.0, 6000.0),
-        "C": (0.1, 1.0, 10.0)}  # fmt: skip
+GRID = {"circuit_prior": (500.0, 3000.0, 12000.0), "team_prior": (1500.0, 6000.0, 24000.0),
+        "C": (0.03, 0.1, 1.0)}  # fmt: skip
 
 
 def _lapped(status: str) -> bool:
