@@ -31,6 +31,7 @@ from api.routers import (
     sessions,
     simulations,
     strategies,
+    topic_schemas,
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
     )
     app.state.resources = res
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         exports.router,
         admin.router,
         health.router,
+        topic_schemas.router,
         metrics_router,
         ws_router,
     ):

@@ -21,8 +21,18 @@ app = typer.Typer(
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
 COMMAND_MODULES = (
-    "stack", "topics", "model", "hazards", "worker", "serve", "live", "sink", "demo",
-)  # fmt: skip
+    "stack",
+    "topics",
+    "tail",
+    "kcat",
+    "model",
+    "hazards",
+    "worker",
+    "serve",
+    "live",
+    "sink",
+    "demo",
+)
 
 
 def _register_all() -> None:
