@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "kcat",
     "model",
     "battles",
+    "hazards",
     "worker",
     "serve",
     "live",

@@ -187,6 +187,17 @@ def ergast_races(data_dir: Path) -> pd.DataFrame:
     return races
 
 
+#: The Ergast tables the fitted hazards read (``ergast_tables``).
+HAZARD_TABLES = ("results", "status", "constructors", "drivers")
+
+
+def ergast_tables(data_dir: Path, names: Iterable[str] = HAZARD_TABLES) -> dict[str, pd.DataFrame]:
+    """Ergast tables by name, with ``races`` (circuit keys added) always among them."""
+    tables = {name: ergast_table(data_dir, name) for name in names}
+    tables["races"] = ergast_races(data_dir)
+    return tables
+
+
 def vsc_estimates(data_dir: Path) -> dict[str, list[int]]:
     path = data_dir / "ergast" / "data" / "virtual_safety_car_estimates.json"
     return json.loads(path.read_text()) if path.exists() else {}
