@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from strategy.artifacts import RaceModels
-from strategy.calibration import expected_calibration_error
+from strategy.calibration import reliability
 from strategy.data import DRY, race_results
 from strategy.decisions import plans_for, recommend
 from strategy.lapfeatures import CarLaps
@@ -438,9 +438,9 @@ def _outcomes(res: BacktestResult, records: list[RaceRecord]) -> None:
         y = np.array([float(h) for _, h in pod])
         res.podium_brier = {"model": float(np.mean((p - y) ** 2))}
     if probs:
-        ece, table = expected_calibration_error(np.array(probs), np.array(hits, float))
-        res.win_ece = ece
-        res.reliability = table
+        rel = reliability(np.array(probs), np.array(hits, float), n_bins=10)
+        res.win_ece = rel.ece
+        res.reliability = [vars(b) for b in rel.bins]
     drops = [r.max_drop for r in records if r.max_drop is not None]
     if drops:
         res.max_pit_cycle_drop = float(np.max(drops))

@@ -42,6 +42,17 @@ MAX_AGE = 60  # tyre ages the curves cover
 CURVE_AGES = np.array([0, 1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 30, 36, 43, 50, 60])
 
 
+def clean_mask(laps: pd.DataFrame) -> pd.Series:
+    """Rows of :func:`strategy.data.read_laps` that are clean laps to study history on: green,
+    timed, neither in- nor out-laps nor the standing start, and within 7% of the race's
+    median such lap (a slow zone the flags did not show is left out). It looks at the whole
+    race: for analyses of past races, not for what a live car knows."""
+    ok = laps["green"] & ~laps["pit_in"] & ~laps["pit_out"] & laps["lap_time"].notna()
+    ok &= laps["lap"] > 1
+    med = laps["lap_time"].where(ok).groupby(laps["race_id"]).transform("median")
+    return ok & (laps["lap_time"] < med * 1.07) & (laps["lap_time"] > med * 0.93)
+
+
 def race_cars(race: pd.DataFrame) -> dict[str, CarLaps]:
     """Every car's :class:`CarLaps` of one race (rows of :func:`strategy.data.read_laps`)."""
     laps_total = int(race["laps_total"].iloc[0])

@@ -24,14 +24,14 @@ from functools import cached_property, lru_cache
 
 import pandas as pd
 
-from strategy.data import DRY, canonical_circuit
-from strategy.hazards.calibration import (
+from strategy.calibration import (
     Reliability,
     brier,
     expected_calibration_error,
     log_loss,
     reliability,
 )
+from strategy.data import DRY, canonical_circuit
 from strategy.hazards.neutralisations import LapHazard, fit_neutralisations, race_laps
 from strategy.hazards.passing import passing_rates
 from strategy.hazards.pit_loss import PitLossModel, fit_pit_losses

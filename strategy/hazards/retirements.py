@@ -25,8 +25,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from strategy.calibration import log_loss
 from strategy.data import canonical_circuit
-from strategy.hazards.calibration import log_loss
 from strategy.hazards.logistic import Logistic, fit_logistic
 from strategy.hazards.rates import ShrunkRates, loo_log_ratio, sum_rates
 from strategy.hazards.selection import Selection, choose

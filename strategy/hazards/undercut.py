@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from strategy.calibration import log_loss
 from strategy.data import DRY, canonical_circuit
 from strategy.fuel import FUEL_S_PER_LAP
-from strategy.hazards.calibration import log_loss
 from strategy.hazards.logistic import Calibrator, Logistic, fit_calibrator, fit_logistic
 from strategy.hazards.selection import Selection, choose
 from strategy.laptime import clean_mask

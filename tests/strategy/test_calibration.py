@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import brier_score_loss
 from sklearn.metrics import log_loss as sk_log_loss
 
-from strategy.hazards.calibration import (
+from strategy.calibration import (
     bootstrap_difference,
     brier,
     expected_calibration_error,
