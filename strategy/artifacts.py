@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from strategy import hazards
 from strategy.data import COMPOUNDS, canonical_circuit
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
+from strategy.hazards import HazardModels
 from strategy.lapfeatures import FEATURES
 from strategy.laptime import LapTimeModel
 from strategy.pitloss import DEFAULT_PIT_LOSS
@@ -27,13 +29,10 @@ from strategy.safety_car import Hazard
 
 log = logging.getLogger(__name__)
 
-#: Circuits where passing is hard (pass_delta scale > 1) or easy (< 1).
-PASS_DIFFICULTY = {
-    "monaco": 3.0, "singapore": 1.8, "hungarian": 1.6, "emilia-romagna": 1.5, "spanish": 1.3,
-    "dutch": 1.4, "japanese": 1.2, "bahrain": 0.8, "belgian": 0.8, "italian": 0.8,
-    "saudi-arabian": 0.8, "las-vegas": 0.8, "chinese": 0.9, "sao-paulo": 0.9,
-}  # fmt: skip
-
+PASS_DELTA_S = 0.6  # s of pace advantage that gives a 50% pass chance at an average circuit
+#: Share of the green-flag pit loss a stop costs under SC / VSC without fitted hazards (a red
+#: flag allows a free tyre change in the pit lane).
+SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
 PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
 PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
@@ -58,21 +57,51 @@ class RaceModels:
     pace_sd: float = PACE_SD
     p_dnf: float = DNF_PER_LAP
     pace_shrink: float = PACE_SHRINK
+    #: SC/VSC, retirement, pit-loss, passing and undercut models fitted on history
+    #: (``strategy.hazards``); None: the circuit tables and constants above
+    fitted: HazardModels | None = None
 
     @staticmethod
     def key(circuit: str) -> str:
         """The table key of a circuit slug or event name ('saudi-arabia' -> 'saudi-arabian')."""
         return canonical_circuit(circuit)
 
-    def pit_loss(self, circuit: str) -> float:
-        return self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
+    def pit_loss(self, circuit: str, status: str = "green") -> float:
+        """Median seconds a stop costs at ``circuit`` under ``status`` (green, sc, vsc, red)."""
+        if self.fitted is not None:
+            return hazards.pit_loss(self.fitted, circuit, status)[0]
+        green = self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
+        return green * SC_LOSS_FACTOR.get(status, 1.0)
 
-    def sc_hazard(self, circuit: str) -> tuple[float, float]:
+    def sc_hazard(
+        self,
+        circuit: str,
+        lap: int = 10,
+        wet_share: float = 0.0,
+        recent_yellows: float = 0.0,
+        recent_neutralisation: bool = False,
+    ) -> tuple[float, float]:
+        """Chances that an SC and a VSC start on a racing lap (``lap`` and the state of the
+        race matter with fitted hazards)."""
+        if self.fitted is not None:
+            return hazards.sc_vsc_probability(
+                self.fitted, circuit, lap, wet_share, recent_yellows, recent_neutralisation
+            )
         h = self.hazards.get(self.key(circuit), self.global_hazard)
         return h.p_sc, h.p_vsc
 
+    def dnf_probability(self, team: str | None, circuit: str, lap: int) -> float:
+        """Chance that a running car of ``team`` retires on ``lap``."""
+        if self.fitted is not None:
+            return hazards.dnf_probability(self.fitted, team, circuit, lap)
+        return self.p_dnf
+
     def pass_delta(self, circuit: str) -> float:
-        return 0.6 * PASS_DIFFICULTY.get(self.key(circuit), 1.0)
+        """Seconds of pace advantage that give a 50% chance of passing on a lap at ``circuit``:
+        larger where passes on track are rarer than at the average circuit (fitted)."""
+        if self.fitted is None:
+            return PASS_DELTA_S
+        return PASS_DELTA_S * float(np.exp(-self.fitted.passing.log_ratio(self.key(circuit))))
 
     def wear_multiplier(self, circuit: str | None) -> float:
         """How much harder than measured the tyres wear at ``circuit`` (teams' stops)."""
@@ -124,6 +153,7 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
         wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
+        fitted=HazardModels.from_dict(tables["fitted"]) if tables.get("fitted") else None,
         **kw,
     )
 

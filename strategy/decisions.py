@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
+from strategy import hazards
 from strategy.artifacts import RaceModels
 from strategy.data import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.montecarlo import Field, SimParams, simulate
@@ -28,9 +29,6 @@ from strategy.rejoin import rejoins
 
 WINDOW_TOLERANCE_S = 1.0  # expected-time margin treated as "within noise" of the best plan
 OUT_LAP_PENALTY_S = 1.2  # cold tyres and pit exit on the out-lap
-#: Share of the green-flag pit loss a stop costs now, by track status (a red flag allows a
-#: free tyre change in the pit lane).
-SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
 
 def _phi(x: float) -> float:
@@ -104,7 +102,7 @@ class PlanTable:
                     used[i, COMPOUND_INDEX[c]] = True
         n_used = used.sum(axis=1)
         loss = models.pit_loss(state.circuit)
-        now_factor = SC_LOSS_FACTOR.get(state.track_status, 1.0)
+        now_loss = models.pit_loss(state.circuit, state.track_status)
         times = np.full((n, len(_SEQ_KIND)), np.inf)
 
         def on_current(laps: np.ndarray) -> np.ndarray:
@@ -128,7 +126,7 @@ class PlanTable:
             first = np.broadcast_to((self.pit_laps - lap).astype(float), (n, len(self.pit_laps)))
             rest = np.broadcast_to((total - self.pit_laps).astype(float), first.shape)
             losses = np.full(first.shape[1], loss + OUT_LAP_PENALTY_S)
-            losses[0] = loss * now_factor + OUT_LAP_PENALTY_S
+            losses[0] = now_loss + OUT_LAP_PENALTY_S
             one = (on_current(first) + losses)[:, None, :] + on_fresh(rest)
             allowed = np.where(
                 dry[:, None],
@@ -144,7 +142,7 @@ class PlanTable:
             split = np.array(TWO_STOP_SPLITS)[:, None]
             p2 = np.clip(np.round(p1 + (total - p1) * split), p1 + MIN_STINT, total - MIN_STINT)
             losses = np.full(len(p1), 2 * (loss + OUT_LAP_PENALTY_S))
-            losses[0] -= loss * (1.0 - now_factor)
+            losses[0] -= loss - now_loss
             s1 = on_current(np.broadcast_to(p1 - lap, (n, len(p1)))) + losses  # (n, P1)
             mid = on_fresh(np.broadcast_to((p2 - p1).reshape(-1), (n, p2.size)))
             end = on_fresh(np.broadcast_to((total - p2).reshape(-1), (n, p2.size)))
@@ -262,7 +260,9 @@ def simulate_state(
     if plans is None:
         plans = [p.best[1] for p in plans_for(state, models, curves)]
     off, slope = models.compound_arrays(state.circuit)
-    p_sc, p_vsc = models.sc_hazard(state.circuit)
+    # The chance of a neutralisation on the laps to come (not lap 1, no yellow just now).
+    p_sc, p_vsc = models.sc_hazard(state.circuit, state.lap + 2, wet_share(state))
+    green = models.pit_loss(state.circuit)
     field = Field.build(
         curves.pace,
         np.array([d.gap_to_leader for d in cars]),
@@ -282,11 +282,21 @@ def simulate_state(
         noise_sd=noise_sd,
         pace_sd=models.pace_sd if noise_sd > 0 else 0.0,
         pass_delta=models.pass_delta(state.circuit),
-        p_dnf=models.p_dnf if noise_sd > 0 else 0.0,
+        p_dnf=np.array([models.dnf_probability(d.team, state.circuit, state.lap + 2) for d in cars])
+        if noise_sd > 0
+        else 0.0,
         sc_laps_left=3 if state.track_status in ("sc", "red") else 0,
         vsc_laps_left=2 if state.track_status in ("vsc", "vsc_ending") else 0,
+        sc_pit_factor=models.pit_loss(state.circuit, "sc") / green if green else 0.45,
+        vsc_pit_factor=models.pit_loss(state.circuit, "vsc") / green if green else 0.65,
     )
     return simulate(field, params, n_sims, seed)
+
+
+def wet_share(state: RaceState) -> float:
+    """Share of the running cars on intermediates or wets."""
+    cars = state.running()
+    return sum(d.compound in ("INTERMEDIATE", "WET") for d in cars) / len(cars) if cars else 0.0
 
 
 def fresh_gain(curves: PaceCurves, i: int, compound: str) -> float:
@@ -313,35 +323,19 @@ def recommend(
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, [p.best[1] for p in plans], n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
-    loss = models.pit_loss(state.circuit)
     projections = rejoins(
-        state,
-        {"green": loss, "sc": loss * SC_LOSS_FACTOR["sc"], "vsc": loss * SC_LOSS_FACTOR["vsc"]},
+        state, {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")}
     )
+    moves = _moves_fitted if models.fitted is not None else _moves_formula
     out = []
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
         best_plan = p.best[1]
         window = p.window()
         confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
-        gain = fresh_gain(curves, i, next_comp) if next_comp else 0.0
-        ahead = cars[i - 1] if i > 0 else None
-        behind = cars[i + 1] if i + 1 < len(cars) else None
-        gap_ahead = d.gap_to_leader - ahead.gap_to_leader if ahead else None
-        gap_behind = behind.gap_to_leader - d.gap_to_leader if behind else None
-        under_opp = _phi((gain - gap_ahead) / 1.0) if gap_ahead is not None and next_comp else 0.0
-        over_opp = 0.0
-        if ahead is not None and gap_ahead is not None:
-            over_opp = _phi((OUT_LAP_PENALTY_S + 0.5 - gap_ahead) / 1.0) * (1 - confidence) * 0.5
-        under_threat = over_threat = 0.0
-        if behind is not None and gap_behind is not None:
-            bp = plans[i + 1]
-            b_next = bp.best[1][0][1] if bp.best[1] else None
-            if b_next:
-                b_gain = fresh_gain(curves, i + 1, b_next)
-                soon = bp.best[1][0][0] - state.lap <= 5
-                under_threat = _phi((b_gain - gap_behind) / 1.0) * (1.0 if soon else 0.4)
-            over_threat = _phi((OUT_LAP_PENALTY_S + 0.5 - gap_behind) / 1.0) * 0.3
+        under_opp, over_opp, under_threat, over_threat = moves(
+            state, models, curves, plans, i, confidence
+        )
         pit_under_sc = None
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
@@ -369,3 +363,85 @@ def recommend(
             )
         )
     return out
+
+
+def _next_compound(plan: _Plans) -> str | None:
+    return plan.best[1][0][1] if plan.best[1] else None
+
+
+def _moves_fitted(
+    state: RaceState,
+    models: RaceModels,
+    curves: PaceCurves,
+    plans: list[_Plans],
+    i: int,
+    confidence: float,
+) -> tuple[float, float, float, float]:
+    """Undercut/overcut opportunity on the car ahead and threat from the car behind, from the
+    calibrated models fitted on real attempts (``strategy.hazards``): (undercut opportunity,
+    overcut opportunity, undercut threat, overcut threat)."""
+    h = models.fitted
+    assert h is not None
+    cars, c = state.running(), state.circuit
+    d = cars[i]
+    # recent pace as the models were fitted on (median of the last clean laps; 0 if unknown)
+    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
+    pace = [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
+    under_opp = over_opp = under_threat = over_threat = 0.0
+    mine = _next_compound(plans[i])
+    if i > 0:
+        ahead, gap = cars[i - 1], d.gap_to_leader - cars[i - 1].gap_to_leader
+        if mine:  # this car pits now, the one ahead stays out
+            under_opp = hazards.undercut_probability(
+                h, gap, ahead.tyre_age, hazards.compound_delta(ahead.compound, mine),
+                pace[i] - pace[i - 1], c,
+            )  # fmt: skip
+        theirs = _next_compound(plans[i - 1])
+        if theirs:  # the one ahead pits, this car stays out
+            over_opp = hazards.overcut_probability(
+                h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
+                pace[i] - pace[i - 1], c,
+            )  # fmt: skip
+    if i + 1 < len(cars):
+        behind, gap = cars[i + 1], cars[i + 1].gap_to_leader - d.gap_to_leader
+        theirs = _next_compound(plans[i + 1])
+        if theirs:  # the car behind pits now, this car stays out
+            under_threat = hazards.undercut_probability(
+                h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
+                pace[i + 1] - pace[i], c,
+            )  # fmt: skip
+        if mine:  # this car pits, the one behind stays out
+            over_threat = hazards.overcut_probability(
+                h, gap, behind.tyre_age, hazards.compound_delta(behind.compound, mine),
+                pace[i + 1] - pace[i], c,
+            )  # fmt: skip
+    return under_opp, over_opp, under_threat, over_threat
+
+
+def _moves_formula(
+    state: RaceState,
+    models: RaceModels,
+    curves: PaceCurves,
+    plans: list[_Plans],
+    i: int,
+    confidence: float,
+) -> tuple[float, float, float, float]:
+    """The same without fitted models (no trained artifact): rules of thumb on the gap and
+    the fresh tyres' gain over two laps."""
+    cars = state.running()
+    d = cars[i]
+    mine = _next_compound(plans[i])
+    under_opp = over_opp = under_threat = over_threat = 0.0
+    if i > 0:
+        gap = d.gap_to_leader - cars[i - 1].gap_to_leader
+        if mine:
+            under_opp = _phi(fresh_gain(curves, i, mine) - gap)
+        over_opp = _phi(OUT_LAP_PENALTY_S + 0.5 - gap) * (1 - confidence) * 0.5
+    if i + 1 < len(cars):
+        gap = cars[i + 1].gap_to_leader - d.gap_to_leader
+        theirs = _next_compound(plans[i + 1])
+        if theirs:
+            soon = plans[i + 1].best[1][0][0] - state.lap <= 5
+            under_threat = _phi(fresh_gain(curves, i + 1, theirs) - gap) * (1.0 if soon else 0.4)
+        over_threat = _phi(OUT_LAP_PENALTY_S + 0.5 - gap) * 0.3
+    return under_opp, over_opp, under_threat, over_threat

@@ -49,9 +49,12 @@ class SimParams:
     noise_sd: float = 0.45  # s, lap-to-lap noise
     pace_sd: float = 0.0  # s per lap, per-race error of a car's pace (model uncertainty)
     pass_delta: float = 0.6  # s of lap-time advantage that gives a 50% pass chance
-    p_dnf: float = 0.0  # chance per car and lap of retiring
+    #: chance per lap of retiring: one for every car, or one per car (in ``Field`` order)
+    p_dnf: float | np.ndarray = 0.0
     sc_laps_left: int = 0  # an SC already out: laps it still runs
     vsc_laps_left: int = 0
+    sc_pit_factor: float = SC_PIT_FACTOR  # share of the pit loss a stop costs under SC
+    vsc_pit_factor: float = VSC_PIT_FACTOR
 
 
 @dataclass
@@ -145,11 +148,12 @@ def _uniform(state: np.uint64) -> np.float32:
 def _races(
     lo, hi, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral,
+    neutral, sc_factor, vsc_factor,
 ):  # fmt: skip
-    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another."""
+    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another.
+    ``p_dnf``: each car's chance per lap of retiring."""
     n_laps, n = base.shape
-    log_keep = np.log(1.0 - p_dnf) if p_dnf > 0 else -1.0
+    log_keep = np.log(1.0 - np.minimum(p_dnf, 0.5))
     retired = np.float32(RETIRED)
     mask = np.uint64(0xFFFF)
     for s in range(lo, hi):
@@ -170,9 +174,9 @@ def _races(
             st = _xorshift(st)
             off[i] = pace_sd * normal[np.int64(st & mask)]
             dnf[i] = n_laps + 1
-            if p_dnf > 0:
+            if p_dnf[i] > 0:
                 u = (np.float64(st >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-                first = np.log(u) / log_keep
+                first = np.log(u) / log_keep[i]
                 if first < n_laps:
                     dnf[i] = np.int32(first)
         sc_left = sc_left0
@@ -194,10 +198,10 @@ def _races(
             loss = pit_loss
             if sc:
                 slow = np.float32(SC_SLOWDOWN)
-                loss = pit_loss * np.float32(SC_PIT_FACTOR)
+                loss = pit_loss * sc_factor
             elif vsc_left > 0:
                 slow = np.float32(VSC_SLOWDOWN)
-                loss = pit_loss * np.float32(VSC_PIT_FACTOR)
+                loss = pit_loss * vsc_factor
             r = np.uint64(0)
             for i in range(n):
                 if (i & 3) == 0:
@@ -268,14 +272,14 @@ def _races(
 def _races_parallel(
     n_sims, chunk, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral,
+    neutral, sc_factor, vsc_factor,
 ):  # fmt: skip
     """All races, in chunks spread over the cores."""
     for c in nb.prange((n_sims + chunk - 1) // chunk):
         _races(
             c * chunk, min(n_sims, (c + 1) * chunk), seed, base, pit, gap, order0, pit_loss,
             p_sc, p_vsc, noise_sd, pace_sd, pass_delta, p_dnf, sc_left0, vsc_left0, normal,
-            positions, times, orders, offs, dnf_laps, neutral,
+            positions, times, orders, offs, dnf_laps, neutral, sc_factor, vsc_factor,
         )  # fmt: skip
 
 
@@ -308,9 +312,11 @@ def simulate(field: Field, params: SimParams, n_sims: int, seed: int = 0) -> Sim
         np.argsort(field.gap, kind="stable").astype(np.int32),
         np.float32(params.pit_loss), np.float32(params.p_sc), np.float32(params.p_vsc),
         np.float32(max(params.noise_sd, 0.0)), np.float32(max(params.pace_sd, 0.0)),
-        np.float32(params.pass_delta), float(params.p_dnf),
+        np.float32(params.pass_delta),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(params.p_dnf, np.float64), (n,))),
         int(params.sc_laps_left), int(params.vsc_laps_left), _NORMAL, positions, times, orders,
-        offs, dnf_laps, neutral,
+        offs, dnf_laps, neutral, np.float32(params.sc_pit_factor),
+        np.float32(params.vsc_pit_factor),
     )  # fmt: skip
     if n_sims < PARALLEL_MIN_SIMS:
         _races(0, n_sims, *args)

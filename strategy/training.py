@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from strategy.artifacts import circuit_tables, models_from_tables, save
-from strategy.data import lap_files, read_laps
+from strategy.data import ergast_tables, lap_files, read_laps
+from strategy.hazards import fit_hazards
 from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
 from strategy.wear_fit import fit_wear_scale
 
@@ -62,6 +63,10 @@ def train_models(
     step("fitting pit loss, SC hazard and tyre priors")
     recent = laps[(laps["season"] >= max(seasons) - 2) & ~laps["sprint"]]
     tables = circuit_tables(data_dir, recent)
+    if len(set(seasons)) >= 2:  # each model is chosen leaving one season out
+        ergast = ergast_tables(data_dir)
+        fitted = fit_hazards(laps, ergast, seasons, step=lambda m: step(f"fitting {m}"))
+        tables["fitted"] = fitted.to_dict()
     step("fitting the tyre wear the teams' stops reveal")
     era = laps[(laps["season"] >= max(seasons) - WEAR_SEASONS + 1) & ~laps["sprint"]]
     tables["wear_scale"] = fit_wear_scale(era, models_from_tables(tables))

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from strategy.artifacts import DNF_PER_LAP, RaceModels
+from strategy.artifacts import DNF_PER_LAP, SC_LOSS_FACTOR, RaceModels
 from strategy.calibration import bootstrap_difference, reliability
 from strategy.data import COMPOUND_INDEX
-from strategy.decisions import OUT_LAP_PENALTY_S, SC_LOSS_FACTOR
+from strategy.decisions import OUT_LAP_PENALTY_S
 from strategy.hazards import HazardModels, fit_hazards
 from strategy.hazards.neutralisations import EVENTS, race_laps
 from strategy.hazards.pit_loss import robust_sd, t_logpdf
