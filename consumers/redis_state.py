@@ -29,17 +29,26 @@ from redis.retry import Retry
 from consumers.loop import DeadLetters, Decoded, LoopStats, consume
 from consumers.track_state import Positions
 from pitwall.core.settings import Settings
-from schemas.live import HISTORY_CAP, SESSIONS, StandingRow, live_channel, session_key_name
+from schemas.live import (
+    HISTORY_CAP,
+    RACE_CONTROL_CAP,
+    SESSIONS,
+    StandingRow,
+    live_channel,
+    session_key_name,
+)
 from schemas.topics import (
     BATTLES,
     DEGRADATION,
     LAPS,
+    RACE_CONTROL,
     SESSION,
     STINTS,
     STRATEGY,
     TELEMETRY,
     TIMING,
     TRACK_STATUS,
+    WEATHER,
 )
 from strategy import standings
 
@@ -49,6 +58,7 @@ TOPICS = [
     t.name
     for t in (
         SESSION, LAPS, TIMING, STINTS, TRACK_STATUS, STRATEGY, DEGRADATION, BATTLES, TELEMETRY,
+        RACE_CONTROL, WEATHER,
     )
 ]  # fmt: skip
 #: Session info fields a session event may set.
@@ -86,6 +96,8 @@ class StateWriter:
             "strategy": self.on_strategy,
             "degradation": self.on_degradation,
             "battles": self.on_battles,
+            "race_control": self.on_race_control,
+            "weather": self.on_weather,
             "telemetry": self.on_telemetry,
         }
 
@@ -132,6 +144,13 @@ class StateWriter:
 
     def on_session(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         key = ev.session_key
+        if ev.kind == "car_status":
+            if not ev.driver:
+                return None
+            row = self.row(key, ev.driver)
+            if not standings.apply_status(row, ev):
+                return None
+            return self._standing(ev, row, pipe)
         info = self._info(key)
         data = orjson.loads(raw)
         for f in INFO_FIELDS:
@@ -189,6 +208,16 @@ class StateWriter:
     def on_degradation(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         pipe.hset(session_key_name(ev.session_key, "degradation"), ev.driver, raw)
         return "degradation", orjson.Fragment(raw)
+
+    def on_race_control(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        name = session_key_name(ev.session_key, "race_control")
+        pipe.rpush(name, raw)
+        pipe.ltrim(name, -RACE_CONTROL_CAP, -1)
+        return "race_control", orjson.Fragment(raw)
+
+    def on_weather(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "weather"), raw)
+        return "weather", orjson.Fragment(raw)
 
     def on_battles(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         pipe.set(session_key_name(ev.session_key, "battles"), raw)

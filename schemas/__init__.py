@@ -16,6 +16,7 @@ from schemas.dlq import DlqEvent
 from schemas.envelope import Envelope, EventTime, utcnow
 from schemas.race import (
     TRACK_STATUS_CODES,
+    CarStatus,
     DriverInfo,
     LapEvent,
     RaceControlEvent,
@@ -37,6 +38,7 @@ __all__ = [
     "TRACK_STATUS_CODES",
     "BattlePair",
     "BattlesEvent",
+    "CarStatus",
     "DecodeError",
     "DegradationEvent",
     "DlqEvent",

@@ -129,7 +129,9 @@ class StrategyEvent(Envelope):
     lap: int = Field(description="Leader lap the state refers to.")
     laps_total: int | None = None
     track_status: TrackState = TrackState.GREEN
-    trigger: Literal["lap", "track_status"] = "lap"
+    trigger: Literal["lap", "track_status", "car_status"] = Field(
+        default="lap", description="What made the update (car_status: schema_version 2)."
+    )
     trigger_driver: str | None = None
     trigger_lap: int | None = None
     n_sims: int = 0

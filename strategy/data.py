@@ -137,6 +137,30 @@ def lap_table(
     return df
 
 
+def laps_from_events(
+    events: Iterable, season: int, event: str, sprint: bool = False
+) -> pd.DataFrame:
+    """Completed-lap events (``schemas.LapEvent``: the live feed's or a replay's) as a lap
+    table like ``read_laps``', so that they go through the same feature builder."""
+    rows = [
+        {
+            "season": season, "round": 0, "event": event, "driver": e.driver,
+            "team": e.team or "", "lap": float(e.lap_number),
+            "lap_time": np.nan if e.lap_time is None else e.lap_time,
+            "stint": np.nan if e.stint is None else float(e.stint),
+            "compound": (e.compound or "UNKNOWN").upper(),
+            "tyre_life": np.nan if e.tyre_life is None else e.tyre_life,
+            "track_status": e.track_status or "1",
+            "position": np.nan if e.position is None else float(e.position),
+            "pit_in": bool(e.pit_in), "pit_out": bool(e.pit_out),
+            "accurate": bool(e.is_accurate) if e.is_accurate is not None else True,
+            "time": e.event_time.session_time, "compound_c": -1.0, "sprint": sprint,
+        }
+        for e in events
+    ]  # fmt: skip
+    return finish_laps(pd.DataFrame(rows))
+
+
 def finish_laps(laps: pd.DataFrame) -> pd.DataFrame:
     """Race-level columns of ``lap_table`` rows: circuit, race_id, green, neutralised,
     laps_total; duplicates dropped, sorted by race, driver and lap."""

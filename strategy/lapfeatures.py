@@ -234,14 +234,20 @@ class FieldPace:
             fc[r, laps] = c.fc
             times[r, laps] = c.time
             ewm[r, laps] = c.ewm
-        self.times, self.ewm = times, ewm
-        with np.errstate(all="ignore"), _quiet():
-            self.median = np.nanmedian(fc, axis=0)  # per lap
+        self.times, self.ewm, self.fc = times, ewm, fc
 
-    def pace(self, lap: int) -> float:
-        """The field's pace before ``lap``: median of its per-lap medians of the laps before."""
+    def pace(self, lap: int, before: float = float("inf")) -> float:
+        """The field's pace before ``lap``: the median of its per-lap medians over the laps
+        before, counting only laps completed before session time ``before`` (a lapped car
+        completes a lap long after the leader: what it shows was not known then)."""
         lo = max(lap - FIELD_LAPS, 0)
-        vals = self.median[lo:lap]
+        if lap <= lo:
+            return float("nan")
+        fc = self.fc[:, lo:lap]
+        if before != float("inf"):
+            fc = np.where(self.times[:, lo:lap] < before, fc, np.nan)
+        with np.errstate(all="ignore"), _quiet():
+            vals = np.nanmedian(fc, axis=0)
         vals = vals[~np.isnan(vals)]
         return float(np.median(vals)) if len(vals) else float("nan")
 
@@ -288,9 +294,11 @@ def anchor_features(
     ewm = car.ewm[i]
     recent = car.recent_clean(i, 4)
     d = [(recent[-1] - recent[-1 - k]) if len(recent) > k else 0.0 for k in (1, 2, 3)]
-    field_pace = field.pace(lap)
+    now = car.time[i]
+    before = now if not math.isnan(now) else float("inf")
+    field_pace = field.pace(lap, before)
     gap_ahead, ahead_pace = field.ahead(driver, lap)
-    trend = field.pace(lap) - field.pace(lap - 3) if lap > 3 else float("nan")
+    trend = field_pace - field.pace(lap - 3, before) if lap > 3 else float("nan")
     return [
         float(ctx.circuit_code),
         float(car.compound[i]),

@@ -125,6 +125,11 @@ class CarState:
         if compound in DRY and compound not in self.compounds_used:
             self.compounds_used.append(compound)
 
+    def apply_status(self, e: Any) -> bool:
+        """A ``car_status`` event; True when the car has just gone out of the race."""
+        was_out = standings.is_out(self.row)
+        return standings.apply_status(self.row, e) and standings.is_out(self.row) and not was_out
+
     def apply_stint(self, e: Any) -> None:
         change = standings.apply_stint(self.row, e)
         if change is not None:
@@ -140,8 +145,10 @@ _PACE_FIELDS = ("compounds_used", "stint_laps", "clean_recent", "lap_end")
 
 
 def lap_is_clean(e: LapEvent) -> bool:
-    """A timed green lap that is neither an in- nor an out-lap (nor the standing start)."""
-    return is_clean(e.lap_number, e.lap_time, e.track_status, e.pit_in, e.pit_out, e.deleted)
+    """A timed green lap that is neither an in- nor an out-lap (nor the standing start).
+    A lap deleted for track limits still counts: the lap CSVs the model learns from do not
+    say which laps were deleted, and the features must be built alike."""
+    return is_clean(e.lap_number, e.lap_time, e.track_status, e.pit_in, e.pit_out)
 
 
 def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
@@ -243,7 +250,9 @@ def features_of(
 
 def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
     """The race model's view of the session: cars that have completed a lap, in order."""
-    running = [c for c in cars.values() if (c.row.lap_number or 0) > 0 and not c.row.retired]
+    running = [
+        c for c in cars.values() if (c.row.lap_number or 0) > 0 and not standings.is_out(c.row)
+    ]
     leader_lap = s.leader_lap
     # Laps of different cars travel on different partitions, so a car may look several laps
     # down only because its laps are still queued: every car that has run stays in.
@@ -276,4 +285,5 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
         out,
         history={c.driver: c.laps for c in cars.values() if len(c.laps)},
         sprint=s.session_key.endswith("-S"),
+        out=tuple(sorted(c.driver for c in cars.values() if standings.is_out(c.row))),
     )

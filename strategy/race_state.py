@@ -41,6 +41,8 @@ class RaceState:
     #: lap-time model; None: only ``DriverState.pace`` is known.
     history: Mapping[str, CarLaps] | None = None
     sprint: bool = False
+    #: Cars out of the race (stopped or retired): no plan, no chance
+    out: tuple[str, ...] = ()
 
     @property
     def laps_left(self) -> int:
