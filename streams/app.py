@@ -56,10 +56,11 @@ OUTPUT_TOPICS = (FEATURES, DEGRADATION, STRATEGY, BATTLES, DLQ)
 
 
 def make_app(
-    settings: Settings, models: RaceModels, battles: BattleModel | None = None
+    settings: Settings, models: RaceModels, battles: BattleModel | None = None, index: int = 0
 ) -> faust.App:
     """The worker's Faust app for the configured broker, computing with ``models`` (and the
-    battle forecast, when trained)."""
+    battle forecast, when trained); ``index`` tells a worker process from the others of its
+    group."""
     bootstrap = settings.require_kafka
     # Tables must match their input topics' partitions, whatever count those were created with.
     partitions = partition_count(bootstrap, LAPS.name, settings.kafka_partitions)
@@ -84,7 +85,7 @@ def make_app(
         web_enabled=False,
         producer_linger=0.0,
         producer_max_batch_size=262144,
-        datadir=str(settings.state_dir / "faust"),
+        datadir=str(settings.state_dir / "faust" / str(index)),  # one per worker process
     )
     faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap)
     wire(app, models, partitions, battles)
