@@ -65,6 +65,8 @@ def make_app(
     # Tables must match their input topics' partitions, whatever count those were created with.
     partitions = partition_count(bootstrap, LAPS.name, settings.kafka_partitions)
     session_timeout = settings.kafka_session_timeout_ms / 1000
+    datadir = settings.state_dir / "faust" / str(index)  # one per worker process
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         "pitwall-worker",
         broker=f"kafka://{bootstrap}",
@@ -85,7 +87,7 @@ def make_app(
         web_enabled=False,
         producer_linger=0.0,
         producer_max_batch_size=262144,
-        datadir=str(settings.state_dir / "faust" / str(index)),  # one per worker process
+        datadir=str(datadir),
     )
     faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap)
     wire(app, models, partitions, battles)

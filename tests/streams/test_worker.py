@@ -181,6 +181,48 @@ def test_killed_worker_recovers_and_misses_no_lap(stack: Settings, worker: Worke
         assert r.stops == stops[r.driver], r.driver
 
 
+def test_workers_in_one_group_hand_sessions_over(
+    stack: Settings, worker: Worker, tmp_path: Path
+) -> None:
+    """A second worker process joins the group mid-race and the first is then killed: its
+    sessions move on with no lap missing from f1.features.v1 and no strategy lap skipped."""
+    key = "group-2023-bahrain-R"
+    timeline = build_timeline(2023, "Bahrain", settings=SETTINGS).with_session_key(key)
+    before = {t: end_offsets(t) for t in (FEATURES.name, STRATEGY.name)}
+    speed = 500.0
+    replay = threading.Thread(
+        target=publish_timeline,
+        args=(timeline, EventProducer(stack.require_kafka)),
+        kwargs={"speed": speed},
+    )
+    first = timeline.events[0].event_time.session_time
+    at = {lap: (timeline.lap_start_time(lap) - first) / speed for lap in (12, 30)}
+    second = Worker(tmp_path / "second.log")
+    replay.start()
+    try:
+        time.sleep(at[12])
+        second.start()  # joins the group mid-race: a rebalance
+        time.sleep(max(at[30] - at[12], 0.0))
+        worker.kill()  # the first dies: whatever it held moves to the second
+        replay.join()
+        total = timeline.total_laps
+
+        def done(msgs) -> bool:
+            evs = [decode(STRATEGY.name, m.value()) for m in msgs[-30:]]
+            return any(e.session_key == key and e.lap == total for e in evs)
+
+        _session(STRATEGY.name, before[STRATEGY.name], key, until=done)
+        features = _session(FEATURES.name, before[FEATURES.name], key, idle=3)
+        strategy = _session(STRATEGY.name, before[STRATEGY.name], key, idle=3)
+    finally:
+        second.stop()
+        worker.start()  # for the tests after this one
+    laps = {(e.driver, e.lap_number) for e in timeline.events if e.type == "lap"}
+    missing = sorted(laps - {(f.driver, f.lap_number) for f in features})
+    assert not missing, f"{len(missing)} laps without features: {missing[:40]}"
+    assert {e.lap for e in strategy} >= set(range(1, total + 1))
+
+
 def test_worker_without_broker_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP": "", "PITWALL_STATE_DIR": str(tmp_path)}
     run = subprocess.run(
