@@ -38,7 +38,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def _head(lines: list, seconds: float) -> list:
     """The lines of the first ``seconds`` of the feed."""
-    from producers.live.playback import line_time
+    from producers.live.archive import line_time
 
     out, start = [], None
     for line in lines:
@@ -87,8 +87,8 @@ def main() -> None:
         from pitwall.core.gc import freeze_startup_objects
         from producers.admin import create_topics
         from producers.live import LiveParser, read_feed
-        from producers.live.playback import play
         from producers.live.publisher import LivePublisher, TimedEventProducer
+        from replay.playback import play
 
         create_topics(bootstrap, settings.kafka_partitions)
         lines = list(read_feed(feed))

@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         freeze_startup_objects()  # no collector stalls in the tail of the message latency
         started = time.monotonic()
         if lines is not None:
-            from producers.live.playback import play
+            from replay.playback import play
 
             summary = play(
                 lines,
