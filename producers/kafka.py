@@ -65,6 +65,22 @@ class EventProducer:
             event.produced_at = utcnow()
         self._send(topic, event.key(), encode(event), partition)
 
+    def publish_many(self, events: Iterable[Envelope], *, stamp: bool = True) -> None:
+        """Queue every event of one source message, in order."""
+        for event in events:
+            self.publish(event, stamp=stamp)
+
+    # -- timing of source messages: no-ops here, ``TimedEventProducer`` records them --------
+    def arrived(self) -> None:
+        """A source message (a live-feed line) arrived: what is queued until :meth:`sealed`
+        is its."""
+
+    def label(self, topic: str) -> None:
+        """The source topic of the message that :meth:`arrived` (for its figures)."""
+
+    def sealed(self) -> None:
+        """The message that :meth:`arrived` has queued all its events."""
+
     def warm_up(self, topics: Iterable[str] | None = None, timeout: float = 10.0) -> None:
         """Learn the partitions of ``topics`` (default: every race topic) now, connecting to
         the broker on the way, not on a topic's first event, which would otherwise wait for
