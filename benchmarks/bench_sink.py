@@ -119,7 +119,7 @@ def run(settings, args) -> None:
     del decoded, batches
     gc.collect()
     made = {r.name: r for r in create_topics(settings.kafka_bootstrap, args.partitions)}
-    print(f"f1.timing.v1: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
+    print(f"{TIMING.name}: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
     producer = EventProducer(settings.kafka_bootstrap)
     for e in track(events("k"), total=n_events, description="publishing to f1.timing.v1"):
         producer.publish(e)

@@ -33,7 +33,22 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from schemas.envelope import Envelope
-from schemas.topics import ALL_TOPICS, TopicSpec
+from schemas.topics import (
+    ALL_TOPICS,
+    DEGRADATION,
+    DLQ,
+    FEATURES,
+    LAPS,
+    RACE_CONTROL,
+    SESSION,
+    STINTS,
+    STRATEGY,
+    TELEMETRY,
+    TIMING,
+    TRACK_STATUS,
+    WEATHER,
+    TopicSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +80,9 @@ _LOCK_ID = 424242
 #: The DLQ key holds ``produced_at`` because inputs that did not come from Kafka (the live
 #: feed) have no partition/offset.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "f1.session.v1": ("session_events", ("session_key", "session_time", "kind")),
-    "f1.laps.v1": ("laps", ("session_key", "driver", "lap_number")),
-    "f1.timing.v1": (
+    SESSION.name: ("session_events", ("session_key", "session_time", "kind")),
+    LAPS.name: ("laps", ("session_key", "driver", "lap_number")),
+    TIMING.name: (
         "timing",
         (
             "session_key",
@@ -78,18 +93,18 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "interval_text",
         ),
     ),
-    "f1.stints.v1": ("stints", ("session_key", "driver", "stint")),
-    "f1.track_status.v1": ("track_status", ("session_key", "session_time", "status")),
-    "f1.race_control.v1": ("race_control", ("session_key", "session_time", "message")),
-    "f1.weather.v1": ("weather", ("session_key", "session_time")),
-    "f1.telemetry.v1": ("telemetry", ("session_key", "driver", "session_time")),
-    "f1.features.v1": ("features", ("session_key", "driver", "lap_number")),
-    "f1.degradation.v1": ("degradation", ("session_key", "driver", "lap_number")),
-    "f1.strategy.v1": (
+    STINTS.name: ("stints", ("session_key", "driver", "stint")),
+    TRACK_STATUS.name: ("track_status", ("session_key", "session_time", "status")),
+    RACE_CONTROL.name: ("race_control", ("session_key", "session_time", "message")),
+    WEATHER.name: ("weather", ("session_key", "session_time")),
+    TELEMETRY.name: ("telemetry", ("session_key", "driver", "session_time")),
+    FEATURES.name: ("features", ("session_key", "driver", "lap_number")),
+    DEGRADATION.name: ("degradation", ("session_key", "driver", "lap_number")),
+    STRATEGY.name: (
         "strategy",
         ("session_key", "lap", "trigger", "trigger_driver", "session_time"),
     ),
-    "f1.dlq.v1": ("dlq", ("source", "partition", "offset", "produced_at")),
+    DLQ.name: ("dlq", ("source", "partition", "offset", "produced_at")),
 }
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from pitwall.core.gc import freeze_startup_objects
 from pitwall.core.settings import NotConfiguredError, get_settings
 from replay.cli import parse_speed
+from schemas.topics import DLQ
 
 if TYPE_CHECKING:
     from producers.live.publisher import LiveStats
@@ -42,7 +43,7 @@ def print_summary(
     for topic, n in sorted(stats.published.items()):
         table.add_row(topic, f"{n:,}")
     table.add_row("[bold]total[/]", f"[bold]{stats.events:,}[/]")
-    table.add_row("f1.dlq.v1 (unparsable input)", f"{stats.dead_letters:,}")
+    table.add_row(f"{DLQ.name} (unparsable input)", f"{stats.dead_letters:,}")
     console.print(table)
     line = f"{stats.lines:,} lines, {stats.messages:,} messages in {seconds:.1f} s"
     if latencies:
