@@ -13,11 +13,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from producers.live.archive import FeedLine, line_time
 from producers.live.publisher import LivePublisher, LiveStats
 from replay.clock import PacingClock
+from replay.progress import progress_bar
 
 
 @dataclass
@@ -55,13 +54,10 @@ def play(
     summary = PlaybackSummary(publisher.stats)
     last_t: float | None = None
     start = time.monotonic()
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
-        TextColumn("{task.fields[events]:,} events, {task.fields[dlq]} to DLQ"),
-        TimeElapsedColumn(),
-        disable=not progress,
+    bar = progress_bar(
+        "{task.completed:,.0f}/{task.total:,.0f} lines",
+        "{task.fields[events]:,} events, {task.fields[dlq]} to DLQ",
+        enabled=progress,
     )
     try:
         with bar:
