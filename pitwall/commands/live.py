@@ -28,13 +28,6 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def print_summary(
     stats: LiveStats, latencies: list[float], seconds: float, session_key: str
 ) -> None:
@@ -47,10 +40,12 @@ def print_summary(
     console.print(table)
     line = f"{stats.lines:,} lines, {stats.messages:,} messages in {seconds:.1f} s"
     if latencies:
+        import numpy as np
+
         ms = [x * 1000 for x in latencies]
         line += (
             f"; arrival -> broker ack p50 {statistics.median(ms):.1f} ms, "
-            f"p99 {_percentile(ms, 99):.1f} ms"
+            f"p99 {np.percentile(ms, 99, method='nearest'):.1f} ms"
         )
     console.print(line)
     for reason, n in stats.reasons.most_common(5):
