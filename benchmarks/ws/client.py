@@ -159,9 +159,9 @@ TIMESPEC = struct.Struct("qq")
 
 class LightClient:
     """A minimal RFC 6455 client on a plain socket: the handshake, then frames parsed straight
-    off the socket. It answers pings and closes, and needs about a tenth of the CPU of a full
-    client library per message, which matters when a thousand of them share two cores with
-    the server they measure (``--client websockets`` uses the library).
+    off the socket. It answers pings and closes, and needs far less CPU per message than a
+    full client library (``benchmarks/RESULTS.md``), which matters when a thousand of them
+    share two cores with the server they measure (``--client websockets`` uses the library).
 
     Each frame keeps two times: when its bytes reached this client's socket (the kernel's
     receive time, ``SO_TIMESTAMPNS``; for data that came in pieces, the last piece's) and

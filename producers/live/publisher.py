@@ -55,8 +55,8 @@ def _fields(value: object) -> dict[str, Any]:
 
 
 def encode_telemetry(event: TelemetryEvent) -> bytes:
-    """``schemas.encode`` for a telemetry sample, byte for byte, at a third of its cost:
-    the sample's fields are already typed (the feed sends ~80 per message)."""
+    """``schemas.encode`` for a telemetry sample, byte for byte, for less: the sample's fields
+    are already typed (the feed sends ~80 per message), so no model dump is needed."""
     return orjson.dumps(event.__dict__, default=_fields)
 
 
