@@ -33,6 +33,7 @@ from api.routers import (
     sessions,
     simulations,
     strategies,
+    topic_schemas,
 )
 from pitwall.core.gc import freeze_startup_objects
 from pitwall.core.settings import Settings, get_settings
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
     )
     app.state.resources = res
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         exports.router,
         admin.router,
         health.router,
+        topic_schemas.router,
         metrics_router,
         ws_router,
     ):

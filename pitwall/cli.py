@@ -20,7 +20,18 @@ app = typer.Typer(
 )
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
-COMMAND_MODULES = ("stack", "topics", "model", "worker", "serve", "live", "sink", "demo")
+COMMAND_MODULES = (
+    "stack",
+    "topics",
+    "tail",
+    "kcat",
+    "model",
+    "worker",
+    "serve",
+    "live",
+    "sink",
+    "demo",
+)
 
 
 def _register_all() -> None:

@@ -37,6 +37,14 @@ RACE_PARTITIONS = 1
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
+#: The partitioning rule, in words, for consumers and producers outside pitwall.
+PARTITIONING = (
+    "Every event of a session goes to partition crc32(session_key) % partitions of every topic, "
+    "whatever its message key (schemas.topics.partition_for), so one partition holds a whole "
+    "session in order; per-driver keys only name the driver."
+)
+
+
 def partition_for(session_key: str, partitions: int) -> int:
     """The partition of a session's events on a topic of ``partitions`` partitions.
 
