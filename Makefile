@@ -9,6 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODELS := models/.trained
+BATTLES := models/.battles
 RACE   ?= 2023 Monaco
 SPEED  ?= 20
 
@@ -31,6 +32,12 @@ $(STAMP): requirements.txt pyproject.toml
 # The lap-time model, trained once from ../shared/data (seasons 2018-2023; 2024 held out).
 $(MODELS): $(STAMP)
 	$(BIN)/pitwall train
+	@touch $@
+
+# The battle forecast (2018-2023, back-tested on 2024); its own stamp so that checkouts
+# with a lap-time model already trained get it too.
+$(BATTLES): $(STAMP)
+	$(BIN)/pitwall battles train --if-missing
 	@touch $@
 
 # $(call apt_install,COMMAND,PACKAGE,WHAT): install a Debian package when its command is
@@ -56,19 +63,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) $(MODELS) browser kcat lint
+test: $(STAMP) $(MODELS) $(BATTLES) browser kcat lint
 	$(BIN)/python -m pytest -q --timeout=600
 
-demo: $(STAMP) $(MODELS)
+demo: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/pitwall demo $(RACE) --speed $(SPEED)
 
-bench: $(STAMP) $(MODELS)
+bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_ws.py
+	$(BIN)/python benchmarks/bench_hazards.py
 	$(BIN)/python benchmarks/bench_live.py
+	$(BIN)/python benchmarks/bench_analytics.py
 
 clean:
 	rm -rf $(VENV) .pitwall artifacts models .pytest_cache .ruff_cache

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "tail",
     "kcat",
     "model",
+    "battles",
+    "hazards",
     "worker",
     "serve",
     "live",

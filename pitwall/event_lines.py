@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas import (
+    BattlesEvent,
     DegradationEvent,
     DlqEvent,
     DriverStrategy,
@@ -30,6 +31,8 @@ from schemas import (
 
 #: Drivers a strategy line names besides those told to pit now.
 STRATEGY_TOP = 3
+#: Battles a battles line names (the likeliest passes within 3 laps).
+BATTLES_TOP = 3
 
 
 def lap_time(seconds: float | None) -> str:
@@ -181,6 +184,15 @@ def _strategy(e: StrategyEvent) -> str:
     return f"{head}: " + "; ".join(_call(d) for d in shown)
 
 
+def _battles(e: BattlesEvent) -> str:
+    likeliest = sorted(e.pairs, key=lambda p: -p.p_pass_3)[:BATTLES_TOP]
+    calls = [
+        f"{p.behind} on {p.ahead} P{p.position} {_gap(p.gap)} {p.p_pass_3:.0%} in 3"
+        for p in likeliest
+    ]
+    return f"battles L{e.lap}: " + ("; ".join(calls) if calls else "no pairs")
+
+
 def _dlq(e: DlqEvent) -> str:
     where = f" {e.message_key}" if e.message_key else ""
     return f"dead letter from {e.source}{where}: {e.reason}"
@@ -198,6 +210,7 @@ SUMMARIES: dict[type[Envelope], Callable[[Any], str]] = {
     FeaturesEvent: _features,
     DegradationEvent: _degradation,
     StrategyEvent: _strategy,
+    BattlesEvent: _battles,
     DlqEvent: _dlq,
 }
 

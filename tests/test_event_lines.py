@@ -155,3 +155,23 @@ def test_dead_letter() -> None:
         message_key="2023-monaco-R:VER",
     )
     assert summary(dlq) == "dead letter from f1.laps.v1 2023-monaco-R:VER: invalid JSON: eof"
+
+
+def test_battles_name_the_likeliest_passes() -> None:
+    from schemas import BattlePair, BattlesEvent
+
+    def pair(ahead: str, behind: str, pos: int, gap: float, p3: float) -> BattlePair:
+        return BattlePair(position=pos, ahead=ahead, behind=behind, gap=gap,
+                          p_pass_1=p3 / 3, p_pass_3=p3, p_pass_5=p3)  # fmt: skip
+
+    event = BattlesEvent(
+        session_key="2023-bahrain-R",
+        event_time=EventTime(session_time=4000.0),
+        lap=37,
+        pairs=[
+            pair("VER", "PER", 2, 11.6, 0.001),
+            pair("HAM", "ALO", 6, 0.621, 0.37),
+            pair("GAS", "TSU", 12, 0.84, 0.11),
+        ],
+    )
+    assert summary(event).startswith("battles L37: ALO on HAM P6 +0.621 37% in 3; TSU on GAS")

@@ -60,6 +60,9 @@ function connect(key) {
   const url = new URL(location.href);
   url.searchParams.set("session", key);
   history.replaceState(null, "", url);
+  for (const a of document.querySelectorAll("#pages-nav a")) {
+    a.href = `${a.pathname}?session=${encodeURIComponent(key)}`;
+  }
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/ws/sessions/${encodeURIComponent(key)}`);
   state.ws = ws;
