@@ -32,24 +32,9 @@ import pydantic_core
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from schemas import topics
 from schemas.envelope import Envelope
-from schemas.topics import (
-    ALL_TOPICS,
-    BATTLES,
-    DEGRADATION,
-    DLQ,
-    FEATURES,
-    LAPS,
-    RACE_CONTROL,
-    SESSION,
-    STINTS,
-    STRATEGY,
-    TELEMETRY,
-    TIMING,
-    TRACK_STATUS,
-    WEATHER,
-    TopicSpec,
-)
+from schemas.topics import ALL_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +66,9 @@ _LOCK_ID = 424242
 #: The DLQ key holds ``produced_at`` because inputs that did not come from Kafka (the live
 #: feed) have no partition/offset.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    SESSION.name: ("session_events", ("session_key", "session_time", "kind", "driver")),
-    LAPS.name: ("laps", ("session_key", "driver", "lap_number")),
-    TIMING.name: (
+    topics.SESSION.name: ("session_events", ("session_key", "session_time", "kind", "driver")),
+    topics.LAPS.name: ("laps", ("session_key", "driver", "lap_number")),
+    topics.TIMING.name: (
         "timing",
         (
             "session_key",
@@ -94,19 +79,19 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "interval_text",
         ),
     ),
-    STINTS.name: ("stints", ("session_key", "driver", "stint")),
-    TRACK_STATUS.name: ("track_status", ("session_key", "session_time", "status")),
-    RACE_CONTROL.name: ("race_control", ("session_key", "session_time", "message")),
-    WEATHER.name: ("weather", ("session_key", "session_time")),
-    TELEMETRY.name: ("telemetry", ("session_key", "driver", "session_time")),
-    FEATURES.name: ("features", ("session_key", "driver", "lap_number")),
-    DEGRADATION.name: ("degradation", ("session_key", "driver", "lap_number")),
-    STRATEGY.name: (
+    topics.STINTS.name: ("stints", ("session_key", "driver", "stint")),
+    topics.TRACK_STATUS.name: ("track_status", ("session_key", "session_time", "status")),
+    topics.RACE_CONTROL.name: ("race_control", ("session_key", "session_time", "message")),
+    topics.WEATHER.name: ("weather", ("session_key", "session_time")),
+    topics.TELEMETRY.name: ("telemetry", ("session_key", "driver", "session_time")),
+    topics.FEATURES.name: ("features", ("session_key", "driver", "lap_number")),
+    topics.DEGRADATION.name: ("degradation", ("session_key", "driver", "lap_number")),
+    topics.STRATEGY.name: (
         "strategy",
         ("session_key", "lap", "trigger", "trigger_driver", "session_time"),
     ),
-    BATTLES.name: ("battles", ("session_key", "lap", "session_time")),
-    DLQ.name: ("dlq", ("source", "partition", "offset", "produced_at")),
+    topics.BATTLES.name: ("battles", ("session_key", "lap", "session_time")),
+    topics.DLQ.name: ("dlq", ("source", "partition", "offset", "produced_at")),
 }
 
 
