@@ -437,7 +437,7 @@ class LiveParser:
                 kind="car_status",
                 driver=self.code(num),
                 car_status=status,
-                lap=_int(line.get("NumberOfLaps")),
+                lap=as_int(line.get("NumberOfLaps")),
                 reason="knocked out" if line.get("KnockedOut") else None,
             )
         )
