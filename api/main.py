@@ -20,6 +20,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import Resources
+from api.gateway import Gateway
+from api.gateway import router as ws_router
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
 from api.ratelimit import RateLimitMiddleware
@@ -38,8 +40,6 @@ from api.routers import (
     telemetry,
     topic_schemas,
 )
-from api.ws import Gateway
-from api.ws import router as ws_router
 from pitwall.core.gc import freeze_startup_objects
 from pitwall.core.settings import Settings, get_settings
 

@@ -5,7 +5,8 @@ cold and from Redis.
 
 The API app runs in this process (httpx's ASGI transport: routing, validation, the analytics
 and Redis, without a network hop). Uses REDIS_URL (or a running ``pitwall up``) when set,
-otherwise starts the embedded Redis for the run. Prints, for the whole request:
+otherwise starts the embedded Redis for the run (``benchmarks/harness.py``). Prints, for the
+whole request:
 
 - first load: a fresh state directory, so the session comes through FastF1 from its cache
   files and is written to the analytics lap cache (what the first user of a session pays);
@@ -18,20 +19,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from harness import Harness, percentile_cells
+
 
 def stats(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"median {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   max {ms[-1]:7.1f} ms"
+    ms = [s * 1000 for s in samples]
+    p95, top = percentile_cells(ms, (95, 100), "{:7.1f}")
+    return f"median {statistics.median(ms):7.1f} ms   p95 {p95} ms   max {top} ms"
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace, redis_url: str) -> None:
     import httpx
     import redis.asyncio as aioredis
 
@@ -39,7 +41,7 @@ async def run(args: argparse.Namespace) -> None:
     from api.main import create_app
     from pitwall.core.settings import Settings
 
-    settings = Settings(state_dir=Path(args.state_dir), redis_url=os.environ["REDIS_URL"])
+    settings = Settings(state_dir=Path(args.state_dir), redis_url=redis_url)
     app = create_app(settings, rate_limit=0)
     url = f"/api/v1/compare/drivers?session={args.session}&drivers={args.drivers}"
     key = f"pitwall:analytics:v{analytics.CACHE_VERSION}:drivers:{args.session}:{args.drivers}"
@@ -80,25 +82,13 @@ def main() -> None:
     parser.add_argument("--drivers", default="VER,ALO")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    server = None
-    with tempfile.TemporaryDirectory(prefix="pitwall-bench-analytics-") as tmp:
+    # A fresh state directory: the first request parses the session from FastF1's cache.
+    with (
+        Harness("redis") as h,
+        tempfile.TemporaryDirectory(prefix="pitwall-bench-analytics-") as tmp,
+    ):
         args.state_dir = tmp
-        if not os.environ.get("REDIS_URL"):
-            from pitwall.core.settings import get_settings
-
-            url = get_settings().redis_url  # a running `pitwall up`
-            if url:
-                os.environ["REDIS_URL"] = url
-            else:
-                from pitwall.embedded.redis import EmbeddedRedis
-
-                server = EmbeddedRedis(Path(tmp) / "redis")
-                os.environ["REDIS_URL"] = server.start()
-        try:
-            asyncio.run(run(args))
-        finally:
-            if server is not None:
-                server.stop()
+        asyncio.run(run(args, h.settings.require_redis))
 
 
 if __name__ == "__main__":

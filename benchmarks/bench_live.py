@@ -19,26 +19,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import uuid
 from pathlib import Path
 
+from harness import Harness, percentile_cells
 from rich.console import Console
 from rich.table import Table
 
 TELEMETRY = {"CarData.z", "Position.z"}
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def _head(lines: list, seconds: float) -> list:
     """The lines of the first ``seconds`` of the feed."""
-    from producers.live.playback import line_time
+    from producers.live.archive import line_time
 
     out, start = [], None
     for line in lines:
@@ -62,96 +55,81 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=140)
 
-    from pitwall.core.settings import Settings, get_settings
-    from pitwall.embedded import Stack
+    with Harness("kafka") as h:
+        run(h, args, console)
 
-    settings = get_settings()
+
+def run(h: Harness, args: argparse.Namespace, console: Console) -> None:
+    from pitwall.core.gc import freeze_startup_objects
+    from producers.live import LiveParser, read_feed
+    from producers.live.publisher import LivePublisher, TimedEventProducer
+    from replay.playback import play
+
     feed = args.feed or (
-        settings.data_dir
+        h.settings.data_dir
         / "telemetry"
         / "livetiming_clips"
         / "raw"
         / "2023_monaco_fp2_signalr_log.txt"
     )
-    stack = None
-    bootstrap = settings.kafka_bootstrap
-    if not bootstrap:
-        state = Path(tempfile.mkdtemp(prefix="pitwall-bench-"))
-        stack = Stack(
-            Settings(PITWALL_STATE_DIR=state, database_url="unused", redis_url="unused"),
-            write_env_file=False,
-        )
-        bootstrap = stack.start()["KAFKA_BOOTSTRAP"]
-        console.print(f"embedded broker at {bootstrap}")
-    try:
-        from pitwall.core.gc import freeze_startup_objects
-        from producers.admin import create_topics
-        from producers.live import LiveParser, read_feed
-        from producers.live.playback import play
-        from producers.live.publisher import LivePublisher, TimedEventProducer
-
-        create_topics(bootstrap, settings.kafka_partitions)
-        lines = list(read_feed(feed))
-        console.print(f"feed {feed.name}: {len(lines):,} lines")
-        table = Table(
-            "run",
-            "messages",
-            "msgs/s",
-            "events",
-            "events/s",
-            "latency of",
-            "n",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "DLQ",
-            title="message arrival at the parser -> broker ack of its last event",
-        )
-        head = lines if args.duration is None else _head(lines, args.duration)
-        for run in [r.strip() for r in args.runs.split(",") if r.strip()]:
-            speed = args.speed if run == "paced" else None
-            played = head if run == "paced" else lines
-            producer = TimedEventProducer(bootstrap)
-            publisher = LivePublisher(producer, LiveParser(f"bench-live-{uuid.uuid4().hex[:6]}"))
-            producer.warm_up()  # connect and learn the topics' leaders before timing
-            freeze_startup_objects()  # as `pitwall live` does once it is set up
-            summary = play(played, publisher, speed=speed, progress=False)
-            stats = publisher.stats
-            span = "all" if args.duration is None else f"{args.duration:g} s"
-            label = f"paced {speed:g}x, {span}" if speed else "max speed, all"
-            groups = {
-                "all messages": [True] * len(producer.message_latency),
-                "timing/laps/...": [t not in TELEMETRY for t in producer.message_topics],
-                "telemetry (.z)": [t in TELEMETRY for t in producer.message_topics],
-            }
-            for n, (name, keep) in enumerate(groups.items()):
-                ms = [x * 1000 for x, k in zip(producer.message_latency, keep, strict=True) if k]
-                if not ms:
-                    continue
-                first = n == 0
-                table.add_row(
-                    label if first else "",
-                    f"{stats.messages:,}" if first else "",
-                    f"{stats.messages / summary.seconds:,.0f}" if first else "",
-                    f"{stats.events:,}" if first else "",
-                    f"{stats.events / summary.seconds:,.0f}" if first else "",
-                    name,
-                    f"{len(ms):,}",
-                    f"{statistics.median(ms):.2f}",
-                    f"{_pct(ms, 95):.2f}",
-                    f"{_pct(ms, 99):.2f}",
-                    f"{stats.dead_letters}" if first else "",
-                )
-            producer.close()
-        console.print(table)
-        console.print(
-            "Messages that make no event (most TimingData deltas, heartbeats) are not counted. "
-            "Target: p99 < 10 ms in the paced (live) run. A .z message holds ~4 samples of "
-            "20 cars, ~80 events."
-        )
-    finally:
-        if stack is not None:
-            stack.stop()
+    h.create_topics()
+    lines = list(read_feed(feed))
+    console.print(f"feed {feed.name}: {len(lines):,} lines")
+    table = Table(
+        "run",
+        "messages",
+        "msgs/s",
+        "events",
+        "events/s",
+        "latency of",
+        "n",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "DLQ",
+        title="message arrival at the parser -> broker ack of its last event",
+    )
+    head = lines if args.duration is None else _head(lines, args.duration)
+    for kind in [r.strip() for r in args.runs.split(",") if r.strip()]:
+        speed = args.speed if kind == "paced" else None
+        played = head if kind == "paced" else lines
+        producer = TimedEventProducer(h.settings.require_kafka)
+        publisher = LivePublisher(producer, LiveParser(f"bench-live-{uuid.uuid4().hex[:6]}"))
+        producer.warm_up()  # connect and learn the topics' leaders before timing
+        freeze_startup_objects()  # as `pitwall live` does once it is set up
+        summary = play(played, publisher, speed=speed, progress=False)
+        stats = publisher.stats
+        span = "all" if args.duration is None else f"{args.duration:g} s"
+        label = f"paced {speed:g}x, {span}" if speed else "max speed, all"
+        groups = {
+            "all messages": [True] * len(producer.message_latency),
+            "timing/laps/...": [t not in TELEMETRY for t in producer.message_topics],
+            "telemetry (.z)": [t in TELEMETRY for t in producer.message_topics],
+        }
+        for n, (name, keep) in enumerate(groups.items()):
+            ms = [x * 1000 for x, k in zip(producer.message_latency, keep, strict=True) if k]
+            if not ms:
+                continue
+            first = n == 0
+            table.add_row(
+                label if first else "",
+                f"{stats.messages:,}" if first else "",
+                f"{stats.messages / summary.seconds:,.0f}" if first else "",
+                f"{stats.events:,}" if first else "",
+                f"{stats.events / summary.seconds:,.0f}" if first else "",
+                name,
+                f"{len(ms):,}",
+                f"{statistics.median(ms):.2f}",
+                *percentile_cells(ms, (95, 99), "{:.2f}"),
+                f"{stats.dead_letters}" if first else "",
+            )
+        producer.close()
+    console.print(table)
+    console.print(
+        "Messages that make no event (most TimingData deltas, heartbeats) are not counted. "
+        "Target: p99 < 10 ms in the paced (live) run. A .z message holds ~4 samples of "
+        "20 cars, ~80 events."
+    )
 
 
 if __name__ == "__main__":

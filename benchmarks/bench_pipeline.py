@@ -19,30 +19,14 @@ confluent-kafka consumer (assign, no group) reads ``f1.strategy.v1``. Printed:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-from rich.console import Console
+from harness import Harness, console, percentile_cells, wait_for
 from rich.table import Table
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    idx = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[idx]
 
 
 class StrategyReader(threading.Thread):
@@ -81,17 +65,6 @@ class StrategyReader(threading.Thread):
             return [(at, ev) for at, ev in self.received if ev.session_key == session_key]
 
 
-def wait_for(predicate, timeout: float, what: str, worker: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if worker.poll() is not None:
-            raise SystemExit(f"the worker exited ({worker.returncode}) while waiting for {what}")
-        time.sleep(0.02)
-    raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -111,57 +84,32 @@ def main() -> None:
     args = parser.parse_args()
     year, event = int(args.race[0]), args.race[1]
     speed = None if args.speed == "max" else float(args.speed)
-    console = Console()
+    with Harness("kafka") as h:
+        run(h, args, year, event, speed)
 
-    from pitwall.core.settings import Settings, get_settings
-    from pitwall.embedded import Stack
 
-    settings = get_settings()
-    stack = None
-    bootstrap = settings.kafka_bootstrap
-    env = dict(os.environ)
-    if not bootstrap:
-        state = Path(tempfile.mkdtemp(prefix="pitwall-bench-"))
-        stack = Stack(
-            Settings(state_dir=state, database_url="unused", redis_url="unused"),
-            write_env_file=False,
-        )
-        bootstrap = stack.start()["KAFKA_BOOTSTRAP"]
-        os.environ["KAFKA_BOOTSTRAP"] = bootstrap
-        env["KAFKA_BOOTSTRAP"] = bootstrap
-        env["PITWALL_STATE_DIR"] = str(state)
-        get_settings.cache_clear()
-        console.print(f"embedded broker at {bootstrap}")
-    worker = None
+def run(h: Harness, args: argparse.Namespace, year: int, event: str, speed: float | None) -> None:
+    from producers.kafka import EventProducer
+    from replay.simulate import publish_timeline
+    from replay.timeline import Timeline, build_timeline
+    from schemas import LapEvent
+
     reader = None
-    log_path = Path(tempfile.mkstemp(prefix="pitwall-bench-worker-", suffix=".log")[1])
     try:
-        from producers.admin import create_topics
-        from producers.kafka import EventProducer
-        from replay.simulate import publish_timeline
-        from replay.timeline import Timeline, build_timeline
-        from schemas import LapEvent
-
-        create_topics(bootstrap, settings.kafka_partitions)
+        h.create_topics()
         t = time.perf_counter()
-        timeline = build_timeline(year, event, args.session, settings=settings)
+        timeline = build_timeline(year, event, args.session, settings=h.settings)
         console.print(
             f"timeline {timeline.title or timeline.session_key}: {len(timeline):,} events, "
             f"{timeline.total_laps} laps (built/loaded in {time.perf_counter() - t:.1f} s)"
         )
-        reader = StrategyReader(get_settings())
+        reader = StrategyReader(h.settings)
         reader.start()
 
         started = time.monotonic()
-        with open(log_path, "wb") as log:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "pitwall.cli", "worker"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-            )
-        producer = EventProducer(bootstrap)
+        # In this process's session, as before the harness (a session is a scheduling group).
+        services = [("worker", h.spawn("worker", "worker", new_session=False))]
+        producer = EventProducer(h.settings.require_kafka)
 
         # Warm-up: the first laps under a throw-away key, until a strategy update comes back.
         warm_key = f"bench-warmup-{uuid.uuid4().hex[:8]}"
@@ -177,7 +125,7 @@ def main() -> None:
         publish_timeline(
             Timeline(warm_key, warm.events[:cut], warm.total_laps, title="warm-up"), producer
         )
-        wait_for(lambda: reader.of(warm_key), 120, "the warm-up strategy update", worker)
+        wait_for(lambda: reader.of(warm_key), 120, "the warm-up strategy update", services)
         console.print(f"worker up and warm in {time.monotonic() - started:.1f} s")
         time.sleep(1.0)
 
@@ -198,7 +146,7 @@ def main() -> None:
                 return True
             return (datetime.now(UTC) - max(at for at, _ in got)).total_seconds() > 5.0
 
-        wait_for(done, args.timeout, "strategy updates for the race", worker)
+        wait_for(done, args.timeout, "strategy updates for the race", services)
         time.sleep(2.0)  # let stragglers (e.g. a last track-status update) arrive
         got = reader.of(key)
         producer.close()
@@ -239,11 +187,7 @@ def main() -> None:
             ("  of which: strategy produced -> received", hop_out),
             ("recommend() compute_ms", compute),
         ):
-            table.add_row(
-                name,
-                f"{len(vals):,}",
-                *(f"{percentile(vals, q):.1f}" for q in (50, 95, 99, 100)),
-            )
+            table.add_row(name, f"{len(vals):,}", *percentile_cells(vals))
         console.print(table)
         console.print(
             f"race {timeline.session_key}: {len(race):,} events ({len(laps):,} laps) published in "
@@ -261,16 +205,6 @@ def main() -> None:
     finally:
         if reader is not None:
             reader.stop.set()
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-        if worker is not None and worker.returncode not in (0, -15):
-            console.print(f"worker exit code {worker.returncode}; log: {log_path}")
-        if stack:
-            stack.stop()
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from rich.console import Console
+from harness import Harness, console
 from rich.table import Table
 
 
@@ -26,36 +24,20 @@ def main() -> None:
     parser.add_argument("--session", default="R")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    console = Console()
 
-    from pitwall.core.settings import Settings, get_settings
-    from pitwall.embedded import Stack
-
-    settings = get_settings()
-    stack = None
-    bootstrap = settings.kafka_bootstrap
-    if not bootstrap:
-        state = Path(tempfile.mkdtemp(prefix="pitwall-bench-"))
-        stack = Stack(
-            Settings(state_dir=state, database_url="unused", redis_url="unused"),
-            write_env_file=False,
-        )
-        bootstrap = stack.start()["KAFKA_BOOTSTRAP"]
-        console.print(f"embedded broker at {bootstrap}")
-    try:
-        from producers.admin import create_topics
+    with Harness("kafka") as h:
         from producers.kafka import EventProducer
         from replay.simulate import publish_timeline
         from replay.timeline import build_timeline
 
-        create_topics(bootstrap, settings.kafka_partitions)
+        h.create_topics()
         t = time.perf_counter()
-        timeline = build_timeline(args.year, args.event, args.session, settings=settings)
+        timeline = build_timeline(args.year, args.event, args.session, settings=h.settings)
         console.print(
             f"timeline {timeline.title}: {len(timeline):,} events "
             f"(built/loaded in {time.perf_counter() - t:.1f} s, not timed below)"
         )
-        producer = EventProducer(bootstrap)
+        producer = EventProducer(h.settings.require_kafka)
         table = Table("run", "events", "seconds", "events/s")
         rates = []
         for i in range(args.repeat):
@@ -75,9 +57,6 @@ def main() -> None:
             f"full-race replay at max speed: median {statistics.median(rates):,.0f} events/s, "
             f"{len(timeline) / statistics.median(rates):.2f} s per race"
         )
-    finally:
-        if stack:
-            stack.stop()
 
 
 if __name__ == "__main__":

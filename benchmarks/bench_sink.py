@@ -22,11 +22,10 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing as mp
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
+
+from harness import Harness
 
 
 def main() -> None:
@@ -50,26 +49,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import os
-
-    from pitwall.core.settings import Settings, get_settings
-    from pitwall.embedded import Stack
-
-    settings = get_settings()
-    stack = None
-    if not (settings.kafka_bootstrap and settings.database_url):
-        state = Path(tempfile.mkdtemp(prefix="pitwall-bench-sink-"))
-        stack = Stack(Settings(PITWALL_STATE_DIR=state, redis_url="unused"), write_env_file=False)
-        print(f"starting the embedded broker and PostgreSQL in {state} ...")
-        os.environ.update(stack.start())
-        get_settings.cache_clear()
-        settings = get_settings()
-    try:
-        run(settings, args)
-    finally:
-        if stack:
-            stack.stop()
-            shutil.rmtree(state, ignore_errors=True)
+    with Harness("kafka", "postgres") as h:
+        run(h.settings, args)
 
 
 def run(settings, args) -> None:
@@ -119,7 +100,7 @@ def run(settings, args) -> None:
     del decoded, batches
     gc.collect()
     made = {r.name: r for r in create_topics(settings.kafka_bootstrap, args.partitions)}
-    print(f"f1.timing.v1: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
+    print(f"{TIMING.name}: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
     producer = EventProducer(settings.kafka_bootstrap)
     for e in track(events("k"), total=n_events, description="publishing to f1.timing.v1"):
         producer.publish(e)

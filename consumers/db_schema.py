@@ -32,6 +32,7 @@ import pydantic_core
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from schemas import topics
 from schemas.envelope import Envelope
 from schemas.topics import ALL_TOPICS, TopicSpec
 
@@ -65,9 +66,9 @@ _LOCK_ID = 424242
 #: The DLQ key holds ``produced_at`` because inputs that did not come from Kafka (the live
 #: feed) have no partition/offset.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "f1.session.v1": ("session_events", ("session_key", "session_time", "kind", "driver")),
-    "f1.laps.v1": ("laps", ("session_key", "driver", "lap_number")),
-    "f1.timing.v1": (
+    topics.SESSION.name: ("session_events", ("session_key", "session_time", "kind", "driver")),
+    topics.LAPS.name: ("laps", ("session_key", "driver", "lap_number")),
+    topics.TIMING.name: (
         "timing",
         (
             "session_key",
@@ -78,19 +79,19 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "interval_text",
         ),
     ),
-    "f1.stints.v1": ("stints", ("session_key", "driver", "stint")),
-    "f1.track_status.v1": ("track_status", ("session_key", "session_time", "status")),
-    "f1.race_control.v1": ("race_control", ("session_key", "session_time", "message")),
-    "f1.weather.v1": ("weather", ("session_key", "session_time")),
-    "f1.telemetry.v1": ("telemetry", ("session_key", "driver", "session_time")),
-    "f1.features.v1": ("features", ("session_key", "driver", "lap_number")),
-    "f1.degradation.v1": ("degradation", ("session_key", "driver", "lap_number")),
-    "f1.strategy.v1": (
+    topics.STINTS.name: ("stints", ("session_key", "driver", "stint")),
+    topics.TRACK_STATUS.name: ("track_status", ("session_key", "session_time", "status")),
+    topics.RACE_CONTROL.name: ("race_control", ("session_key", "session_time", "message")),
+    topics.WEATHER.name: ("weather", ("session_key", "session_time")),
+    topics.TELEMETRY.name: ("telemetry", ("session_key", "driver", "session_time")),
+    topics.FEATURES.name: ("features", ("session_key", "driver", "lap_number")),
+    topics.DEGRADATION.name: ("degradation", ("session_key", "driver", "lap_number")),
+    topics.STRATEGY.name: (
         "strategy",
         ("session_key", "lap", "trigger", "trigger_driver", "session_time"),
     ),
-    "f1.battles.v1": ("battles", ("session_key", "lap", "session_time")),
-    "f1.dlq.v1": ("dlq", ("source", "partition", "offset", "produced_at")),
+    topics.BATTLES.name: ("battles", ("session_key", "lap", "session_time")),
+    topics.DLQ.name: ("dlq", ("source", "partition", "offset", "produced_at")),
 }
 
 

@@ -31,9 +31,9 @@ class EventProducer:
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "acks": "all",
-            # Sent at once: a paced or live event waited out the whole linger (2 ms cost
-            # 3-4 ms p50 lap -> strategy); at max speed what queues while a request is in
-            # flight still goes out together (about 70k events/s into the embedded broker).
+            # Sent at once: a paced or live event would wait out the whole linger, which
+            # shows in every lap -> strategy latency; at max speed what queues while a
+            # request is in flight still goes out together (benchmarks/RESULTS.md).
             "linger.ms": 0,
             "batch.num.messages": 10000,
             "queue.buffering.max.messages": 1_000_000,
@@ -65,11 +65,27 @@ class EventProducer:
             event.produced_at = utcnow()
         self._send(topic, event.key(), encode(event), partition)
 
+    def publish_many(self, events: Iterable[Envelope], *, stamp: bool = True) -> None:
+        """Queue every event of one source message, in order."""
+        for event in events:
+            self.publish(event, stamp=stamp)
+
+    # -- timing of source messages: no-ops here, ``TimedEventProducer`` records them --------
+    def arrived(self) -> None:
+        """A source message (a live-feed line) arrived: what is queued until :meth:`sealed`
+        is its."""
+
+    def label(self, topic: str) -> None:
+        """The source topic of the message that :meth:`arrived` (for its figures)."""
+
+    def sealed(self) -> None:
+        """The message that :meth:`arrived` has queued all its events."""
+
     def warm_up(self, topics: Iterable[str] | None = None, timeout: float = 10.0) -> None:
         """Learn the partitions of ``topics`` (default: every race topic) now, connecting to
         the broker on the way, not on a topic's first event, which would otherwise wait for
-        the lookup (tens of ms on a fresh producer): a paced replay or live feed calls this
-        before its clock starts."""
+        the lookup (slow on a fresh producer): a paced replay or live feed calls this before
+        its clock starts."""
         for topic in topics if topics is not None else [t.name for t in (*RAW_TOPICS, DLQ)]:
             with contextlib.suppress(PublishError):  # found again, or reported, when used
                 self._partition_count(topic, timeout)

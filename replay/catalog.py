@@ -7,37 +7,11 @@ fuzzy event lookup which would silently pick some other race.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from replay.errors import UnknownSessionError
-
-#: Session codes and the FastF1 session names they stand for.
-SESSION_CODES: dict[str, str] = {
-    "R": "Race",
-    "Q": "Qualifying",
-    "S": "Sprint",
-    "SQ": "Sprint Qualifying",
-    "SS": "Sprint Shootout",
-    "FP1": "Practice 1",
-    "FP2": "Practice 2",
-    "FP3": "Practice 3",
-}
-_NAME_TO_CODE = {v.lower(): k for k, v in SESSION_CODES.items()}
-
-
-def fold(text: str) -> str:
-    """Lower-case ASCII with single spaces: 'São Paulo' -> 'sao paulo'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
-
-
-def event_slug(event_name: str) -> str:
-    """'São Paulo Grand Prix' -> 'sao-paulo'."""
-    name = re.sub(r"\bgrand prix\b", "", fold(event_name)).strip()
-    return name.replace(" ", "-") or "event"
+from schemas.session_keys import CODE_OF_NAME, SESSION_CODES, fold
 
 
 def session_code(session: str) -> str:
@@ -45,15 +19,10 @@ def session_code(session: str) -> str:
     s = session.strip()
     if s.upper() in SESSION_CODES:
         return s.upper()
-    if s.lower() in _NAME_TO_CODE:
-        return _NAME_TO_CODE[s.lower()]
+    if s.lower() in CODE_OF_NAME:
+        return CODE_OF_NAME[s.lower()]
     accepted = ", ".join(f"{k} ({v})" for k, v in SESSION_CODES.items())
     raise UnknownSessionError(f"unknown session {session!r}; use one of: {accepted}")
-
-
-def make_session_key(year: int, event_name: str, code: str) -> str:
-    """The session key carried by every event: '2023-monaco-R'."""
-    return f"{year}-{event_slug(event_name)}-{code}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,16 @@ from pitwall.core.settings import NotConfiguredError, get_settings
 from replay.clock import PacingClock
 from replay.errors import ReplayError
 from replay.simulate import Summary
+from schemas.topics import (
+    LAPS,
+    RACE_CONTROL,
+    SESSION,
+    STINTS,
+    TELEMETRY,
+    TIMING,
+    TRACK_STATUS,
+    WEATHER,
+)
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -30,14 +40,14 @@ app = typer.Typer(
 
 #: What one event of each topic is called in the summary.
 NOUNS = {
-    "f1.session.v1": "session updates",
-    "f1.laps.v1": "laps",
-    "f1.timing.v1": "timing updates",
-    "f1.stints.v1": "stints",
-    "f1.track_status.v1": "track status changes",
-    "f1.race_control.v1": "race-control messages",
-    "f1.weather.v1": "weather samples",
-    "f1.telemetry.v1": "telemetry samples",
+    SESSION.name: "session updates",
+    LAPS.name: "laps",
+    TIMING.name: "timing updates",
+    STINTS.name: "stints",
+    TRACK_STATUS.name: "track status changes",
+    RACE_CONTROL.name: "race-control messages",
+    WEATHER.name: "weather samples",
+    TELEMETRY.name: "telemetry samples",
 }
 
 

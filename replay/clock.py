@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class PacingClock:
@@ -59,11 +60,17 @@ class PacingClock:
             return 0.0
         return max(0.0, time.monotonic() - self.due(session_time))
 
-    def wait_until(self, session_time: float, tick: float = 0.25) -> None:
-        """Sleep until ``session_time`` is due (and while paused)."""
+    def wait_until(
+        self,
+        session_time: float,
+        tick: float = 0.25,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        """Wait until ``session_time`` is due (and while paused), in ``sleep`` calls of at
+        most ``tick`` seconds (a publisher's wait serves its delivery acks meanwhile)."""
         while True:
             self._resumed.wait()
             remaining = self.due(session_time) - time.monotonic()
             if remaining <= 0 and not self.paused:
                 return
-            time.sleep(min(max(remaining, 0.0), tick))
+            sleep(min(max(remaining, 0.0), tick))

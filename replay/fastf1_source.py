@@ -27,7 +27,6 @@ from replay.catalog import (
     cached_sessions,
     find_event,
     load_schedule,
-    make_session_key,
     session_code,
 )
 from replay.errors import CorruptCacheError, ReplayError, UnknownSessionError
@@ -37,6 +36,7 @@ from replay.parquet_source import (
     find_dataset,
     load_parquet_session,
 )
+from schemas.session_keys import session_key
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def resolve_session(year: int, event: str, session: str, settings: Settings) -> 
     files: list[Path] = []
     export = find_dataset(settings, info, session_name) if folder is None else None
     if export is not None:
-        key = make_session_key(year, info.event_name, code)
+        key = session_key(year, info.event_name, code)
         files = dataset_files(export, session_name)
         return ResolvedSession(info, code, session_name, key, export, files, source="parquet")
     if folder is None:
@@ -212,7 +212,7 @@ def resolve_session(year: int, event: str, session: str, settings: Settings) -> 
     else:
         files = check_cache_files(folder)
     return ResolvedSession(
-        info, code, session_name, make_session_key(year, info.event_name, code), folder, files
+        info, code, session_name, session_key(year, info.event_name, code), folder, files
     )
 
 
@@ -270,7 +270,7 @@ def load_session(
         session=ses,
         event=info,
         code=code,
-        session_key=make_session_key(year, info.event_name, code),
+        session_key=session_key(year, info.event_name, code),
         stream_data=stream_data,
         lap_count=lap_count,
         cache_files=files,

@@ -15,10 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from pitwall.core.settings import Settings
-from replay.catalog import SESSION_CODES, EventInfo, event_slug, load_schedule
+from replay.catalog import EventInfo, load_schedule
 from replay.errors import ReplayError, UnknownSessionError
 from replay.fastf1_source import load_session, resolve_session
 from replay.parquet_source import DATASETS
+from schemas import session_keys
+from schemas.session_keys import SESSION_CODES, event_slug
 
 #: Columns of FastF1's ``Laps`` kept for analysis (those a source lacks are left out).
 LAP_COLUMNS = [
@@ -92,7 +94,7 @@ def telemetry_sessions(settings: Settings) -> list[str]:
         folder = settings.data_dir / rel / "telemetry"
         for code, name in SESSION_CODES.items():
             if (folder / name).is_dir():
-                out.append(f"{year}-{event_slug(event)}-{code}")
+                out.append(session_keys.session_key(year, event, code))
     return out
 
 

@@ -12,10 +12,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from producers.kafka import EventProducer
 from replay.clock import PacingClock
+from replay.progress import progress_bar
 from replay.timeline import Timeline
 from schemas import LapEvent, SessionEvent, topic_for
 
@@ -73,16 +72,12 @@ def publish_timeline(
     # Only the topics it uses: a lookup auto-creates a missing topic (4 partitions on Tansu).
     producer.warm_up(sorted({topic_for(e).name for e in events}))
     started = time.monotonic()
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("lap {task.fields[lap]}/{task.fields[laps]}"),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} events"),
-        TextColumn("lag {task.fields[lag]:.2f}s"),
-        TextColumn("{task.fields[state]}"),
-        TimeElapsedColumn(),
-        disable=not progress,
-        transient=False,
+    bar = progress_bar(
+        "lap {task.fields[lap]}/{task.fields[laps]}",
+        "{task.completed:,.0f}/{task.total:,.0f} events",
+        "lag {task.fields[lag]:.2f}s",
+        "{task.fields[state]}",
+        enabled=progress,
     )
     try:
         with bar:
@@ -94,9 +89,13 @@ def publish_timeline(
                 lag=0.0,
                 state="",
             )
+            paced = False
             for i, event in enumerate(events):
                 t = event.event_time.session_time
                 if start_at is None or t >= start_at:
+                    if not paced:  # the schedule starts with the first paced event, now
+                        clock.seek(origin)
+                        paced = True
                     clock.wait_until(t)
                 producer.publish(event)
                 summary.published[topic_for(event).name] += 1

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from pitwall.core.settings import Settings
+from producers.feed_values import as_int, as_str, parse_gap
 from replay.fastf1_source import LoadedSession, load_session, resolve_session
 from replay.parquet_source import telemetry_frame
 from replay.retirements import car_status_events
@@ -32,13 +33,13 @@ from schemas import (
     RaceControlEvent,
     SessionEvent,
     StintEvent,
-    TelemetryEvent,
     TimingEvent,
     TrackState,
     TrackStatusEvent,
     WeatherEvent,
     topic_for,
 )
+from schemas.fastbuild import telemetry_event
 
 #: Order of events that share a timestamp: state before the laps that depend on it.
 _PRIORITY = {
@@ -119,35 +120,24 @@ def _seconds(value: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
+def _plain(value: Any) -> Any:
+    """None for pandas' missing values (None, NaN, NA), else ``value``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
 def _int(value: Any) -> int | None:
-    f = _seconds(value)
-    return None if f is None else int(f)
+    return as_int(_seconds(value))
 
 
 def _str(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    s = str(value).strip()
-    return s or None
+    return as_str(_plain(value))
 
 
 def _bool(value: Any) -> bool | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return bool(value)
-
-
-def parse_gap(text: Any) -> tuple[float | None, str | None]:
-    """'+1.234' -> 1.234; 'LAP 5' (the leader) -> 0.0; '+1 LAP' -> None (lapped)."""
-    s = _str(text)
-    if s is None:
-        return None, None
-    if s.upper().startswith("LAP"):
-        return 0.0, s
-    try:
-        return float(s.lstrip("+")), s
-    except ValueError:
-        return None, s
+    value = _plain(value)
+    return None if value is None else bool(value)
 
 
 class _Builder:
@@ -335,8 +325,8 @@ class _Builder:
             if t is None or driver is None:
                 self.skipped["timing row without time or driver"] += 1
                 continue
-            gap, gap_text = parse_gap(row.GapToLeader)
-            interval, interval_text = parse_gap(row.IntervalToPositionAhead)
+            gap, gap_text = parse_gap(_plain(row.GapToLeader))
+            interval, interval_text = parse_gap(_plain(row.IntervalToPositionAhead))
             if interval_text and interval_text.upper().startswith("LAP"):
                 interval = 0.0
             yield TimingEvent(
@@ -406,17 +396,16 @@ class _Builder:
         cols += ["X", "Y", "Z"]
         key = self.key
         t0 = self.t0_utc
-        # Validated construction of ~750k samples costs seconds; the frame is typed already.
         for t, drv, speed, rpm, gear, thr, brake, drs, dist, x, y, z in zip(
             *(frame[c].to_numpy() for c in cols), strict=True
         ):
             t = round(float(t), 3)
-            yield TelemetryEvent.model_construct(
-                session_key=key,
-                event_time=EventTime.model_construct(
+            yield telemetry_event(
+                key,
+                EventTime.model_construct(
                     session_time=t, utc=t0 + timedelta(seconds=t) if t0 else None
                 ),
-                driver=str(drv),
+                str(drv),
                 speed=float(speed),
                 rpm=float(rpm),
                 gear=int(gear),

@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import Resources, resources
 from schemas.export import topic_json_schema
-from schemas.topics import ALL_TOPICS, PARTITIONING, TopicSpec, get_topic
+from schemas.topics import ALL_TOPICS, LAPS, PARTITIONING, TopicSpec, get_topic
 
 router = APIRouter(prefix="/api/v1/schemas", tags=["schemas"])
 
 
 class TopicInfo(BaseModel):
-    topic: str = Field(examples=["f1.laps.v1"])
+    topic: str = Field(examples=[LAPS.name])
     event_type: str = Field(description="The events' `type` field.", examples=["lap"])
     key: Literal["session_key", "session_key:driver"] = Field(description="The message key.")
     partitions: int = Field(description="Partitions when pitwall creates the topic.")

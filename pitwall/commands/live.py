@@ -20,18 +20,12 @@ from rich.table import Table
 from pitwall.core.gc import freeze_startup_objects
 from pitwall.core.settings import NotConfiguredError, get_settings
 from replay.cli import parse_speed
+from schemas.topics import DLQ
 
 if TYPE_CHECKING:
     from producers.live.publisher import LiveStats
 
 console = Console(stderr=True)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def print_summary(
@@ -42,14 +36,16 @@ def print_summary(
     for topic, n in sorted(stats.published.items()):
         table.add_row(topic, f"{n:,}")
     table.add_row("[bold]total[/]", f"[bold]{stats.events:,}[/]")
-    table.add_row("f1.dlq.v1 (unparsable input)", f"{stats.dead_letters:,}")
+    table.add_row(f"{DLQ.name} (unparsable input)", f"{stats.dead_letters:,}")
     console.print(table)
     line = f"{stats.lines:,} lines, {stats.messages:,} messages in {seconds:.1f} s"
     if latencies:
+        import numpy as np
+
         ms = [x * 1000 for x in latencies]
         line += (
             f"; arrival -> broker ack p50 {statistics.median(ms):.1f} ms, "
-            f"p99 {_percentile(ms, 99):.1f} ms"
+            f"p99 {np.percentile(ms, 99, method='nearest'):.1f} ms"
         )
     console.print(line)
     for reason, n in stats.reasons.most_common(5):
@@ -152,7 +148,7 @@ def register(app: typer.Typer) -> None:
         freeze_startup_objects()  # no collector stalls in the tail of the message latency
         started = time.monotonic()
         if lines is not None:
-            from producers.live.playback import play
+            from replay.playback import play
 
             summary = play(
                 lines,

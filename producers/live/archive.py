@@ -30,6 +30,11 @@ import orjson
 from producers.live.decode import FeedError, parse_clock, parse_utc
 
 _ARCHIVE_LINE = re.compile(r"^(\d{2}:\d{2}:\d{2}\.\d{1,6})(.*)$", re.DOTALL)
+_LINE_CLOCK = re.compile(r"^\ufeff?(\d{2}:\d{2}:\d{2}\.\d{1,6})")
+#: A message's UTC timestamp as the last item of its list (``[topic, data, utc]``).
+_LAST_UTC = re.compile(
+    r"""["'](\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)["']\s*\]\s*[\]}\s]*$"""
+)
 
 #: FastF1's reference file names (``fastf1/testing/reference_data``) -> feed topics.
 FASTF1_FILE_TOPICS: dict[str, str] = {
@@ -70,6 +75,21 @@ class FeedLine:
 
     text: str
     topic: str | None = None
+
+
+def line_time(text: str) -> float | None:
+    """A line's feed time in seconds without framing it, for pacing a recording: its archive
+    clock, or the epoch seconds of its message's UTC timestamp; None when it has neither."""
+    m = _LINE_CLOCK.match(text)
+    if m is not None:
+        return parse_clock(m.group(1))
+    m = _LAST_UTC.search(text[-80:])
+    if m is None:
+        return None
+    try:
+        return parse_utc(m.group(1)).timestamp()
+    except FeedError:
+        return None
 
 
 def topic_for_file(path: Path) -> str | None:

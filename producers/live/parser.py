@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from producers.feed_values import as_float, as_int, as_str, parse_gap
 from producers.live.archive import RawMessage, frame_line
 from producers.live.decode import FeedError, inflate, parse_utc
 from producers.live.laps import DriverLaps, FinishedLap
@@ -41,13 +42,12 @@ from schemas import (
     RaceControlEvent,
     SessionEvent,
     StintEvent,
-    TelemetryEvent,
     TimingEvent,
     TrackState,
     TrackStatusEvent,
     WeatherEvent,
-    utcnow,
 )
+from schemas.fastbuild import telemetry_event
 
 US = 1_000_000
 DEFAULT_SESSION_KEY = "live"
@@ -61,82 +61,14 @@ def _s(micros: int | None) -> float | None:
     return None if micros is None else micros / US
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    return s or None
-
-
-def _gap(text: Any) -> tuple[float | None, str | None]:
-    """'+1.234' -> 1.234; 'LAP 5' (the leader) -> 0.0; '+1 LAP' -> None (lapped)."""
-    s = _str(text)
-    if s is None:
-        return None, None
-    if s.upper().startswith("LAP"):
-        return 0.0, s
-    try:
-        return float(s.lstrip("+")), s
-    except ValueError:
-        return None, s
-
-
 def _items(container: Any) -> list[tuple[int, Any]]:
     """(index, item) of a list, or of a dict keyed by numbers, in index order."""
     if isinstance(container, list):
         return list(enumerate(container))
     if isinstance(container, dict):
-        out = [(_int(k), v) for k, v in container.items()]
+        out = [(as_int(k), v) for k, v in container.items()]
         return sorted((i, v) for i, v in out if i is not None)
     return []
-
-
-_TELEMETRY_FIELDS = dict.fromkeys(
-    ("speed", "rpm", "gear", "throttle", "brake", "drs", "distance", "x", "y", "z")
-)
-
-
-_TELEMETRY_NAMES = frozenset(TelemetryEvent.model_fields)
-_set_attr = object.__setattr__
-
-
-def _telemetry(key: str, when: EventTime, driver: str, **values: Any) -> TelemetryEvent:
-    """A telemetry sample built the way ``model_construct`` builds one, without its per-field
-    default lookups (a third of the parser's time on a .z message of ~80 samples): every
-    field is named here and typed by the caller."""
-    event = object.__new__(TelemetryEvent)
-    _set_attr(
-        event,
-        "__dict__",
-        {
-            "type": "telemetry",
-            "schema_version": 1,
-            "session_key": key,
-            "event_time": when,
-            "produced_at": utcnow(),
-            "driver": driver,
-            **_TELEMETRY_FIELDS,
-            **values,
-        },
-    )
-    _set_attr(event, "__pydantic_fields_set__", set(_TELEMETRY_NAMES))
-    _set_attr(event, "__pydantic_extra__", None)
-    _set_attr(event, "__pydantic_private__", None)
-    return event
 
 
 @dataclass
@@ -296,11 +228,13 @@ class LiveParser:
             DriverInfo(
                 driver_number=num,
                 driver=str(d.get("Tla") or num),
-                full_name=_str(d.get("FullName")),
-                team=_str(d.get("TeamName")),
-                team_colour=_str(d.get("TeamColour")),
+                full_name=as_str(d.get("FullName")),
+                team=as_str(d.get("TeamName")),
+                team_colour=as_str(d.get("TeamColour")),
             )
-            for num, d in sorted(self.drivers.items(), key=lambda kv: _int(kv[1].get("Line")) or 99)
+            for num, d in sorted(
+                self.drivers.items(), key=lambda kv: as_int(kv[1].get("Line")) or 99
+            )
         ]
         meeting = info.get("Meeting") or {}
         circuit = (meeting.get("Circuit") or {}).get("ShortName") or meeting.get("Location")
@@ -316,12 +250,12 @@ class LiveParser:
                 session_key=self.session_key,
                 event_time=self.at(t),
                 kind="info",
-                year=_int(start[:4]),
-                event_name=_str(meeting.get("Name")),
-                session_name=_str(info.get("Name")),
-                circuit=_str(circuit),
-                country=_str((meeting.get("Country") or {}).get("Name")),
-                total_laps=_int(lap_count.get("TotalLaps")),
+                year=as_int(start[:4]),
+                event_name=as_str(meeting.get("Name")),
+                session_name=as_str(info.get("Name")),
+                circuit=as_str(circuit),
+                country=as_str((meeting.get("Country") or {}).get("Name")),
+                total_laps=as_int(lap_count.get("TotalLaps")),
                 drivers=drivers or None,
             )
         )
@@ -335,7 +269,7 @@ class LiveParser:
 
     def _on_SessionStatus(self, msg: RawMessage, t: float, out: list[Envelope]) -> None:
         state = self._merge("SessionStatus", msg.data)
-        status = _str(state.get("Status"))
+        status = as_str(state.get("Status"))
         if status and "Status" in msg.data and status != self._status:
             self._status = status
             out.append(
@@ -355,8 +289,8 @@ class LiveParser:
                     session_key=self.session_key,
                     event_time=self.at(t),
                     kind="lap_count",
-                    current_lap=_int(state.get("CurrentLap")),
-                    total_laps=_int(state.get("TotalLaps")),
+                    current_lap=as_int(state.get("CurrentLap")),
+                    total_laps=as_int(state.get("TotalLaps")),
                 )
             )
 
@@ -368,7 +302,7 @@ class LiveParser:
     # -- track -----------------------------------------------------------------------------
     def _on_TrackStatus(self, msg: RawMessage, t: float, out: list[Envelope]) -> None:
         state = self._merge("TrackStatus", msg.data)
-        code = _str(state.get("Status"))
+        code = as_str(state.get("Status"))
         if code and "Status" in msg.data:
             self.track.append((t, code))
             out.append(
@@ -377,7 +311,7 @@ class LiveParser:
                     event_time=self.at(t),
                     status=code,
                     state=TRACK_STATUS_CODES.get(code, TrackState.UNKNOWN),
-                    message=_str(state.get("Message")),
+                    message=as_str(state.get("Message")),
                 )
             )
 
@@ -399,7 +333,7 @@ class LiveParser:
     def _on_RaceControlMessages(self, msg: RawMessage, t: float, out: list[Envelope]) -> None:
         self._merge("RaceControlMessages", msg.data)
         for _i, m in _items(msg.data.get("Messages")):
-            if not isinstance(m, dict) or not _str(m.get("Message")):
+            if not isinstance(m, dict) or not as_str(m.get("Message")):
                 continue
             try:
                 utc = parse_utc(m["Utc"]) if m.get("Utc") else None
@@ -409,14 +343,14 @@ class LiveParser:
                 RaceControlEvent(
                     session_key=self.session_key,
                     event_time=self.at(t, utc),
-                    category=_str(m.get("Category")),
+                    category=as_str(m.get("Category")),
                     message=str(m["Message"]),
-                    flag=_str(m.get("Flag")),
-                    scope=_str(m.get("Scope")),
-                    sector=_int(m.get("Sector")),
-                    racing_number=_str(m.get("RacingNumber")),
-                    lap=_int(m.get("Lap")),
-                    status=_str(m.get("Status")),
+                    flag=as_str(m.get("Flag")),
+                    scope=as_str(m.get("Scope")),
+                    sector=as_int(m.get("Sector")),
+                    racing_number=as_str(m.get("RacingNumber")),
+                    lap=as_int(m.get("Lap")),
+                    status=as_str(m.get("Status")),
                 )
             )
 
@@ -425,18 +359,18 @@ class LiveParser:
         keys = ("AirTemp", "TrackTemp", "Humidity", "Pressure", "Rainfall", "WindSpeed")
         if not any(k in msg.data for k in (*keys, "WindDirection")):
             return
-        rain = _str(state.get("Rainfall"))
+        rain = as_str(state.get("Rainfall"))
         out.append(
             WeatherEvent(
                 session_key=self.session_key,
                 event_time=self.at(t),
-                air_temp=_float(state.get("AirTemp")),
-                track_temp=_float(state.get("TrackTemp")),
-                humidity=_float(state.get("Humidity")),
-                pressure=_float(state.get("Pressure")),
+                air_temp=as_float(state.get("AirTemp")),
+                track_temp=as_float(state.get("TrackTemp")),
+                humidity=as_float(state.get("Humidity")),
+                pressure=as_float(state.get("Pressure")),
                 rainfall=None if rain is None else rain not in ("0", "false", "False"),
-                wind_direction=_float(state.get("WindDirection")),
-                wind_speed=_float(state.get("WindSpeed")),
+                wind_direction=as_float(state.get("WindDirection")),
+                wind_speed=as_float(state.get("WindSpeed")),
             )
         )
 
@@ -462,9 +396,9 @@ class LiveParser:
             interval_value = interval.get("Value") if isinstance(interval, dict) else None
             if position or gap or interval_value:
                 line = lines_state.get(num) or {}
-                g, g_text = _gap(line.get("GapToLeader"))
+                g, g_text = parse_gap(line.get("GapToLeader"))
                 i_raw = line.get("IntervalToPositionAhead")
-                i, i_text = _gap(i_raw.get("Value") if isinstance(i_raw, dict) else None)
+                i, i_text = parse_gap(i_raw.get("Value") if isinstance(i_raw, dict) else None)
                 if i_text and i_text.upper().startswith("LAP"):
                     i = 0.0
                 out.append(
@@ -472,7 +406,7 @@ class LiveParser:
                         session_key=self.session_key,
                         event_time=self.at(t),
                         driver=self.code(num),
-                        position=_int(line.get("Position")),
+                        position=as_int(line.get("Position")),
                         gap_to_leader=g,
                         gap_to_leader_text=g_text,
                         interval=i,
@@ -503,7 +437,7 @@ class LiveParser:
                 kind="car_status",
                 driver=self.code(num),
                 car_status=status,
-                lap=_int(line.get("NumberOfLaps")),
+                lap=as_int(line.get("NumberOfLaps")),
                 reason="knocked out" if line.get("KnockedOut") else None,
             )
         )
@@ -545,7 +479,7 @@ class LiveParser:
             event_time=self.at(end),
             driver=self.code(num),
             driver_number=num,
-            team=_str(team),
+            team=as_str(team),
             lap_number=lap.number,
             lap_time=lap_time,
             sector1=sectors[0],
@@ -559,7 +493,7 @@ class LiveParser:
             pit_out=lap.pit_out is not None,
             pit_in_time=_s(lap.pit_in),
             pit_out_time=_s(lap.pit_out),
-            position=_int(line.get("Position")),
+            position=as_int(line.get("Position")),
             track_status=self._track_codes(_s(lap.start), end),
             is_accurate=accurate,
             lap_start_time=_s(lap.start),
@@ -595,14 +529,14 @@ class LiveParser:
             info = car.stints.get(i)
             if info is None:
                 info = car.stints[i] = StintInfo(seen_at=t, first_lap=car.laps_done + 1)
-                total, start = _int(s.get("TotalLaps")), _int(s.get("StartLaps"))
+                total, start = as_int(s.get("TotalLaps")), as_int(s.get("StartLaps"))
                 if total is not None and start is not None:
                     info.laps_before = max(0, total - start)
-            info.compound = _str(s.get("Compound")) or info.compound
+            info.compound = as_str(s.get("Compound")) or info.compound
             new = s.get("New")
             if new is not None:
                 info.new = str(new).lower() == "true"
-            start = _int(s.get("StartLaps"))
+            start = as_int(s.get("StartLaps"))
             info.start_laps = start if start is not None else info.start_laps
             if info.compound is None:
                 continue
@@ -639,16 +573,16 @@ class LiveParser:
                 ch = car.get("Channels") or {}
                 brake = ch.get("5")
                 out.append(
-                    _telemetry(
+                    telemetry_event(
                         key,
                         when,
                         self.code(num),
-                        rpm=_float(ch.get("0")),
-                        speed=_float(ch.get("2")),
-                        gear=_int(ch.get("3")),
-                        throttle=_float(ch.get("4")),
-                        brake=None if brake is None else bool(_int(brake)),
-                        drs=_int(ch.get("45")),
+                        rpm=as_float(ch.get("0")),
+                        speed=as_float(ch.get("2")),
+                        gear=as_int(ch.get("3")),
+                        throttle=as_float(ch.get("4")),
+                        brake=None if brake is None else bool(as_int(brake)),
+                        drs=as_int(ch.get("45")),
                     )
                 )
 
@@ -664,12 +598,12 @@ class LiveParser:
             when = self.at(self._from_utc(utc), utc)
             for num, pos in (sample.get("Entries") or {}).items():
                 out.append(
-                    _telemetry(
+                    telemetry_event(
                         key,
                         when,
                         self.code(num),
-                        x=_float(pos.get("X")),
-                        y=_float(pos.get("Y")),
-                        z=_float(pos.get("Z")),
+                        x=as_float(pos.get("X")),
+                        y=as_float(pos.get("Y")),
+                        z=as_float(pos.get("Z")),
                     )
                 )

@@ -9,7 +9,6 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from pitwall.core.settings import Settings
+from pitwall.embedded.base import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 RACE = (2023, "Monaco")
@@ -29,12 +29,6 @@ MONACO_LAPS = 1515  # laps in 2023 Monaco R (20 drivers, 78 laps, retirements)
 
 def has_command(name: str) -> bool:
     return importlib.util.find_spec(f"pitwall.commands.{name}") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Service:

@@ -188,6 +188,71 @@ async def test_invalid_session_key_is_refused(server: str) -> None:
     assert closed.value.rcvd.code == 1008
 
 
+def direct_frames(base: str) -> float:
+    """Frames the gateway at ``base`` has written straight to a socket (its /metrics)."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    found = re.search(r'pitwall_ws_frames_sent_total\{path="direct"\} (\S+)', text)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_direct_writer_is_tested_with_the_installed_server() -> None:
+    """The direct writer reaches into uvicorn's and websockets' objects: an upgrade of either
+    fails here first (add the release to ``TESTED`` once this file passes with it)."""
+    from api.gateway.direct import TESTED, untested_releases
+
+    assert untested_releases() == [], f"tested with {TESTED}"
+    assert untested_releases({"uvicorn": "0.55.0", "websockets": "17.4"}) == ["uvicorn 0.55.0"]
+    assert untested_releases({"uvicorn": "0.54.1", "websockets": "18.0"}) == ["websockets 18.0"]
+
+
+async def test_a_pitwall_serve_connection_gets_a_direct_writer(server: str) -> None:
+    """A client of a real ``pitwall serve`` that keeps up gets its update written straight
+    to its socket (the only path that counts a frame as direct)."""
+    key = f"2023-test-direct{uuid.uuid4().hex[:6]}"
+    r = aioredis.Redis.from_url(get_settings().require_redis)
+    try:
+        before = direct_frames(server)
+        async with websockets.connect(ws_url(server, key)) as ws:
+            assert orjson.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "snapshot"
+            msg = {"kind": "standings", "topic": "t", "data": {"i": 0}}
+            await r.publish(f"pitwall:live:{key}", orjson.dumps(msg))
+            assert (await read_updates(ws, 1))[0]["data"] == {"i": 0}
+        assert direct_frames(server) > before, "the update did not take the direct path"
+    finally:
+        await r.aclose()
+
+
+async def test_untested_server_releases_use_the_queue_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under releases the direct writer is not tested with, no client gets one."""
+    from websockets.protocol import State
+
+    from api.gateway import Gateway, direct
+    from api.gateway.clients import Client
+    from api.metrics import Metrics
+
+    class Proto:
+        """What the direct writer needs of uvicorn's websockets-sansio protocol."""
+
+        def __init__(self) -> None:
+            self.transport = SimpleNamespace(get_write_buffer_size=lambda: 0)
+            self.conn = SimpleNamespace(
+                extensions=[], expect_continuation_frame=False, state=State.OPEN
+            )
+            self.writable = asyncio.Event()
+            self.close_sent = False
+
+        async def send(self, message: dict) -> None:
+            pass
+
+    ws = SimpleNamespace(_send=Proto().send)
+    assert isinstance(Client(ws, 16).direct, direct.DirectWriter)
+    assert Gateway(None, Metrics()).direct_writes
+    monkeypatch.setattr(direct, "untested_releases", lambda: ["uvicorn 9.9"])
+    gateway = Gateway(None, Metrics())
+    assert not gateway.direct_writes
+    assert Client(ws, 16, direct_writes=gateway.direct_writes).direct is None
+
+
 async def test_live_updates_during_a_replay(server: str, pipeline: dict, timeline) -> None:
     """Replay -> Kafka -> (worker) -> sink's Redis writer -> gateway -> this client."""
     key = unique_key(timeline, "ws")
@@ -228,10 +293,11 @@ async def test_an_update_that_arrives_during_a_fan_out_joins_it(
     order."""
     import redis as sync_redis
 
-    from api import ws as gateway_ws
+    from api.gateway import Gateway, fanout
+    from api.gateway.clients import Client
     from api.metrics import Metrics
 
-    monkeypatch.setattr(gateway_ws, "CHUNK", 3)
+    monkeypatch.setattr(fanout, "CHUNK", 3)
     url = get_settings().require_redis
     key = f"2023-test-join{uuid.uuid4().hex[:6]}"
     channel = f"pitwall:live:{key}"
@@ -257,11 +323,11 @@ async def test_an_update_that_arrives_during_a_fan_out_joins_it(
                 time.sleep(0.05)  # Redis delivers it before the next chunk looks
             return True
 
-    gateway = gateway_ws.Gateway(r, Metrics())
+    gateway = Gateway(r, Metrics())
     clients = []
     try:
         for _ in range(12):
-            client = gateway_ws.Client(SimpleNamespace(_send=None), 16)
+            client = Client(SimpleNamespace(_send=None), 16)
             client.direct, client.idle = Socket(), True
             clients.append(client)
             await gateway._join(key, client)
@@ -280,7 +346,7 @@ async def test_an_update_that_arrives_during_a_fan_out_joins_it(
         writes = [len(c.direct.writes) for c in order]
         twice = writes.count(2)
         assert writes == [2] * twice + [1] * (len(order) - twice), writes
-        assert twice % gateway_ws.CHUNK == 0 and 0 < twice < len(order), writes
+        assert twice % fanout.CHUNK == 0 and 0 < twice < len(order), writes
     finally:
         await gateway.stop()
         await r.aclose()

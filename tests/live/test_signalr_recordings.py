@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import csv
+import itertools
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +21,10 @@ from fastf1 import _api
 from fastf1.livetiming.data import LiveTimingData
 
 from producers.live import FeedError, LiveParser, read_feed
-from producers.live.playback import play
+from producers.live.archive import line_time
 from producers.live.publisher import LivePublisher, TimedEventProducer
+from replay.clock import PacingClock
+from replay.playback import play
 from schemas import LapEvent, TelemetryEvent, decode
 from tests.kafka_utils import end_offsets, read_since
 
@@ -193,3 +196,41 @@ def test_monaco_signalr_log_through_the_broker(stack, clips_dir: Path) -> None:
 
     assert sorted(map(sample, got)) == sorted(map(sample, expected))
     assert len(producer.message_latency) > 0
+
+
+class RecordingClock(PacingClock):
+    """Paces nothing; remembers the feed times playback waited for, and where it started."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0, None)
+        self.waited: list[float] = []
+        self.sought: list[float] = []
+
+    def seek(self, session_time: float) -> None:
+        self.sought.append(session_time)
+        super().seek(session_time)
+
+    def lag(self, session_time: float) -> float:
+        return 0.0
+
+    def wait_until(self, session_time: float, tick: float = 0.25, sleep=None) -> None:
+        self.waited.append(session_time)
+
+
+def test_playback_waits_for_each_line_on_the_replay_clock(stack, clips_dir: Path) -> None:
+    """A recording is paced by the replay's clock: from its first timed line, every line is
+    due at its feed time (never earlier than a line before it); at max speed none waits."""
+    lines = list(read_feed(clips_dir / "raw" / "2023_monaco_fp2_signalr_log.txt"))[:200]
+    times = [line_time(line.text) for line in lines]
+    timed = [t for t in times if t is not None]
+    assert len(timed) > 150 and timed != sorted(timed)  # merged topics: not in time order
+    producer = TimedEventProducer(stack.require_kafka)
+    clock = RecordingClock()
+    summary = play(lines, LivePublisher(producer, LiveParser("test-pacing")), speed=5, clock=clock)
+    assert clock.speed == 5 and clock.sought == [timed[0]]
+    assert clock.waited == list(itertools.accumulate(timed, max))
+    assert summary.stats.lines == len(lines)
+    clock = RecordingClock()
+    play(lines, LivePublisher(producer, LiveParser("test-pacing-max")), speed=None, clock=clock)
+    producer.close()
+    assert clock.waited == [] and clock.speed is None
