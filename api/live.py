@@ -38,7 +38,7 @@ async def snapshot(redis: Redis, session_key: str, history: int = 200) -> dict[s
         (info, standings, track, strategy, hist, degradation, updated, messages,
          weather) = await pipe.execute()  # fmt: skip
     rows = [
-        r.model_dump()
+        r.model_dump(exclude_none=True)
         for r in tower([StandingRow.model_validate_json(v) for v in standings.values()])
     ]
     return {
