@@ -75,41 +75,58 @@ def read_laps(paths: Iterable[Path | str], season: int | None = None) -> pd.Data
         if missing:
             raise ValueError(f"{path}: not a lap CSV (missing columns {sorted(missing)})")
         year = season or _season_from_name(path)
-        sprint = "sprint" in path.name.lower()
-        df = pd.DataFrame(
-            {
-                "season": year,
-                "round": raw.get("RoundNumber", pd.Series(0, index=raw.index)).astype(int),
-                "event": raw["EventName"].astype(str),
-                "driver": raw["Driver"].astype(str),
-                "team": raw.get("Team", pd.Series("", index=raw.index)).astype(str),
-                "lap": raw["LapNumber"].astype(float),
-                "lap_time": _seconds(raw["LapTime"]),
-                "stint": raw.get("Stint", pd.Series(np.nan, index=raw.index)).astype(float),
-                "compound": raw.get("Compound", pd.Series("UNKNOWN", index=raw.index))
-                .fillna("UNKNOWN")
-                .astype(str)
-                .str.upper(),
-                "tyre_life": raw.get("TyreLife", pd.Series(np.nan, index=raw.index)).astype(float),
-                "track_status": raw.get("TrackStatus", pd.Series("1", index=raw.index))
-                .fillna(1)
-                .astype(str)
-                .str.replace(r"\.0$", "", regex=True),
-                "position": raw.get("Position", pd.Series(np.nan, index=raw.index)).astype(float),
-                "pit_in": raw["PitInTime"].notna() if "PitInTime" in raw else False,
-                "pit_out": raw["PitOutTime"].notna() if "PitOutTime" in raw else False,
-                "accurate": _bool(raw.get("IsAccurate", pd.Series(True, index=raw.index))),
-                "time": _seconds(raw["Time"]) if "Time" in raw else np.nan,
-            }
-        )
-        cname = raw.get("CompoundName")
-        df["compound_c"] = (
-            cname.astype(str).str.extract(r"C(\d)")[0].astype(float).fillna(-1)
-            if cname is not None
-            else -1.0
-        )
-        df["sprint"] = sprint
-        frames.append(df)
+        frames.append(_normalise(raw, year, "sprint" in path.name.lower()))
+    return _lap_table(frames)
+
+
+def laps_from_frame(raw: pd.DataFrame, season: int, sprint: bool = False) -> pd.DataFrame:
+    """The same table as :func:`read_laps` from FastF1 laps already in memory (a parquet
+    export, say), with ``EventName`` (and ``RoundNumber``) set by the caller."""
+    missing = {"Driver", "LapNumber", "LapTime", "EventName"} - set(raw.columns)
+    if missing:
+        raise ValueError(f"not a lap table (missing columns {sorted(missing)})")
+    return _lap_table([_normalise(raw, season, sprint)])
+
+
+def _normalise(raw: pd.DataFrame, year: int, sprint: bool) -> pd.DataFrame:
+    """One file's FastF1 lap columns in the lap table's names and units."""
+    df = pd.DataFrame(
+        {
+            "season": year,
+            "round": raw.get("RoundNumber", pd.Series(0, index=raw.index)).astype(int),
+            "event": raw["EventName"].astype(str),
+            "driver": raw["Driver"].astype(str),
+            "team": raw.get("Team", pd.Series("", index=raw.index)).astype(str),
+            "lap": raw["LapNumber"].astype(float),
+            "lap_time": _seconds(raw["LapTime"]),
+            "stint": raw.get("Stint", pd.Series(np.nan, index=raw.index)).astype(float),
+            "compound": raw.get("Compound", pd.Series("UNKNOWN", index=raw.index))
+            .fillna("UNKNOWN")
+            .astype(str)
+            .str.upper(),
+            "tyre_life": raw.get("TyreLife", pd.Series(np.nan, index=raw.index)).astype(float),
+            "track_status": raw.get("TrackStatus", pd.Series("1", index=raw.index))
+            .fillna(1)
+            .astype(str)
+            .str.replace(r"\.0$", "", regex=True),
+            "position": raw.get("Position", pd.Series(np.nan, index=raw.index)).astype(float),
+            "pit_in": raw["PitInTime"].notna() if "PitInTime" in raw else False,
+            "pit_out": raw["PitOutTime"].notna() if "PitOutTime" in raw else False,
+            "accurate": _bool(raw.get("IsAccurate", pd.Series(True, index=raw.index))),
+            "time": _seconds(raw["Time"]) if "Time" in raw else np.nan,
+        }
+    )
+    cname = raw.get("CompoundName")
+    df["compound_c"] = (
+        cname.astype(str).str.extract(r"C(\d)")[0].astype(float).fillna(-1)
+        if cname is not None
+        else -1.0
+    )
+    df["sprint"] = sprint
+    return df
+
+
+def _lap_table(frames: list[pd.DataFrame]) -> pd.DataFrame:
     laps = pd.concat(frames, ignore_index=True)
     laps = laps.dropna(subset=["lap"]).copy()
     laps["lap"] = laps["lap"].astype(int)
