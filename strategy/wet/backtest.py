@@ -8,8 +8,8 @@ episode (:mod:`strategy.wet.episodes`) the lap the engine first advises the swit
 against the top-10 cars' median in-lap: ``crossover_lap_error`` is the mean absolute
 difference in laps. The search for an episode's first advice starts the lap after the
 previous episode's median lap and runs to the lap before the next one starts (an advice that
-never comes counts as given right after that). Advice to the leading family to switch outside any
-episode (``CALL_SLACK`` laps around it) is a *false call*.
+never comes counts as given right after that). Advice to the family most cars are on to
+switch outside any episode (``CALL_SLACK`` laps around it) is a *false call*.
 
 Two naive baselines run on the same information: "switch when a car that switched is faster
 than the median of the old family by ``x`` s" (its lap time), and "switch when ``k`` cars have
@@ -46,7 +46,7 @@ HELD_OUT = ("2024-canadian", "2024-british")
 #: Races left out of the figures, and why.
 EXCLUDED = {
     "2022-monaco": "its compound labels contradict its lap times (14 cars 'on slicks' from "
-    "lap 3 lap with the inters, SAI's wets-to-slicks stop is missing)",
+    "lap 3 run the inters' lap times; SAI's wets-to-slicks stop is missing)",
 }
 SCORED_KINDS = ("to_wet", "to_dry")  # crossover_lap_error: slicks <-> inters/wets
 CALL_SLACK = 2  # laps around an episode where advice to switch is not a false call
