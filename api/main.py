@@ -25,12 +25,18 @@ from api.metrics import router as metrics_router
 from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     admin,
+    battles,
+    compare,
     exports,
     health,
+    insights,
+    pages,
     predictions,
     sessions,
     simulations,
     strategies,
+    telemetry,
+    topic_schemas,
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
@@ -89,9 +95,15 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "predictions", "description": "Lap time, degradation, safety car."},
             {"name": "simulations", "description": "Monte Carlo race simulation."},
             {"name": "strategies", "description": "Optimal strategy and plan comparison."},
+            {
+                "name": "analytics",
+                "description": "Driver and team comparisons, consistency, head-to-head, "
+                "telemetry traces, battle forecasts and the track map (chart-ready JSON).",
+            },
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
     )
     app.state.resources = res
@@ -111,9 +123,15 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         predictions.router,
         simulations.router,
         strategies.router,
+        compare.router,
+        insights.router,
+        telemetry.router,
+        battles.router,
+        pages.router,
         exports.router,
         admin.router,
         health.router,
+        topic_schemas.router,
         metrics_router,
         ws_router,
     ):

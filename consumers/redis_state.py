@@ -4,7 +4,8 @@ It runs on the sinks' consume loop (:mod:`consumers.loop`) and keeps, per sessio
 ``schemas.live`` names: the standings (one :class:`~schemas.live.StandingRow` per car, merged
 from laps, timing and stints by the race model's standings rules), track status, the latest
 strategy and its history (one win/podium point per lap: the lap's latest), the latest
-degradation per driver and the session info. Each change is also published on the session's
+degradation per driver, the session info, the latest battle forecast and the cars' latest
+X/Y (``consumers.track_state``, throttled). Each change is also published on the session's
 live channel for the WebSocket gateways. A batch is one Redis pipeline (state first, then the
 messages, in consumption order): low latency, few round trips.
 
@@ -26,14 +27,40 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from consumers.loop import DeadLetters, Decoded, LoopStats, consume
+from consumers.track_state import Positions
 from pitwall.core.settings import Settings
-from schemas.live import HISTORY_CAP, SESSIONS, StandingRow, live_channel, session_key_name
-from schemas.topics import DEGRADATION, LAPS, SESSION, STINTS, STRATEGY, TIMING, TRACK_STATUS
+from schemas.live import (
+    HISTORY_CAP,
+    RACE_CONTROL_CAP,
+    SESSIONS,
+    StandingRow,
+    live_channel,
+    session_key_name,
+)
+from schemas.topics import (
+    BATTLES,
+    DEGRADATION,
+    LAPS,
+    RACE_CONTROL,
+    SESSION,
+    STINTS,
+    STRATEGY,
+    TELEMETRY,
+    TIMING,
+    TRACK_STATUS,
+    WEATHER,
+)
 from strategy import standings
 
 log = logging.getLogger(__name__)
 GROUP = "pitwall-sink-redis"
-TOPICS = [t.name for t in (SESSION, LAPS, TIMING, STINTS, TRACK_STATUS, STRATEGY, DEGRADATION)]
+TOPICS = [
+    t.name
+    for t in (
+        SESSION, LAPS, TIMING, STINTS, TRACK_STATUS, STRATEGY, DEGRADATION, BATTLES, TELEMETRY,
+        RACE_CONTROL, WEATHER,
+    )
+]  # fmt: skip
 #: Session info fields a session event may set.
 INFO_FIELDS = (
     "year", "event_name", "session_name", "circuit", "country", "total_laps", "current_lap",
@@ -58,6 +85,8 @@ class StateWriter:
         self.info: dict[str, dict[str, Any]] = {}
         #: session -> lap of the last strategy_history point
         self.history_lap: dict[str, int] = {}
+        #: the cars' latest X/Y, written by ``positions.flush`` at most every 0.2 s a session
+        self.positions = Positions()
         self.handlers: dict[str, Callable[[Any, bytes, Any], Update]] = {
             "session": self.on_session,
             "lap": self.on_lap,
@@ -66,6 +95,10 @@ class StateWriter:
             "track_status": self.on_track_status,
             "strategy": self.on_strategy,
             "degradation": self.on_degradation,
+            "battles": self.on_battles,
+            "race_control": self.on_race_control,
+            "weather": self.on_weather,
+            "telemetry": self.on_telemetry,
         }
 
     # -- what the writer remembers, read back from Redis after a restart --------------------
@@ -111,6 +144,13 @@ class StateWriter:
 
     def on_session(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         key = ev.session_key
+        if ev.kind == "car_status":
+            if not ev.driver:
+                return None
+            row = self.row(key, ev.driver)
+            if not standings.apply_status(row, ev):
+                return None
+            return self._standing(ev, row, pipe)
         info = self._info(key)
         data = orjson.loads(raw)
         for f in INFO_FIELDS:
@@ -169,6 +209,24 @@ class StateWriter:
         pipe.hset(session_key_name(ev.session_key, "degradation"), ev.driver, raw)
         return "degradation", orjson.Fragment(raw)
 
+    def on_race_control(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        name = session_key_name(ev.session_key, "race_control")
+        pipe.rpush(name, raw)
+        pipe.ltrim(name, -RACE_CONTROL_CAP, -1)
+        return "race_control", orjson.Fragment(raw)
+
+    def on_weather(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "weather"), raw)
+        return "weather", orjson.Fragment(raw)
+
+    def on_battles(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "battles"), raw)
+        return "battles", orjson.Fragment(raw)
+
+    def on_telemetry(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        self.positions.add(ev)
+        return None  # published with the session's other cars by ``positions.flush``
+
 
 class RedisSink:
     """The Redis writer on the consume loop: each batch one pipeline."""
@@ -185,6 +243,7 @@ class RedisSink:
 
     def prepare(self, batch: Iterable[Decoded], dead_letter: DeadLetters) -> Any:
         pipe = self.client.pipeline(transaction=False)
+        before = self.applied
         for msg, ev in batch:
             try:
                 self.writer.apply(msg.topic(), ev, msg.value() or b"", pipe)
@@ -192,6 +251,11 @@ class RedisSink:
                 dead_letter(msg, f"cannot apply to the live state: {exc}", type(exc).__name__)
                 continue
             self.applied += 1
+        if self.writer.positions.flush(pipe) and not self.applied - before:
+            # The loop writes only batches with messages: positions left over once the
+            # telemetry stops are written here. (A batch in flight on the writer thread holds
+            # positions at least 0.2 s older.)
+            pipe.execute()
         return pipe
 
     def write(self, pipe: Any) -> None:

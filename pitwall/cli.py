@@ -20,7 +20,21 @@ app = typer.Typer(
 )
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
-COMMAND_MODULES = ("stack", "topics", "model", "worker", "serve", "live", "sink", "demo", "wet")
+COMMAND_MODULES = (
+    "stack",
+    "topics",
+    "tail",
+    "kcat",
+    "model",
+    "battles",
+    "hazards",
+    "worker",
+    "serve",
+    "live",
+    "sink",
+    "demo",
+    "wet",
+)
 
 
 def _register_all() -> None:

@@ -216,8 +216,11 @@ def resolve_session(year: int, event: str, session: str, settings: Settings) -> 
     )
 
 
-def load_session(year: int, event: str, session: str, settings: Settings) -> LoadedSession:
-    """Load one session with laps, timing stream, track status, messages and weather."""
+def load_session(
+    year: int, event: str, session: str, settings: Settings, timing_stream: bool = True
+) -> LoadedSession:
+    """Load one session with laps, timing stream, track status, messages and weather
+    (``timing_stream=False``: without the position/gap stream, which analytics do not use)."""
     resolved = resolve_session(year, event, session, settings)
     info, code, session_name, folder, files = (
         resolved.event,
@@ -254,7 +257,9 @@ def load_session(year: int, event: str, session: str, settings: Settings) -> Loa
             f"(cache folder: {folder}). Nothing was published."
         )
     try:
-        _, stream_data, _ = _api._extended_timing_data(ses.api_path)
+        stream_data = (
+            _api._extended_timing_data(ses.api_path)[1] if timing_stream else empty_stream()
+        )
     except Exception as exc:
         raise CorruptCacheError(f"timing stream unreadable for {info.event_name}: {exc}") from exc
     try:

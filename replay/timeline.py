@@ -22,6 +22,7 @@ import pandas as pd
 from pitwall.core.settings import Settings
 from replay.fastf1_source import LoadedSession, load_session, resolve_session
 from replay.parquet_source import telemetry_frame
+from replay.retirements import car_status_events
 from schemas import (
     TRACK_STATUS_CODES,
     DriverInfo,
@@ -188,11 +189,14 @@ class _Builder:
             self.stint_events,
             self.timing_events,
             self.track_status_events,
-            self.race_control_events,
             self.weather_events,
             self.telemetry_events,
         ):
             events.extend(part())
+        messages = list(self.race_control_events())
+        events.extend(messages)
+        if self.loaded.code in ("R", "S") and self.ses.laps is not None:
+            events.extend(car_status_events(self.ses.laps, messages, self.key, self.at))
         ev = self.loaded.event
         timeline = Timeline(
             self.key,
@@ -449,7 +453,7 @@ class _Builder:
 
 
 #: Bumped whenever the events a timeline holds change, so that stale caches are rebuilt.
-TIMELINE_FORMAT = 1
+TIMELINE_FORMAT = 2
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ Updates go out on :func:`live_channel` as :class:`LiveMessage`.
 
 Keys: ``pitwall:sessions`` (sorted set of session keys by last update), and per session
 ``pitwall:session:{key}:{part}`` with part ``info``, ``standings`` (hash driver -> row),
-``track_status``, ``strategy``, ``strategy_history`` (list) and ``degradation`` (hash).
+``track_status``, ``strategy``, ``strategy_history`` (list), ``degradation`` (hash),
+``battles`` (the latest ``f1.battles.v1`` event) and ``positions`` (hash driver -> latest X/Y).
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ SESSIONS = "pitwall:sessions"
 #: Points of win/podium history kept per session (one per lap).
 HISTORY_CAP = 200
 
+#: Race-control messages kept per session (the newest).
+RACE_CONTROL_CAP = 50
+
 LivePart = Literal[
-    "info", "standings", "track_status", "strategy", "strategy_history", "degradation"
-]
-LiveKind = Literal["session", "standings", "track_status", "strategy", "degradation"]
+    "info", "standings", "track_status", "strategy", "strategy_history", "degradation",
+    "battles", "positions", "race_control", "weather",
+]  # fmt: skip
+LiveKind = Literal[
+    "session", "standings", "track_status", "strategy", "degradation", "battles", "positions",
+    "race_control", "weather",
+]  # fmt: skip
 
 
 def session_key_name(session_key: str, part: LivePart) -> str:
@@ -61,7 +69,13 @@ class StandingRow(BaseModel):
     stops: int | None = None
     pit_in: bool | None = None
     pit_out: bool | None = None
-    retired: bool | None = None
+    retired: bool | None = Field(default=None, description="Out of the race (stopped, retired).")
+    status: str | None = Field(default=None, description="running, in_pit, stopped or retired.")
+    out_lap: int | None = Field(default=None, description="Laps completed when it went out.")
+    out_reason: str | None = Field(default=None, description="Why it went out, where known.")
+    gap_text: str | None = Field(default=None, description="The gap as shown: '+1 LAP', ...")
+    interval_text: str | None = None
+    laps_down: int | None = Field(default=None, description="Laps behind the leader.")
     placed_at: float | None = Field(default=None, description="Session time of the position.")
     gaps_at: float | None = Field(default=None, description="Session time of the gaps.")
 
@@ -86,6 +100,10 @@ class LiveSnapshot(BaseModel):
     strategy: dict[str, Any] | None = None
     strategy_history: list[HistoryPoint] = Field(default_factory=list)
     degradation: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    race_control: list[dict[str, Any]] = Field(
+        default_factory=list, description="The latest race-control messages, oldest first."
+    )
+    weather: dict[str, Any] | None = Field(default=None, description="The latest sample.")
 
 
 class LiveMessage(BaseModel):

@@ -19,6 +19,7 @@ from strategy import standings
 from strategy.data import DRY, circuit_slug
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected, fuel_effect
+from strategy.lapfeatures import CarLaps, is_clean
 from strategy.race_state import DriverState, RaceState
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class CarState:
     """One car: its standings row and what its laps say about its pace."""
 
     row: StandingRow
+    laps: CarLaps = field(default_factory=CarLaps)  # its laps, for the lap-time model
     compounds_used: list[str] = field(default_factory=list)  # dry compounds run so far
     stint_laps: list[list[float]] = field(default_factory=list)  # [tyre age, fuel-corr. time]
     clean_recent: list[float] = field(default_factory=list)  # last clean laps, same tyre kind
@@ -93,10 +95,18 @@ class CarState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CarState:
-        return cls(StandingRow.model_validate(d["row"]), *(d[k] for k in _PACE_FIELDS))
+        return cls(
+            StandingRow.model_validate(d["row"]),
+            CarLaps.from_dict(d.get("laps", {})),
+            *(d[k] for k in _PACE_FIELDS),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row.model_dump(), **{k: getattr(self, k) for k in _PACE_FIELDS}}
+        return {
+            "row": self.row.model_dump(),
+            "laps": self.laps.to_dict(),
+            **{k: getattr(self, k) for k in _PACE_FIELDS},
+        }
 
     @property
     def driver(self) -> str:
@@ -115,6 +125,11 @@ class CarState:
         if compound in DRY and compound not in self.compounds_used:
             self.compounds_used.append(compound)
 
+    def apply_status(self, e: Any) -> bool:
+        """A ``car_status`` event; True when the car has just gone out of the race."""
+        was_out = standings.is_out(self.row)
+        return standings.apply_status(self.row, e) and standings.is_out(self.row) and not was_out
+
     def apply_stint(self, e: Any) -> None:
         change = standings.apply_stint(self.row, e)
         if change is not None:
@@ -129,17 +144,11 @@ class CarState:
 _PACE_FIELDS = ("compounds_used", "stint_laps", "clean_recent", "lap_end")
 
 
-def is_clean(e: LapEvent) -> bool:
-    """A timed green lap that is neither an in- nor an out-lap (nor the standing start)."""
-    status = e.track_status or "1"
-    return (
-        e.lap_time is not None
-        and e.lap_number > 1
-        and not e.pit_in
-        and not e.pit_out
-        and set(status) <= {"1"}
-        and not e.deleted
-    )
+def lap_is_clean(e: LapEvent) -> bool:
+    """A timed green lap that is neither an in- nor an out-lap (nor the standing start).
+    A lap deleted for track limits still counts: the lap CSVs the model learns from do not
+    say which laps were deleted, and the features must be built alike."""
+    return is_clean(e.lap_number, e.lap_time, e.track_status, e.pit_in, e.pit_out)
 
 
 def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
@@ -149,7 +158,13 @@ def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
         return False
     car._follow(merge.tyres)
     laps_total = s.laps_total or e.lap_number
-    if merge.current_stint and is_clean(e):
+    clean = lap_is_clean(e)
+    car.laps.append(
+        e.lap_number, e.lap_time, clean, e.stint, e.compound, e.tyre_life,
+        e.event_time.session_time, e.position, bool(set(e.track_status or "1") & set("4567")),
+        laps_total,
+    )  # fmt: skip
+    if merge.current_stint and clean:
         fc = fuel_corrected(e.lap_time, e.lap_number, laps_total)
         car.stint_laps.append([e.tyre_life or 0.0, fc])
         car.clean_recent = [*car.clean_recent, fc][-PACE_LAPS:]
@@ -235,7 +250,9 @@ def features_of(
 
 def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
     """The race model's view of the session: cars that have completed a lap, in order."""
-    running = [c for c in cars.values() if (c.row.lap_number or 0) > 0 and not c.row.retired]
+    running = [
+        c for c in cars.values() if (c.row.lap_number or 0) > 0 and not standings.is_out(c.row)
+    ]
     leader_lap = s.leader_lap
     # Laps of different cars travel on different partitions, so a car may look several laps
     # down only because its laps are still queued: every car that has run stays in.
@@ -266,4 +283,7 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
         max(s.laps_total or leader_lap + 1, leader_lap + 1),
         s.track_status,
         out,
+        history={c.driver: c.laps for c in cars.values() if len(c.laps)},
+        sprint=s.session_key.endswith("-S"),
+        out=tuple(sorted(c.driver for c in cars.values() if standings.is_out(c.row))),
     )

@@ -17,11 +17,18 @@ Events are read by attribute, so the pydantic models and the sinks' msgspec stru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.live import StandingRow
+from schemas.race import CarStatus
 from strategy.data import DRY
+
+#: Statuses that take a car out of the race (it gets no plan, no chance, and sits at the
+#: bottom of the tower). A retirement is final; a car stopped on track may go on (practice).
+OUT = frozenset({CarStatus.STOPPED.value, CarStatus.RETIRED.value})
+_LAPS_DOWN = re.compile(r"^\+?\s*(\d+)\s*L", re.IGNORECASE)
 
 
 def tyre_kind(compound: str) -> str:
@@ -118,15 +125,25 @@ def apply_stint(row: StandingRow, e: Any) -> TyreChange | None:
     return TyreChange(moved, kind_changed)
 
 
+def laps_down(text: str | None) -> int | None:
+    """Laps behind the leader in a gap as the feed shows it ('1 L', '+2 LAPS'); None else."""
+    m = _LAPS_DOWN.match(text.strip()) if text else None
+    return int(m.group(1)) if m else None
+
+
 def apply_timing(row: StandingRow, e: Any) -> bool:
     """Merge a position / gap update (``TimingEvent``); False when it is older than what the
-    row has (nothing changed)."""
+    row has (nothing changed). A lapped car's gap is in laps (``gap_text`` '+1 LAP')."""
     t = e.event_time.session_time
     changed = False
     if row.gaps_at is None or t >= row.gaps_at:
         row.gaps_at = t
-        row.gap_to_leader = e.gap_to_leader
+        down = laps_down(e.gap_to_leader_text)
+        row.laps_down = down or 0
+        row.gap_to_leader = None if down else e.gap_to_leader
+        row.gap_text = f"+{down} LAP{'S' if down > 1 else ''}" if down else e.gap_to_leader_text
         row.interval = e.interval
+        row.interval_text = e.interval_text
         changed = True
     if e.position is not None and _newer_placing(row, t):
         row.position = e.position
@@ -142,3 +159,47 @@ def gap_at_line(crossings: dict[str, float], lap: int, session_time: float) -> f
     if session_time < lead:
         crossings[key] = lead = session_time
     return round(session_time - lead, 3)
+
+
+def apply_status(row: StandingRow, e: Any) -> bool:
+    """Merge a car's status (``SessionEvent`` of kind ``car_status``); False when nothing
+    changed. A retirement is final: a later status does not bring the car back."""
+    status = e.car_status.value if hasattr(e.car_status, "value") else e.car_status
+    if status is None or row.status == CarStatus.RETIRED.value:
+        return False
+    if status == row.status:
+        return False
+    row.status = status
+    out = status in OUT
+    if out and not row.retired:
+        row.out_lap = e.lap if e.lap is not None else row.lap_number
+        row.out_reason = e.reason
+    row.retired = out
+    return True
+
+
+def is_out(row: StandingRow) -> bool:
+    """Whether the car is out of the race (stopped or retired)."""
+    return bool(row.retired) or row.status in OUT
+
+
+def tower(rows: list[StandingRow]) -> list[StandingRow]:
+    """The timing tower: running cars by their timing position, then the cars out of the race
+    (the latest to go out first). Gaps grow down the order: a car's gap is never shown below
+    the car's ahead (updates of different cars arrive at different moments), and a lapped car
+    shows its gap in laps."""
+    running = sorted(
+        (r for r in rows if not is_out(r)), key=lambda r: (r.position or 999, r.driver)
+    )
+    out = sorted((r for r in rows if is_out(r)), key=lambda r: (-(r.out_lap or 0), r.driver))
+    shown: list[StandingRow] = []
+    floor = 0.0
+    for r in running:
+        r = r.model_copy()
+        if r.gap_to_leader is not None and not r.laps_down:
+            if r.gap_to_leader < floor:
+                r.gap_to_leader = floor
+                r.interval = 0.0 if shown else r.interval
+            floor = r.gap_to_leader
+        shown.append(r)
+    return shown + [r.model_copy() for r in out]

@@ -131,6 +131,14 @@ class SessionWorker:
             await self.dead_letter(topic, exc, raw, origin)
             return None
         s = self.session(ev.session_key)
+        if isinstance(ev, SessionEvent) and ev.kind == "car_status" and ev.driver:
+            s.add_driver(ev.driver)
+            car = self.car(s.session_key, ev.driver)
+            went_out = car.apply_status(ev)
+            self._save_car(s.session_key, car)
+            self._save_session(s)
+            # A car out of the race leaves the simulation at once: update the strategy.
+            return self._request(s, "car_status", ev) if went_out else None
         if isinstance(ev, SessionEvent):
             s.apply_session(ev)
             self._save_session(s)
@@ -159,7 +167,7 @@ class SessionWorker:
         return self._request(s, "lap", ev)
 
     def _request(
-        self, s: SessionState, trigger: str, source: LapEvent | TrackStatusEvent
+        self, s: SessionState, trigger: str, source: LapEvent | TrackStatusEvent | SessionEvent
     ) -> Request | None:
         """A strategy update on the session's state now; None with fewer than two cars."""
         state = race_state(s, self.cars_of(s))
@@ -215,6 +223,7 @@ class SessionWorker:
             n_sims=self.n_sims,
             compute_ms=round(compute_ms, 2),
             recommendations=recs,
+            retired=list(req.state.out),
             source_produced_at=source.produced_at,
         )
         await self.send(STRATEGY, req.session_key, req.session_key, encode(out))

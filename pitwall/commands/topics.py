@@ -108,10 +108,13 @@ def graph(
 def export(
     directory: Annotated[Path, typer.Argument(help="Directory to write <topic>.schema.json into.")],
 ) -> None:
-    """Write one JSON Schema per topic, for consumers written in other languages."""
+    """Write one JSON Schema per topic, for consumers written in other languages.
+
+    The same schemas as `GET /api/v1/schemas/{topic}` of `pitwall serve`.
+    """
     from schemas.export import export_json_schemas
 
-    paths = export_json_schemas(directory)
+    paths = export_json_schemas(directory, get_settings().kafka_partitions)
     for p in paths:
         console.print(f"wrote {p}")
 

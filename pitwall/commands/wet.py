@@ -52,7 +52,7 @@ def _extra_laps(path: Path) -> pd.DataFrame:
     """A lap table from a lap CSV, or from a FastF1 laps parquet and its session metadata."""
     import pandas as pd
 
-    from strategy.data import laps_from_frame, read_laps
+    from strategy.data import finish_laps, lap_table, read_laps
 
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist", param_hint="--laps")
@@ -66,8 +66,8 @@ def _extra_laps(path: Path) -> pd.DataFrame:
         races = meta[meta.get("session_type", pd.Series("", index=meta.index)) == "Race"]
         row = (races if len(races) else meta).iloc[0]
         raw = pd.read_parquet(path)
-        raw["EventName"], raw["RoundNumber"] = row["event_name"], int(row["round_number"])
-        return laps_from_frame(raw, int(row["season"]))
+        raw["RoundNumber"] = int(row["round_number"])
+        return finish_laps(lap_table(raw, int(row["season"]), event=str(row["event_name"])))
     except (ValueError, KeyError, OSError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--laps") from None
 

@@ -48,6 +48,7 @@ EXCLUDED = {
     "2022-monaco": "its compound labels contradict its lap times (14 cars 'on slicks' from "
     "lap 3 run the inters' lap times; SAI's wets-to-slicks stop is missing)",
 }
+PIT_STATUSES = ("green", "sc", "vsc", "vsc_ending", "red")
 SCORED_KINDS = ("to_wet", "to_dry")  # crossover_lap_error: slicks <-> inters/wets
 CALL_SLACK = 2  # laps around an episode where advice to switch is not a false call
 
@@ -73,7 +74,7 @@ class RaceInput:
 
     race_id: str
     laps: pd.DataFrame  # this race's rows of a lap table (strategy.data.read_laps)
-    pit_loss: float
+    pit_loss: dict[str, float]  # s per track status (green, sc, vsc, vsc_ending, red)
     dry_reference: float | None = None
     #: (session time s, rainfall, track temperature) samples, when the race has weather
     weather: list[tuple[float, bool | None, float | None]] = field(default_factory=list)
@@ -136,15 +137,13 @@ def replay(
 ) -> RaceReplay:
     """Replay one race; candidates are the engine with each of ``params``, then the
     "faster by" baseline with each threshold, then the "k cars" baseline with each k."""
-    from strategy.decisions import SC_LOSS_FACTOR
-
     total = int(race.laps["lap"].max())
     tc = TrackConditions(laps_total=total, dry_reference=race.dry_reference)
     n = len(params) + len(faster_by) + len(cars)
     calls: list[dict[int, dict[str, str | None]]] = [{} for _ in range(n)]
     leading: dict[int, str] = {}
     for L, status in follow(race.laps, tc, race.weather):
-        loss = race.pit_loss * SC_LOSS_FACTOR.get(_track_state(status), 1.0)
+        loss = race.pit_loss.get(_track_state(status), race.pit_loss["green"])
         running = [f for d, f in tc.family.items() if tc.last_lap.get(d, 0) >= L - 2]
         present = sorted(set(running), key=FAMILIES.index)
         if running:
@@ -365,10 +364,11 @@ def summaries(results: list[RaceResult], split: str) -> dict[str, Summary]:
 
 
 def race_inputs(
-    laps: pd.DataFrame, race_ids: Iterable[str], pit_loss: Callable[[str], float]
+    laps: pd.DataFrame, race_ids: Iterable[str], pit_loss: Callable[[str, str], float]
 ) -> list[RaceInput]:
     """Back-test inputs for races of a lap table (of every season up to theirs, so that each
-    race's dry reference comes from the races before it); ``pit_loss(circuit)`` in s."""
+    race's dry reference comes from the races before it); ``pit_loss(circuit, status)`` in s
+    (``RaceModels.pit_loss``)."""
     from strategy.wet.history import dry_reference, race_dry_paces
 
     paces = race_dry_paces(laps)
@@ -379,7 +379,8 @@ def race_inputs(
             raise KeyError(race_id)
         first = race.iloc[0]
         ref = dry_reference(paces, first["circuit"], int(first["season"]), int(first["round"]))
-        out.append(RaceInput(race_id, race, float(pit_loss(first["circuit"])), ref))
+        losses = {status: float(pit_loss(first["circuit"], status)) for status in PIT_STATUSES}
+        out.append(RaceInput(race_id, race, losses, ref))
     return out
 
 
@@ -460,7 +461,7 @@ def report(
 
 
 def crossover_lap_error(
-    laps: pd.DataFrame, pit_loss: Callable[[str], float], params: WetParams | None = None
+    laps: pd.DataFrame, pit_loss: Callable[[str, str], float], params: WetParams | None = None
 ) -> dict[str, float | None]:
     """``crossover_lap_error`` of the model and the baselines over the wet races of a lap
     table (those where the field switched between slicks and inters or wets), with the

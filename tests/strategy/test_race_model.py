@@ -12,12 +12,12 @@ import pytest
 
 from pitwall.core.settings import get_settings
 from strategy.artifacts import RaceModels, load_models
-from strategy.backtest import race_state_at, run_backtest
+from strategy.backtest import run_backtest, state_of
 from strategy.data import read_laps
 from strategy.decisions import plans_for, recommend
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected
-from strategy.laptime import anchor_frame
+from strategy.laptime import anchor_table
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps
 from strategy.safety_car import compare_sc_counts, hazards, sc_history
@@ -90,7 +90,7 @@ def test_sc_hazard_matches_history(data_dir: Path) -> None:
 
 
 def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> None:
-    a = anchor_frame(laps_2023)
+    a = anchor_table(laps_2023, {})
     clean = a[a["clean"]]
     sizes = clean.groupby(["race_id", "driver", "stint"]).size()
     race, driver, stint = sizes[sizes >= 25].index[0]
@@ -111,8 +111,7 @@ def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> Non
 def test_recommend_on_a_real_mid_race_state(
     laps_2023: pd.DataFrame, source: str, trained_dir: Path, tmp_path: Path
 ) -> None:
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
-    state = race_state_at(a, "2023-bahrain", 20)
+    state = state_of(laps_2023[laps_2023["circuit"] == "bahrain"], 20)
     models = load_models(trained_dir if source == "trained" else tmp_path, SETTINGS.data_dir)
     assert (models.version == "priors") == (source == "priors")
     recs = recommend(state, models, n_sims=2000, seed=1)
@@ -132,10 +131,10 @@ def test_recommend_on_a_real_mid_race_state(
 
 
 def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
-    green = race_state_at(a, "2023-bahrain", 14)
+    bahrain = laps_2023[laps_2023["circuit"] == "bahrain"]
+    green = state_of(bahrain, 14)
     models = load_models(tmp_path, SETTINGS.data_dir)
-    sc = race_state_at(a, "2023-bahrain", 14)
+    sc = state_of(bahrain, 14)
     sc.track_status = "sc"
     now_green = sum(p.best[1][0][0] == 15 for p in plans_for(green, models) if p.best[1])
     now_sc = sum(p.best[1][0][0] == 15 for p in plans_for(sc, models) if p.best[1])
@@ -151,9 +150,9 @@ def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_di
     assert models.laptime is not None and 2024 not in models.metadata["seasons"]
     res = run_backtest(laps, models, data_dir, n_sims=300)
     assert len(res.races) == 4
-    assert res.model_mae[1] < res.persistence_mae[1]
+    assert res.lap_mae[1]["model"] < res.lap_mae[1]["persistence"]
     assert 0 <= res.stops_match <= 1 and res.strategy_drivers > 40
-    assert all(0 <= res.brier[p] < 0.1 for p in (25, 50, 75))
+    assert all(0 <= res.win_brier[p]["model"] < 0.1 for p in (25, 50, 75))
 
 
 def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_path: Path) -> None:
@@ -196,8 +195,7 @@ def test_models_without_artifact_use_priors(tmp_path: Path) -> None:
 
 def test_two_compound_rule_and_wet_races(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
     """In a dry race a car that has run one dry compound must fit another; not in the wet."""
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "spanish"])
-    state = race_state_at(a, "2023-spanish", 30)
+    state = state_of(laps_2023[laps_2023["circuit"] == "spanish"], 30)
     models = load_models(tmp_path, SETTINGS.data_dir)
     for d, plan in zip(state.running(), plans_for(state, models), strict=True):
         used = {c for c in (*d.compounds_used, d.compound) if c in ("SOFT", "MEDIUM", "HARD")}

@@ -26,7 +26,7 @@ def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["seasons"] == [2022, 2023] and 2024 not in meta["seasons"]
     assert any("sprint" in name for name in meta["data"])
-    assert "tyre_life_at" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
+    assert "target_age" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
     models = load_models(tmp_path, SETTINGS.data_dir)
     assert models.version == meta["version"] and models.laptime is not None
     bad = subprocess.run(

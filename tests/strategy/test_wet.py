@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategy.data import canonical_circuit
+from strategy.artifacts import RaceModels
 from strategy.pitloss import pit_loss_from_laps
 from strategy.wet import (
     DRY,
@@ -30,8 +30,8 @@ from strategy.wet.history import dry_reference, race_dry_paces
 
 @pytest.fixture(scope="module")
 def monaco(laps_2023: pd.DataFrame) -> RaceInput:
-    losses = pit_loss_from_laps(laps_2023)
-    return race_inputs(laps_2023, ["2023-monaco"], lambda c: losses[canonical_circuit(c)])[0]
+    models = RaceModels(pit_losses=pit_loss_from_laps(laps_2023))  # green, scaled under SC/VSC
+    return race_inputs(laps_2023, ["2023-monaco"], models.pit_loss)[0]
 
 
 def _fed_to(race: RaceInput, lap: int) -> TrackConditions:
@@ -58,14 +58,14 @@ def test_estimate_before_and_in_the_rain(monaco: RaceInput) -> None:
     assert dry.wetness is not None and dry.wetness < 0.04
     off = family_offsets(dry, 30, DRY)
     assert (off[INTER] > 3.0).all() and (off[WET] > off[INTER]).all()  # dry track: slicks
-    assert crossover_lap(dry, DRY, 33, monaco.pit_loss).family is None
+    assert crossover_lap(dry, DRY, 33, monaco.pit_loss["green"]).family is None
 
     wet = _fed_to(monaco, 54).estimate()
     assert wet.wetness > 0.15 and wet.wetness_slope > 0  # getting wetter, fast
     assert wet.move_share(DRY, INTER) > 0
     off = family_offsets(wet, 10, DRY)
     assert (off[INTER][:5] < -3.0).all()
-    advice = crossover_lap(wet, DRY, 24, monaco.pit_loss)
+    advice = crossover_lap(wet, DRY, 24, monaco.pit_loss["green"])
     assert advice.now and advice.family in (INTER, WET) and advice.gain > 0
 
 
