@@ -19,7 +19,7 @@ from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
 from strategy.wear_fit import fit_wear_scale
 
 EXTEND_ROUNDS = 60  # boosting rounds added per update with new races
-WEAR_SEASONS = 2  # the latest seasons the teams' stops are learnt from (tyres change)
+WEAR_SEASONS = 1  # the latest seasons the teams' stops are learnt from (tyres change)
 
 
 def circuit_codes(laps: pd.DataFrame, known: dict[str, int] | None = None) -> dict[str, int]:
