@@ -15,7 +15,7 @@ def run(settings: Settings, loglevel: str = "WARNING") -> None:
     import faust
 
     from pitwall.core.gc import freeze_startup_objects
-    from strategy import warmup
+    from strategy import battles, warmup
     from strategy.artifacts import load_models
     from streams.app import make_app
 
@@ -27,7 +27,7 @@ def run(settings: Settings, loglevel: str = "WARNING") -> None:
     print("pitwall worker: loading the race models ...", file=sys.stderr, flush=True)
     models = load_models(settings.model_dir, settings.data_dir)
     warmup(models)
-    app = make_app(settings, models)
+    app = make_app(settings, models, battles.load(settings.model_dir))
     freeze_startup_objects()  # models, pandas, numba: out of every later collection
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(loglevel)
