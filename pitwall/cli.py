@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "live",
     "sink",
     "demo",
+    "wet",
 )
 
 
