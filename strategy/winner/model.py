@@ -1,0 +1,270 @@
+"""The win/podium model: LightGBM and a conditional logit, blended and calibrated per race.
+
+Two learners read the same feature rows (``features.py``):
+
+* a LightGBM binary classifier per target (won, on the podium), whose log-odds become
+  per-race chances through a softmax (win) or a capped renormalisation to 3 (podium);
+* a conditional logit (McFadden; the race is the choice set, the winner the choice): a
+  linear score over a few standardised features, fitted on the winners' likelihood with a
+  small ridge penalty.
+
+Podium chances come from the LightGBM podium classifier, from the win chances (Harville), or
+the mean of both (``mix``).
+
+``method`` picks one of them or their blend (the mean of their log-chances, renormalised),
+or, after qualifying, ``stack``: the pre-qualifying LightGBM's chance (out-of-fold by season
+in training) re-weighted by a conditional logit on the grid (log grid-slot rate, qualifying
+gap, front row, gap to the team-mate).
+Which one, and the hyper-parameters, were chosen by walk-forward over 2022-2023 only
+(``benchmarks/select_winner_model.py``, figures in ``benchmarks/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from strategy.winner.calibration import (
+    EPS,
+    cap_to_total,
+    group_index,
+    harville_top_k,
+    normalize_by_race,
+    softmax_by_race,
+)
+from strategy.winner.features import features_for
+
+#: Features of the conditional logit per moment (NaN -> the training median).
+CLOGIT_PRE = [
+    "elo_sum_gap", "elo_driver_gap", "elo_team_gap", "form_points", "form_pos",
+    "team_form_best", "circuit_pos", "champ_gap",
+]  # fmt: skip
+CLOGIT_POST = [*CLOGIT_PRE, "log_grid_win_rate", "quali_gap", "grid", "front_row"]
+#: Features of the stacking conditional logit (after qualifying) beside the pre-qualifying
+#: LightGBM's out-of-fold log-chance.
+STACK_POST = ["log_p_pre", "log_grid_win_rate", "quali_gap", "front_row", "teammate_grid_delta"]
+METHODS = ("lgbm", "clogit", "blend", "stack")
+PODIUM_METHODS = ("lgbm", "harville", "mix")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How a model is trained (defaults: the choice made on 2022-2023, see module doc)."""
+
+    moment: str = "post"
+    method: str = "lgbm"
+    podium: str = "lgbm"
+    train_from: int = 2010
+    n_estimators: int = 150
+    learning_rate: float = 0.03
+    num_leaves: int = 7
+    min_child_samples: int = 80
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    reg_lambda: float = 1.0
+    ridge: float = 1.0
+    blend_weight: float = 0.5  # weight of LightGBM's log-chances in the blend
+
+    def __post_init__(self) -> None:
+        features_for(self.moment)  # validates the moment
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}")
+        if self.podium not in PODIUM_METHODS:
+            raise ValueError(f"podium must be one of {PODIUM_METHODS}")
+
+    def lgb_params(self) -> dict:
+        return {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": self.reg_lambda,
+            "num_threads": 1,
+            "deterministic": True,
+            "seed": 7,
+            "verbose": -1,
+        }
+
+
+def with_derived(rows: pd.DataFrame) -> pd.DataFrame:
+    """Columns the linear model wants beside the raw features."""
+    if "grid_win_rate" in rows:
+        rows = rows.assign(log_grid_win_rate=np.log(np.clip(rows["grid_win_rate"], EPS, None)))
+    return rows
+
+
+@dataclass
+class ConditionalLogit:
+    """Linear per-race softmax over standardised features, ridge-penalised."""
+
+    features: list[str]
+    ridge: float = 1.0
+    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+    fill: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    beta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def _matrix(self, rows: pd.DataFrame) -> np.ndarray:
+        x = rows[self.features].to_numpy(float)
+        x = np.where(np.isnan(x), self.fill, x)
+        return (x - self.center) / self.scale
+
+    def fit(self, rows: pd.DataFrame, won: np.ndarray) -> ConditionalLogit:
+        raw = rows[self.features].to_numpy(float)
+        self.fill = np.nan_to_num(np.nanmedian(raw, axis=0))
+        x = np.where(np.isnan(raw), self.fill, raw)
+        self.center, self.scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+        x = (x - self.center) / self.scale
+        codes, _ = group_index(rows["race_id"].to_numpy())
+        win = won.astype(bool)
+        has_winner = np.bincount(codes, weights=win.astype(float)) > 0
+        keep = has_winner[codes]
+        x, codes, win = x[keep], group_index(codes[keep])[0], win[keep]
+        n_groups = codes.max() + 1
+
+        def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+            s = x @ beta
+            top = np.full(n_groups, -np.inf)
+            np.maximum.at(top, codes, s)
+            e = np.exp(s - top[codes])
+            z = np.bincount(codes, weights=e, minlength=n_groups)
+            p = e / z[codes]
+            ll = (s[win] - top[codes[win]] - np.log(z[codes[win]])).sum()
+            grad = x[win].sum(axis=0) - (p[:, None] * x).sum(axis=0)
+            return -ll + 0.5 * self.ridge * beta @ beta, -grad + self.ridge * beta
+
+        res = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+        self.beta = res.x
+        return self
+
+    def scores(self, rows: pd.DataFrame) -> np.ndarray:
+        return self._matrix(rows) @ self.beta
+
+
+@dataclass
+class WinnerModel:
+    """A trained model of one moment; ``predict`` gives per-race win and podium chances."""
+
+    config: ModelConfig
+    win_booster: lgb.Booster | None = None
+    podium_booster: lgb.Booster | None = None
+    clogit: ConditionalLogit | None = None
+    pre_booster: lgb.Booster | None = None
+    trained_races: int = 0
+    last_race_id: int | None = None
+
+    @property
+    def features(self) -> list[str]:
+        return features_for(self.config.moment)
+
+    def fit(self, rows: pd.DataFrame) -> WinnerModel:
+        """Train on rows with targets (``win``, ``podium``) from ``train_from`` on."""
+        cfg = self.config
+        train = with_derived(rows[(rows["season"] >= cfg.train_from) & rows["win"].notna()])
+        if cfg.moment == "post":
+            train = train[train["grid_known"].astype(bool)]
+        if train.empty:
+            raise ValueError("no finished race to train on")
+        self.trained_races = int(train["race_id"].nunique())
+        order = train.sort_values(["season", "round"])
+        self.last_race_id = int(order["race_id"].iloc[-1])
+        x = train[self.features]
+        if cfg.method in ("lgbm", "blend"):
+            self.win_booster = lgb.train(
+                cfg.lgb_params(), lgb.Dataset(x, train["win"]), cfg.n_estimators
+            )
+        if cfg.method in ("lgbm", "blend", "stack") or cfg.podium in ("lgbm", "mix"):
+            self.podium_booster = lgb.train(
+                cfg.lgb_params(), lgb.Dataset(x, train["podium"]), cfg.n_estimators
+            )
+        if cfg.method in ("clogit", "blend"):
+            cols = CLOGIT_PRE if cfg.moment == "pre" else CLOGIT_POST
+            self.clogit = ConditionalLogit(cols, cfg.ridge).fit(train, train["win"].to_numpy())
+        if cfg.method == "stack":
+            self._fit_stack(train)
+        return self
+
+    def _fit_stack(self, train: pd.DataFrame) -> None:
+        """Pre-qualifying LightGBM (out-of-fold by season) + conditional logit on the grid."""
+        if self.config.moment != "post":
+            raise ValueError("stack is the after-qualifying method")
+        pre = features_for("pre")
+        params = self.config.lgb_params()
+        oof = np.zeros(len(train))
+        seasons = train["season"].to_numpy()
+        for season in np.unique(seasons):
+            fold = seasons == season
+            if (~fold).sum() == 0:
+                continue
+            booster = lgb.train(
+                params,
+                lgb.Dataset(train.loc[~fold, pre], train.loc[~fold, "win"]),
+                self.config.n_estimators,
+            )
+            oof[fold] = booster.predict(train.loc[fold, pre], raw_score=True)
+        self.pre_booster = lgb.train(
+            params, lgb.Dataset(train[pre], train["win"]), self.config.n_estimators
+        )
+        groups = train["race_id"].to_numpy()
+        stacked = train.assign(log_p_pre=np.log(softmax_by_race(oof, groups)))
+        self.clogit = ConditionalLogit(STACK_POST, self.config.ridge).fit(
+            stacked, train["win"].to_numpy()
+        )
+
+    def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``race_id``, ``driver_id``, ``p_win`` (sums to 1 per race), ``p_podium`` (to 3)."""
+        cfg = self.config
+        rows = with_derived(rows)
+        groups = rows["race_id"].to_numpy()
+        x = rows[self.features]
+        if self.pre_booster is not None and self.clogit is not None:
+            raw = self.pre_booster.predict(rows[features_for("pre")], raw_score=True)
+            rows = rows.assign(log_p_pre=np.log(softmax_by_race(raw, groups)))
+        log_parts = []
+        if self.win_booster is not None:
+            raw = self.win_booster.predict(x, raw_score=True)
+            log_parts.append((cfg.blend_weight, np.log(softmax_by_race(raw, groups))))
+        if self.clogit is not None:
+            log_parts.append(
+                (1 - cfg.blend_weight, np.log(softmax_by_race(self.clogit.scores(rows), groups)))
+            )
+        if len(log_parts) == 1:
+            p_win = np.exp(log_parts[0][1])
+        else:
+            total = sum(w for w, _ in log_parts)
+            p_win = softmax_by_race(sum(w * lp for w, lp in log_parts) / total, groups)
+        harville = harville_top_k(p_win, groups, 3)
+        if cfg.podium in ("lgbm", "mix") and self.podium_booster is not None:
+            q = self.podium_booster.predict(x)
+            p_podium = cap_to_total(normalize_by_race(q, groups, 3.0), groups, 3.0)
+            if cfg.podium == "mix":
+                p_podium = cap_to_total((p_podium + harville) / 2, groups, 3.0)
+        else:
+            p_podium = harville
+        return pd.DataFrame(
+            {
+                "race_id": groups,
+                "driver_id": rows["driver_id"].to_numpy(),
+                "p_win": p_win,
+                "p_podium": p_podium,
+            }
+        )
+
+    @property
+    def version(self) -> str:
+        """Changes with the configuration and the races trained on (same data -> same id)."""
+        payload = json.dumps(
+            {**asdict(self.config), "races": self.trained_races, "last": self.last_race_id},
+            sort_keys=True,
+        )
+        digest = hashlib.sha1(payload.encode()).hexdigest()[:10]
+        return f"winner-{self.config.moment}-{digest}"
