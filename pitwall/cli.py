@@ -20,7 +20,9 @@ app = typer.Typer(
 )
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
-COMMAND_MODULES = ("stack", "topics", "model", "worker", "serve", "live", "sink", "demo")
+COMMAND_MODULES = (
+    "stack", "topics", "model", "worker", "serve", "live", "sink", "demo", "ingest", "predict",
+)  # fmt: skip
 
 
 def _register_all() -> None:
