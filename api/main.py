@@ -27,9 +27,14 @@ from api.routers import (
     admin,
     exports,
     health,
+    history_exports,
+    prediction_analytics,
     predictions,
+    race_predictions,
+    races,
     sessions,
     simulations,
+    standings,
     strategies,
 )
 from api.ws import Gateway
@@ -86,6 +91,10 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "simulations", "description": "Monte Carlo race simulation."},
             {"name": "strategies", "description": "Optimal strategy and plan comparison."},
             {"name": "exports", "description": "CSV / JSON downloads."},
+            {"name": "race predictions", "description": "Pre-race win and podium chances."},
+            {"name": "races", "description": "F1 calendar and results (Ergast history)."},
+            {"name": "standings", "description": "Drivers' and constructors' standings."},
+            {"name": "prediction analytics", "description": "Prediction accuracy, Elo."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
         ],
@@ -108,6 +117,11 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         simulations.router,
         strategies.router,
         exports.router,
+        race_predictions.router,
+        races.router,
+        standings.router,
+        prediction_analytics.router,
+        history_exports.router,
         admin.router,
         health.router,
         metrics_router,
@@ -125,6 +139,8 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     @app.get("/dashboard", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    _add_pages(app)
 
     @app.exception_handler(psycopg.errors.UndefinedTable)
     async def no_schema(request: Request, exc: Exception) -> JSONResponse:
@@ -149,6 +165,25 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         )
 
     return app
+
+
+#: Pre-race pages beside the live one: /dashboard/<name> -> api/static/<file>.
+PAGES = {
+    "next-race": "next-race.html",
+    "calendar": "calendar.html",
+    "accuracy": "accuracy.html",
+    "rankings": "rankings.html",
+    "standings": "standings.html",
+}
+
+
+def _add_pages(app: FastAPI) -> None:
+    for name, file in PAGES.items():
+
+        async def page(file: str = file) -> FileResponse:
+            return FileResponse(STATIC_DIR / file, headers={"Cache-Control": "no-cache"})
+
+        app.add_api_route(f"/dashboard/{name}", page, include_in_schema=False)
 
 
 def _jsonable(errors: list) -> list:
