@@ -3,9 +3,9 @@
 Points per finishing position for each era, the fastest-lap point (2019-2024: the driver
 with the fastest lap scores one if classified in the top ten), sprint points (2021: 3-2-1;
 2022-2024: 8 down to 1) and the races scored differently (half points for races stopped early,
-double points at the 2014 finale). Constructors score every car's points; a team excluded from
-a championship (McLaren 2007) keeps its drivers' points but not its own. Standings rank by
-points, then by countback (more wins, then more second places, ...).
+double points at the 2014 finale). Constructors score every car's points; a team excluded
+from the constructors' championship (McLaren 2007) is classified last whatever its points.
+Standings rank by points, then by countback (more wins, then more second places, ...).
 
 Frames use the database's column names (``race_id``, ``driver_id``, ``constructor_id``,
 ``position`` (null when not classified), ``rank`` (fastest-lap rank), ``season``, ``round``).
@@ -52,7 +52,8 @@ RACE_EXCEPTIONS: dict[tuple[int, int], tuple[float, bool]] = {
     (2021, 12): (0.5, False),  # Belgium, two laps behind the safety car
 }
 
-#: (season, constructor_ref) excluded from the constructors' championship.
+#: (season, constructor_ref) excluded from the constructors' championship: its points are
+#: shown, but it is classified last all season.
 CONSTRUCTOR_EXCLUSIONS: set[tuple[int, str]] = {(2007, "mclaren")}
 #: (season, driver_ref) excluded from the drivers' championship: classified last in the final
 #: standings (Schumacher 1997), in his place before it.
@@ -243,11 +244,8 @@ def standings(
             for (s, ref), first in CONSTRUCTOR_RESETS.items()
             if s == season and ref in refs
         }
-        team_rows = rows[
-            ~rows["constructor_id"].isin(
-                [refs[r] for s, r in CONSTRUCTOR_EXCLUSIONS if s == season and r in refs]
-            )
-        ]
+        team_rows = rows
+        excluded = [refs[r] for s, r in CONSTRUCTOR_EXCLUSIONS if s == season and r in refs]
         penalties = [
             (refs[ref], rnd, pts)
             for (s, ref, rnd), pts in CONSTRUCTOR_PENALTIES.items()
@@ -269,6 +267,8 @@ def standings(
             )
             team_rows = pd.concat([team_rows, extra], ignore_index=True)
         c = _season_table(team_rows, "constructor_id", resets)
+        for rnd in c["round"].unique() if excluded else ():
+            c = _last_to_back(c, "constructor_id", int(rnd), excluded)
         teams_out.append(c.assign(race_id=c["round"].map(race_of)))
     dcols = ["race_id", "driver_id", "points", "position", "wins"]
     ccols = ["race_id", "constructor_id", "points", "position", "wins"]
