@@ -39,6 +39,7 @@ class Spec:
     key: tuple[str, ...]
     natural: tuple[str, ...] = ()
     parents: dict[str, str] = field(default_factory=dict)  # column -> parent table
+    keep_known: bool = False  # a value the source lacks (null) does not erase a stored one
 
     @property
     def id_column(self) -> str | None:
@@ -48,12 +49,12 @@ class Spec:
 RACE_PARENTS = {"race_id": "races", "driver_id": "drivers", "constructor_id": "constructors"}
 #: Tables in load order (parents first).
 SPECS: dict[str, Spec] = {
-    "seasons": Spec(("season",)),
-    "circuits": Spec(("circuit_id",), ("circuit_ref",)),
+    "seasons": Spec(("season",), keep_known=True),
+    "circuits": Spec(("circuit_id",), ("circuit_ref",), keep_known=True),
     "status": Spec(("status_id",), ("status",)),
-    "drivers": Spec(("driver_id",), ("driver_ref",)),
-    "constructors": Spec(("constructor_id",), ("constructor_ref",)),
-    "races": Spec(("race_id",), ("season", "round"), {"circuit_id": "circuits"}),
+    "drivers": Spec(("driver_id",), ("driver_ref",), keep_known=True),
+    "constructors": Spec(("constructor_id",), ("constructor_ref",), keep_known=True),
+    "races": Spec(("race_id",), ("season", "round"), {"circuit_id": "circuits"}, True),
     "results": Spec(
         ("result_id",),
         ("race_id", "driver_id", "constructor_id", "number"),
@@ -193,8 +194,9 @@ def upsert(
     frame = frame.drop_duplicates(list(key), keep="last")
     rows = _coerce(frame[cols], {c: types[c] for c in cols})
     stage = f"stage_{table}"
+    keep = SPECS[table].keep_known
     with conn.transaction():  # the staging table empties itself at commit
-        return _merge(conn, table, stage, cols, rows, key, touch)
+        return _merge(conn, table, stage, cols, rows, key, touch, keep)
 
 
 def _merge(
@@ -205,6 +207,7 @@ def _merge(
     rows: list[tuple[Any, ...]],
     key: tuple[str, ...],
     touch: tuple[str, ...],
+    keep_known: bool,
 ) -> tuple[int, int]:
     quoted = ", ".join(f'"{c}"' for c in cols)
     conn.execute(
@@ -217,11 +220,15 @@ def _merge(
     updates = [c for c in cols if c not in key]
     conflict = ", ".join(f'"{c}"' for c in key)
     if updates:
+        value = {
+            c: f'COALESCE(EXCLUDED."{c}", t."{c}")' if keep_known else f'EXCLUDED."{c}"'
+            for c in updates
+        }
         sets = ", ".join(
-            [*(f'"{c}" = EXCLUDED."{c}"' for c in updates), *(f'"{c}" = now()' for c in touch)]
+            [*(f'"{c}" = {value[c]}' for c in updates), *(f'"{c}" = now()' for c in touch)]
         )
         old = ", ".join(f't."{c}"' for c in updates)
-        new = ", ".join(f'EXCLUDED."{c}"' for c in updates)
+        new = ", ".join(value[c] for c in updates)
         action = f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new})"
     else:
         action = "DO NOTHING"
