@@ -219,6 +219,8 @@ async def rating_history(
         season,
         kind.value,
     )
+    if not ratings:
+        raise HTTPException(404, f"no {kind.value} ratings for {season} yet")
     frame = pd.DataFrame(ratings)
     order = [r["race_id"] for r in races]
     wide = frame.pivot_table(index="entity_id", columns="race_id", values="rating").reindex(

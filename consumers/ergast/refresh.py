@@ -230,6 +230,8 @@ def _store_predictions(
     """Write one race's predictions and the model's record; rows added or changed."""
     frame = preds.merge(rows[["driver_id", "constructor_id", "grid"]], on="driver_id")
     frame = frame.assign(moment=moment, model_version=model.version, kind=kind)
+    if moment == "pre":
+        frame["grid"] = None  # not known before qualifying, even for a race since run
     frame["p_win"] = frame["p_win"].round(6)
     frame["p_podium"] = frame["p_podium"].round(6)
     with conn.transaction():

@@ -45,24 +45,32 @@ def normalize_by_race(p: np.ndarray, groups: np.ndarray, total: float = 1.0) -> 
     return out
 
 
-def cap_to_total(p: np.ndarray, groups: np.ndarray, total: float = 3.0) -> np.ndarray:
-    """Scale each group to sum to ``total`` with no chance above 1 (water-filling)."""
+def cap_to_total(
+    p: np.ndarray, groups: np.ndarray, total: float = 3.0, floor: np.ndarray | None = None
+) -> np.ndarray:
+    """Scale each group to sum to ``total`` with every chance between its ``floor`` (default
+    0; a driver's win chance for his podium chance) and 1 (water-filling)."""
     codes, counts = group_index(groups)
-    out = np.clip(np.asarray(p, dtype=float), EPS, None)
+    p = np.clip(np.asarray(p, dtype=float), EPS, None)
+    low = np.zeros(len(p)) if floor is None else np.clip(np.asarray(floor, float), 0.0, 1.0)
+    out = np.empty(len(p))
     for g in range(len(counts)):
         idx = np.flatnonzero(codes == g)
         target = min(total, len(idx))
-        v = out[idx]
+        lo, v = low[idx], np.maximum(p[idx], low[idx])
         fixed = np.zeros(len(v), dtype=bool)
-        for _ in range(len(v)):
+        for _ in range(2 * len(v) + 1):
             free = ~fixed
-            scale = (target - fixed.sum()) / v[free].sum()
-            v = np.where(free, v * scale, 1.0)
-            over = free & (v > 1.0)
-            if not over.any():
+            if not free.any():
                 break
-            fixed |= over
-        out[idx] = np.minimum(v, 1.0)
+            scale = (target - v[fixed].sum()) / v[free].sum()
+            v = np.where(free, v * scale, v)
+            over, under = free & (v > 1.0), free & (v < lo)
+            if not (over.any() or under.any()):
+                break
+            v = np.where(over, 1.0, np.where(under, lo, v))
+            fixed |= over | under
+        out[idx] = np.clip(v, lo, 1.0)
     return out
 
 

@@ -148,7 +148,7 @@ class FeatureBuilder:
         order = res["position_order"].to_numpy(float)
         pos = res["position"].to_numpy(float)
         self.elo.update(drivers, teams, order)
-        for table, kind in ((self.elo.drivers, "driver"), (self.elo.constructors, "team")):
+        for table, kind in ((self.elo.drivers, "driver"), (self.elo.constructors, "constructor")):
             ids = drivers if kind == "driver" else sorted(set(teams))
             self.rating_rows += [(int(race["race_id"]), kind, i, table.get(i)) for i in ids]
         rules_ok = season >= FIRST_SEASON

@@ -95,11 +95,16 @@ class ModelConfig:
         }
 
 
-def with_derived(rows: pd.DataFrame) -> pd.DataFrame:
-    """Columns the linear model wants beside the raw features."""
-    if "grid_win_rate" in rows:
-        rows = rows.assign(log_grid_win_rate=np.log(np.clip(rows["grid_win_rate"], EPS, None)))
-    return rows
+def columns(rows: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """The ``names`` columns of ``rows`` as a float matrix, derived ones computed here
+    (``log_grid_win_rate``); numpy rather than pandas: prediction is on the request path."""
+    out = np.empty((len(rows), len(names)))
+    for j, name in enumerate(names):
+        if name == "log_grid_win_rate":
+            out[:, j] = np.log(np.clip(rows["grid_win_rate"].to_numpy(float), EPS, None))
+        else:
+            out[:, j] = rows[name].to_numpy(float)
+    return out
 
 
 @dataclass
@@ -114,12 +119,12 @@ class ConditionalLogit:
     beta: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def _matrix(self, rows: pd.DataFrame) -> np.ndarray:
-        x = rows[self.features].to_numpy(float)
+        x = columns(rows, self.features)
         x = np.where(np.isnan(x), self.fill, x)
         return (x - self.center) / self.scale
 
     def fit(self, rows: pd.DataFrame, won: np.ndarray) -> ConditionalLogit:
-        raw = rows[self.features].to_numpy(float)
+        raw = columns(rows, self.features)
         self.fill = np.nan_to_num(np.nanmedian(raw, axis=0))
         x = np.where(np.isnan(raw), self.fill, raw)
         self.center, self.scale = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -169,7 +174,7 @@ class WinnerModel:
     def fit(self, rows: pd.DataFrame) -> WinnerModel:
         """Train on rows with targets (``win``, ``podium``) from ``train_from`` on."""
         cfg = self.config
-        train = with_derived(rows[(rows["season"] >= cfg.train_from) & rows["win"].notna()])
+        train = rows[(rows["season"] >= cfg.train_from) & rows["win"].notna()]
         if cfg.moment == "post":
             train = train[train["grid_known"].astype(bool)]
         if train.empty:
@@ -223,15 +228,15 @@ class WinnerModel:
     def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
         """``race_id``, ``driver_id``, ``p_win`` (sums to 1 per race), ``p_podium`` (to 3)."""
         cfg = self.config
-        rows = with_derived(rows)
         groups = rows["race_id"].to_numpy()
-        x = rows[self.features]
+        x = columns(rows, self.features)
         if self.pre_booster is not None and self.clogit is not None:
-            raw = self.pre_booster.predict(rows[features_for("pre")], raw_score=True)
+            pre = columns(rows, features_for("pre"))
+            raw = self.pre_booster.predict(pre, raw_score=True, num_threads=1)
             rows = rows.assign(log_p_pre=np.log(softmax_by_race(raw, groups)))
         log_parts = []
         if self.win_booster is not None:
-            raw = self.win_booster.predict(x, raw_score=True)
+            raw = self.win_booster.predict(x, raw_score=True, num_threads=1)
             log_parts.append((cfg.blend_weight, np.log(softmax_by_race(raw, groups))))
         if self.clogit is not None:
             log_parts.append(
@@ -244,12 +249,13 @@ class WinnerModel:
             p_win = softmax_by_race(sum(w * lp for w, lp in log_parts) / total, groups)
         harville = harville_top_k(p_win, groups, 3)
         if cfg.podium in ("lgbm", "mix") and self.podium_booster is not None:
-            q = self.podium_booster.predict(x)
-            p_podium = cap_to_total(normalize_by_race(q, groups, 3.0), groups, 3.0)
-            if cfg.podium == "mix":
-                p_podium = cap_to_total((p_podium + harville) / 2, groups, 3.0)
+            q = self.podium_booster.predict(x, num_threads=1)
+            q = normalize_by_race(q, groups, 3.0)
+            p_podium = (q + harville) / 2 if cfg.podium == "mix" else q
         else:
             p_podium = harville
+        # coherent chances: a podium at least as likely as a win, 3 places per race
+        p_podium = cap_to_total(p_podium, groups, 3.0, floor=p_win)
         return pd.DataFrame(
             {
                 "race_id": groups,
