@@ -58,6 +58,7 @@ bench: $(STAMP) $(MODELS)
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_ws.py
 	$(BIN)/python benchmarks/bench_live.py
+	$(BIN)/python benchmarks/bench_predict.py
 
 clean:
 	rm -rf $(VENV) .pitwall artifacts models .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ from psycopg import AsyncConnection, errors
 
 from api.queries import fetch
 from schemas.winner import RacePrediction, race_cache_key
+from strategy.winner.payload import race_prediction
 
 NO_HISTORY = "no F1 history in the database yet: run `pitwall ingest ergast`"
 #: The last race with results, as a CTE.
@@ -113,8 +114,6 @@ async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePre
     constructors = await rows(
         conn, "SELECT constructor_id, name FROM constructors WHERE constructor_id = ANY(%s)", teams
     )
-    from strategy.winner.payload import race_prediction
-
     doc = race_prediction(
         {**info, "name": info["race_name"]},
         info["circuit"],

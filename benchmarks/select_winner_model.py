@@ -1,4 +1,4 @@
-"""How the winner model's method and hyper-parameters were chosen: walk-forward on 2022-2023.
+"""How the winner model's method and hyper-parameters were chosen: walk-forward up to 2023.
 
 Every candidate is back-tested race by race over the selection seasons (each race predicted
 by a model trained only on the races before it), for both moments, beside the baselines of
@@ -6,7 +6,11 @@ the same run. The candidate with the lowest mean win log-loss over the selection
 the choice (Brier and top1 shown beside it). Seasons from 2024 on are refused: 2024 is held
 out for the figures we report.
 
-    python benchmarks/select_winner_model.py [--seasons 2022,2023] [--moment post|pre|both]
+    python benchmarks/select_winner_model.py --seasons 2018,2019,2020,2021,2022,2023 \
+        [--moment post|pre|both] [--only NAME,...] [--elo]
+
+``--elo`` compares the Elo variants (default K 48/36, K 16/12 and 32/24, no regression to the
+mean between seasons) with the fast conditional logit.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ def candidates(moment: str) -> dict[str, dict]:
             "learning_rate": 0.015,
         },
         "blend-small-0.7/mix": {"method": "blend", "podium": "mix", "blend_weight": 0.7, **small},
+        "blend-small-hl3/mix": {"method": "blend", "podium": "mix", "half_life": 3.0, **small},
+        "blend-small-hl6/mix": {"method": "blend", "podium": "mix", "half_life": 6.0, **small},
         "stack-small/harville": {"method": "stack", "podium": "harville", **small},
         "stack-small/mix": {"method": "stack", "podium": "mix", **small},
     }
@@ -62,7 +68,7 @@ def candidates(moment: str) -> dict[str, dict]:
 ELO_VARIANTS = {
     "elo-default": {},
     "elo-k16": {"k_driver": 16.0, "k_constructor": 12.0},
-    "elo-k48": {"k_driver": 48.0, "k_constructor": 36.0},
+    "elo-k32": {"k_driver": 32.0, "k_constructor": 24.0},
     "elo-noregress": {"season_regression_driver": 0.0, "season_regression_constructor": 0.0},
 }
 

@@ -15,7 +15,8 @@ the mean of both (``mix``).
 or, after qualifying, ``stack``: the pre-qualifying LightGBM's chance (out-of-fold by season
 in training) re-weighted by a conditional logit on the grid (log grid-slot rate, qualifying
 gap, front row, gap to the team-mate).
-Which one, and the hyper-parameters, were chosen by walk-forward over 2022-2023 only
+The defaults (the blend of a small LightGBM and the conditional logit, podium ``mix``) were
+chosen by walk-forward over 2018-2023 only, on the mean win log-loss, for both moments
 (``benchmarks/select_winner_model.py``, figures in ``benchmarks/RESULTS.md``).
 """
 
@@ -58,8 +59,8 @@ class ModelConfig:
     """How a model is trained (defaults: the choice made on 2022-2023, see module doc)."""
 
     moment: str = "post"
-    method: str = "lgbm"
-    podium: str = "lgbm"
+    method: str = "blend"
+    podium: str = "mix"
     train_from: int = 2010
     n_estimators: int = 150
     learning_rate: float = 0.03
@@ -70,6 +71,7 @@ class ModelConfig:
     reg_lambda: float = 1.0
     ridge: float = 1.0
     blend_weight: float = 0.5  # weight of LightGBM's log-chances in the blend
+    half_life: float | None = None  # seasons: older races weigh less (None: all the same)
 
     def __post_init__(self) -> None:
         features_for(self.moment)  # validates the moment
@@ -123,7 +125,9 @@ class ConditionalLogit:
         x = np.where(np.isnan(x), self.fill, x)
         return (x - self.center) / self.scale
 
-    def fit(self, rows: pd.DataFrame, won: np.ndarray) -> ConditionalLogit:
+    def fit(
+        self, rows: pd.DataFrame, won: np.ndarray, weight: np.ndarray | None = None
+    ) -> ConditionalLogit:
         raw = columns(rows, self.features)
         self.fill = np.nan_to_num(np.nanmedian(raw, axis=0))
         x = np.where(np.isnan(raw), self.fill, raw)
@@ -133,8 +137,11 @@ class ConditionalLogit:
         win = won.astype(bool)
         has_winner = np.bincount(codes, weights=win.astype(float)) > 0
         keep = has_winner[codes]
-        x, codes, win = x[keep], group_index(codes[keep])[0], win[keep]
+        w = np.ones(len(rows)) if weight is None else np.asarray(weight, float)
+        x, codes, win, w = x[keep], group_index(codes[keep])[0], win[keep], w[keep]
         n_groups = codes.max() + 1
+        race_w = np.zeros(n_groups)
+        race_w[codes] = w  # one weight per race
 
         def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
             s = x @ beta
@@ -143,8 +150,9 @@ class ConditionalLogit:
             e = np.exp(s - top[codes])
             z = np.bincount(codes, weights=e, minlength=n_groups)
             p = e / z[codes]
-            ll = (s[win] - top[codes[win]] - np.log(z[codes[win]])).sum()
-            grad = x[win].sum(axis=0) - (p[:, None] * x).sum(axis=0)
+            gw = race_w[codes]
+            ll = (race_w[codes[win]] * (s[win] - top[codes[win]] - np.log(z[codes[win]]))).sum()
+            grad = (gw[win, None] * x[win]).sum(axis=0) - ((gw * p)[:, None] * x).sum(axis=0)
             return -ll + 0.5 * self.ridge * beta @ beta, -grad + self.ridge * beta
 
         res = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
@@ -183,17 +191,25 @@ class WinnerModel:
         order = train.sort_values(["season", "round"])
         self.last_race_id = int(order["race_id"].iloc[-1])
         x = train[self.features]
+        weight = None
+        if cfg.half_life:
+            age = train["season"].max() - train["season"].to_numpy(float)
+            weight = 0.5 ** (age / cfg.half_life)
         if cfg.method in ("lgbm", "blend"):
             self.win_booster = lgb.train(
-                cfg.lgb_params(), lgb.Dataset(x, train["win"]), cfg.n_estimators
+                cfg.lgb_params(), lgb.Dataset(x, train["win"], weight=weight), cfg.n_estimators
             )
         if cfg.method in ("lgbm", "blend", "stack") or cfg.podium in ("lgbm", "mix"):
             self.podium_booster = lgb.train(
-                cfg.lgb_params(), lgb.Dataset(x, train["podium"]), cfg.n_estimators
+                cfg.lgb_params(),
+                lgb.Dataset(x, train["podium"], weight=weight),
+                cfg.n_estimators,
             )
         if cfg.method in ("clogit", "blend"):
             cols = CLOGIT_PRE if cfg.moment == "pre" else CLOGIT_POST
-            self.clogit = ConditionalLogit(cols, cfg.ridge).fit(train, train["win"].to_numpy())
+            self.clogit = ConditionalLogit(cols, cfg.ridge).fit(
+                train, train["win"].to_numpy(), weight
+            )
         if cfg.method == "stack":
             self._fit_stack(train)
         return self
