@@ -9,10 +9,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODELS := models/.trained
+BATTLES := models/.battles
 RACE   ?= 2023 Monaco
 SPEED  ?= 20
 
-.PHONY: demo test lint bench browser clean help
+.PHONY: demo test lint bench browser kcat clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -33,31 +34,50 @@ $(MODELS): $(STAMP)
 	$(BIN)/pitwall train
 	@touch $@
 
-# Debian's chromium for the headless browser test (Playwright drives it); best effort.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# The battle forecast (2018-2023, back-tested on 2024); its own stamp so that checkouts
+# with a lap-time model already trained get it too.
+$(BATTLES): $(STAMP)
+	$(BIN)/pitwall battles train --if-missing
+	@touch $@
+
+# $(call apt_install,COMMAND,PACKAGE,WHAT): install a Debian package when its command is
+# missing (as root with apt-get); best effort: WHAT, the tests that need it, is skipped otherwise.
+define apt_install
+	@command -v $(1) >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "warning: could not install chromium; the browser test will be skipped"; \
-	  else echo "warning: chromium not found (apt-get install chromium); the browser test will be skipped"; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+	      || echo "warning: could not install $(2); $(3) will be skipped"; \
+	  else echo "warning: $(1) not found (apt-get install $(2)); $(3) will be skipped"; fi; }
+endef
+
+# Debian's chromium for the headless browser test (Playwright drives it).
+browser:
+	$(call apt_install,chromium,chromium,the browser test)
+
+# Debian's kcat for the standard-client tests (`pitwall kcat` runs it).
+kcat:
+	$(call apt_install,kcat,kcat,the kcat tests)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-test: $(STAMP) $(MODELS) browser lint
+test: $(STAMP) $(MODELS) $(BATTLES) browser kcat lint
 	$(BIN)/python -m pytest -q --timeout=600
 
-demo: $(STAMP) $(MODELS)
+demo: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/pitwall demo $(RACE) --speed $(SPEED)
 
-bench: $(STAMP) $(MODELS)
+bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_ws.py
+	$(BIN)/python benchmarks/bench_hazards.py
 	$(BIN)/python benchmarks/bench_live.py
+	$(BIN)/python benchmarks/bench_analytics.py
 	$(BIN)/python benchmarks/bench_predict.py
 
 clean:

@@ -1,6 +1,6 @@
 """Reading the live state the Redis writer (``consumers/``) keeps per session.
 
-Keys and channel follow the serving contract (``consumers/redis_keys.py``):
+Keys and channel follow the live-state contract (``schemas/live.py``):
 ``pitwall:sessions`` (sorted set of session keys by last update), and per session ``info``,
 ``standings`` (hash driver -> row), ``track_status``, ``strategy``, ``strategy_history``
 (list) and ``degradation`` (hash driver -> event), with updates on ``pitwall:live:{key}``.
@@ -13,18 +13,14 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from consumers.redis_keys import SESSIONS, live_channel, session_key_name
+from schemas.live import SESSIONS, StandingRow, live_channel, session_key_name
+from strategy.standings import tower
 
 __all__ = ["SESSIONS", "live_channel", "live_sessions", "session_key_name", "snapshot"]
 
 
 def _json(raw: bytes | str | None) -> Any:
     return orjson.loads(raw) if raw else None
-
-
-def _position(row: dict[str, Any]) -> tuple[int, str]:
-    pos = row.get("position")
-    return (pos if isinstance(pos, int) and pos > 0 else 999, str(row.get("driver", "")))
 
 
 async def snapshot(redis: Redis, session_key: str, history: int = 200) -> dict[str, Any]:
@@ -37,8 +33,14 @@ async def snapshot(redis: Redis, session_key: str, history: int = 200) -> dict[s
         pipe.lrange(session_key_name(session_key, "strategy_history"), -history, -1)
         pipe.hgetall(session_key_name(session_key, "degradation"))
         pipe.zscore(SESSIONS, session_key)
-        info, standings, track, strategy, hist, degradation, updated = await pipe.execute()
-    rows = sorted((orjson.loads(v) for v in standings.values()), key=_position)
+        pipe.lrange(session_key_name(session_key, "race_control"), 0, -1)
+        pipe.get(session_key_name(session_key, "weather"))
+        (info, standings, track, strategy, hist, degradation, updated, messages,
+         weather) = await pipe.execute()  # fmt: skip
+    rows = [
+        r.model_dump()
+        for r in tower([StandingRow.model_validate_json(v) for v in standings.values()])
+    ]
     return {
         "session_key": session_key,
         "known": bool(info or rows or updated),
@@ -52,6 +54,8 @@ async def snapshot(redis: Redis, session_key: str, history: int = 200) -> dict[s
             (k.decode() if isinstance(k, bytes) else k): orjson.loads(v)
             for k, v in degradation.items()
         },
+        "race_control": [orjson.loads(m) for m in messages],
+        "weather": _json(weather),
     }
 
 

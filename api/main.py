@@ -22,12 +22,16 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import Resources
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
-from api.ratelimit import DEFAULT_LIMIT, RateLimitMiddleware
+from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     admin,
+    battles,
+    compare,
     exports,
     health,
     history_exports,
+    insights,
+    pages,
     prediction_analytics,
     predictions,
     race_predictions,
@@ -36,11 +40,13 @@ from api.routers import (
     simulations,
     standings,
     strategies,
+    telemetry,
+    topic_schemas,
 )
 from api.ws import Gateway
 from api.ws import router as ws_router
-from pitwall.gc_tuning import freeze_startup_objects
-from pitwall.settings import Settings, get_settings
+from pitwall.core.gc import freeze_startup_objects
+from pitwall.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +64,19 @@ Endpoints under `/admin` need the `X-API-Key` header. Requests are rate-limited 
 
 
 def create_app(settings: Settings | None = None, rate_limit: int | None = None) -> FastAPI:
-    """Build the API app for ``settings`` (default: the process settings)."""
+    """Build the API app for ``settings``.
+
+    The entry point of the API process (``pitwall serve``, ``uvicorn --factory``): without
+    ``settings`` it reads the process settings; everything below takes them from here.
+    """
     settings = settings or get_settings()
     res = Resources(settings)
-    metrics = Metrics()
+    metrics = Metrics(settings.kafka_bootstrap)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
-        gateway = Gateway(res.redis, metrics)
+        gateway = Gateway(res.redis, metrics, max_buffer=settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
         # Keep what start-up loaded out of the collector's scans: with many sockets open a
@@ -90,6 +100,11 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "predictions", "description": "Lap time, degradation, safety car."},
             {"name": "simulations", "description": "Monte Carlo race simulation."},
             {"name": "strategies", "description": "Optimal strategy and plan comparison."},
+            {
+                "name": "analytics",
+                "description": "Driver and team comparisons, consistency, head-to-head, "
+                "telemetry traces, battle forecasts and the track map (chart-ready JSON).",
+            },
             {"name": "exports", "description": "CSV / JSON downloads."},
             {"name": "race predictions", "description": "Pre-race win and podium chances."},
             {"name": "races", "description": "F1 calendar and results (Ergast history)."},
@@ -97,6 +112,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "prediction analytics", "description": "Prediction accuracy, Elo."},
             {"name": "admin", "description": "Replays and model reload (API key)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
     )
     app.state.resources = res
@@ -107,7 +123,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     app.add_middleware(
         RateLimitMiddleware,
         redis_getter=lambda: res.redis,
-        limit=DEFAULT_LIMIT if rate_limit is None else rate_limit,
+        limit=settings.rate_limit if rate_limit is None else rate_limit,
     )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
 
@@ -116,6 +132,11 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         predictions.router,
         simulations.router,
         strategies.router,
+        compare.router,
+        insights.router,
+        telemetry.router,
+        battles.router,
+        pages.router,
         exports.router,
         race_predictions.router,
         races.router,
@@ -124,6 +145,7 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         history_exports.router,
         admin.router,
         health.router,
+        topic_schemas.router,
         metrics_router,
         ws_router,
     ):
@@ -139,8 +161,6 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     @app.get("/dashboard", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
-
-    _add_pages(app)
 
     @app.exception_handler(psycopg.errors.UndefinedTable)
     async def no_schema(request: Request, exc: Exception) -> JSONResponse:
@@ -165,25 +185,6 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
         )
 
     return app
-
-
-#: Pre-race pages beside the live one: /dashboard/<name> -> api/static/<file>.
-PAGES = {
-    "next-race": "next-race.html",
-    "calendar": "calendar.html",
-    "accuracy": "accuracy.html",
-    "rankings": "rankings.html",
-    "standings": "standings.html",
-}
-
-
-def _add_pages(app: FastAPI) -> None:
-    for name, file in PAGES.items():
-
-        async def page(file: str = file) -> FileResponse:
-            return FileResponse(STATIC_DIR / file, headers={"Cache-Control": "no-cache"})
-
-        app.add_api_route(f"/dashboard/{name}", page, include_in_schema=False)
 
 
 def _jsonable(errors: list) -> list:

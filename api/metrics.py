@@ -37,7 +37,7 @@ FINE_BUCKETS = (
 class Metrics:
     """The metrics of one app (own registry, so several apps can live in one test process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kafka_bootstrap: str | None = None) -> None:
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "pitwall_http_request_duration_seconds",
@@ -86,7 +86,7 @@ class Metrics:
             "Clients disconnected for falling too far behind.",
             registry=self.registry,
         )
-        self.registry.register(ConsumerLagCollector())
+        self.registry.register(ConsumerLagCollector(kafka_bootstrap))
 
 
 class ConsumerLagCollector(Collector):
@@ -94,7 +94,8 @@ class ConsumerLagCollector(Collector):
 
     CACHE_S = 5.0
 
-    def __init__(self) -> None:
+    def __init__(self, bootstrap: str | None) -> None:
+        self.bootstrap = bootstrap
         self._cached: list[tuple[str, str, int]] = []
         self._at = 0.0
 
@@ -106,7 +107,7 @@ class ConsumerLagCollector(Collector):
         )
         if time.monotonic() - self._at > self.CACHE_S:
             try:
-                self._cached = consumer_lag()
+                self._cached = consumer_lag(self.bootstrap) if self.bootstrap else []
             except Exception as exc:  # the broker may be down: metrics must still answer
                 log.debug("consumer lag unavailable: %s", exc)
                 self._cached = []
@@ -116,16 +117,12 @@ class ConsumerLagCollector(Collector):
         yield family
 
 
-def consumer_lag(timeout: float = 2.0) -> list[tuple[str, str, int]]:
-    """(group, topic, lag) for every consumer group on the configured broker."""
+def consumer_lag(bootstrap: str, timeout: float = 2.0) -> list[tuple[str, str, int]]:
+    """(group, topic, lag) for every consumer group on the broker at ``bootstrap``."""
     from confluent_kafka.admin import AdminClient
 
-    from pitwall.kafka_config import end_offsets
-    from pitwall.settings import get_settings
+    from pitwall.core.kafka import end_offsets
 
-    bootstrap = get_settings().kafka_bootstrap
-    if not bootstrap:
-        return []
     admin = AdminClient({"bootstrap.servers": bootstrap})
     groups = admin.list_consumer_groups(request_timeout=timeout).result(timeout)
     ids = [g.group_id for g in groups.valid]
@@ -141,7 +138,7 @@ def consumer_lag(timeout: float = 2.0) -> list[tuple[str, str, int]]:
             if tp.offset < 0:
                 continue
             if tp.topic not in ends:
-                ends[tp.topic] = end_offsets(tp.topic, timeout=timeout)
+                ends[tp.topic] = end_offsets(bootstrap, tp.topic, timeout=timeout)
             high = ends[tp.topic].get(tp.partition, 0)
             per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(high - tp.offset, 0)
         out.extend((gid, topic, lag) for topic, lag in per_topic.items())

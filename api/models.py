@@ -89,18 +89,6 @@ class StrategySnapshot(BaseModel):
     recommendations: list[DriverStrategy]
 
 
-class LiveSnapshot(BaseModel):
-    session_key: str
-    known: bool
-    updated_at: float | None = None
-    info: dict[str, Any] | None = None
-    standings: list[dict[str, Any]] = Field(default_factory=list)
-    track_status: dict[str, Any] | None = None
-    strategy: dict[str, Any] | None = None
-    strategy_history: list[dict[str, Any]] = Field(default_factory=list)
-    degradation: dict[str, Any] = Field(default_factory=dict)
-
-
 # -- the race model ---------------------------------------------------------------------
 class DriverStateIn(BaseModel):
     """One car, as the race model takes it (``strategy.race_state.DriverState``)."""

@@ -161,3 +161,26 @@ async def strategy(
         f"recommendations FROM strategy WHERE {' AND '.join(where)} ORDER BY {order}",
         *params,
     )
+
+
+async def analysis_laps(conn: AsyncConnection, session_key: str) -> list[dict[str, Any]]:
+    """Every stored lap of a session with what the analytics read (``api.analytics``)."""
+    return await fetch(
+        conn,
+        "SELECT driver, driver_number, team, lap_number, lap_time, sector1, sector2, sector3, "
+        "compound, tyre_life, fresh_tyre, stint, pit_in, pit_out, position, track_status, "
+        "is_accurate, deleted, speed_trap, session_time FROM laps WHERE session_key = %s "
+        "ORDER BY driver, lap_number",
+        session_key,
+    )
+
+
+async def total_laps(conn: AsyncConnection, session_key: str) -> int | None:
+    """The race distance in laps the session's info or lap count last gave."""
+    rows = await fetch(
+        conn,
+        "SELECT total_laps FROM session_events WHERE session_key = %s AND total_laps IS NOT NULL "
+        "ORDER BY session_time DESC LIMIT 1",
+        session_key,
+    )
+    return int(rows[0]["total_laps"]) if rows else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 
 from fastapi import Request, Response
@@ -22,8 +21,6 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 log = logging.getLogger(__name__)
 
-#: Requests per client per minute [PITWALL_RATE_LIMIT]; 0 disables the limit.
-DEFAULT_LIMIT = int(os.environ.get("PITWALL_RATE_LIMIT", "1200"))
 WINDOW_S = 60
 EXEMPT_PREFIXES = ("/health", "/metrics", "/static", "/dashboard", "/ws", "/docs", "/openapi")
 
@@ -38,7 +35,7 @@ def client_id(request: Request) -> str:
 
 
 class RateLimitMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app, redis_getter, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, app, redis_getter, limit: int) -> None:
         super().__init__(app)
         self.redis_getter = redis_getter
         self.limit = limit

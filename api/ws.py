@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from datetime import datetime
 from typing import Any
@@ -51,8 +50,8 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 512  # messages a client may fall behind before it is dropped
 HEARTBEAT_S = 5.0
-#: Bytes unsent in a client's socket buffer before it is dropped [PITWALL_WS_MAX_BUFFER].
-MAX_WRITE_BUFFER = int(os.environ.get("PITWALL_WS_MAX_BUFFER", 1 << 20))
+#: Bytes unsent in a client's socket buffer before it is dropped (``Settings.ws_max_buffer``).
+MAX_WRITE_BUFFER = 1 << 20
 BATCH_MAX = 64  # queued messages sent together as {"type": "batch", "updates": [...]}
 CHUNK = 64  # clients written between two looks for updates that arrived meanwhile
 CLOSE_TOO_SLOW = 1013
@@ -138,12 +137,13 @@ class Client:
     """One connected socket, its bounded queue and the task that drains it."""
 
     __slots__ = (
-        "backlog", "direct", "dropped", "idle", "last_sent", "queue", "sampled", "sender",
-        "sent_seq", "transport", "ws",
+        "backlog", "direct", "dropped", "idle", "last_sent", "max_buffer", "queue", "sampled",
+        "sender", "sent_seq", "transport", "ws",
     )  # fmt: skip
 
-    def __init__(self, ws: WebSocket, queue_size: int) -> None:
+    def __init__(self, ws: WebSocket, queue_size: int, max_buffer: int = MAX_WRITE_BUFFER) -> None:
         self.ws = ws
+        self.max_buffer = max_buffer
         self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
         self.sender: asyncio.Task | None = None
         self.dropped = False
@@ -175,7 +175,7 @@ class Client:
 
     def offer(self, item: Item) -> bool:
         """Queue ``item``; False when the client is too far behind to take it."""
-        if self.unsent() + item.size > MAX_WRITE_BUFFER:
+        if self.unsent() + item.size > self.max_buffer:
             return False
         try:
             self.queue.put_nowait(item)
@@ -216,8 +216,10 @@ class Gateway:
         metrics: Metrics,
         queue_size: int = QUEUE_SIZE,
         heartbeat_s: float = HEARTBEAT_S,
+        max_buffer: int = MAX_WRITE_BUFFER,
     ) -> None:
         self.redis = redis
+        self.max_buffer = max_buffer
         self.metrics = metrics
         self.queue_size = queue_size
         self.heartbeat_s = heartbeat_s
@@ -414,7 +416,7 @@ class Gateway:
         if self.redis is None:
             await ws.close(1011, "Redis is not configured")
             return
-        client = Client(ws, self.queue_size)
+        client = Client(ws, self.queue_size, self.max_buffer)
         try:
             channel = await self._join(session_key, client)
         except Exception as exc:  # Redis down or not answering
@@ -470,7 +472,7 @@ class Gateway:
                 queued.inc()
                 client.last_sent = time.monotonic()
                 transport = client.transport
-                if transport is not None and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+                if transport is not None and transport.get_write_buffer_size() > client.max_buffer:
                     self._drop(client, CLOSE_TOO_SLOW, "too far behind; reconnect")
                     return
                 if client.sampled:

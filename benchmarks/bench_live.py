@@ -62,8 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=140)
 
+    from pitwall.core.settings import Settings, get_settings
     from pitwall.embedded import Stack
-    from pitwall.settings import Settings, get_settings
 
     settings = get_settings()
     feed = args.feed or (
@@ -84,13 +84,13 @@ def main() -> None:
         bootstrap = stack.start()["KAFKA_BOOTSTRAP"]
         console.print(f"embedded broker at {bootstrap}")
     try:
-        from pitwall.gc_tuning import freeze_startup_objects
+        from pitwall.core.gc import freeze_startup_objects
         from producers.admin import create_topics
         from producers.live import LiveParser, read_feed
         from producers.live.playback import play
         from producers.live.publisher import LivePublisher, TimedEventProducer
 
-        create_topics(bootstrap)
+        create_topics(bootstrap, settings.kafka_partitions)
         lines = list(read_feed(feed))
         console.print(f"feed {feed.name}: {len(lines):,} lines")
         table = Table(

@@ -26,24 +26,27 @@ def main() -> None:
     parser.add_argument("--recommend-runs", type=int, default=100)
     args = parser.parse_args()
 
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from strategy.artifacts import load_models
-    from strategy.backtest import race_state_at
+    from strategy.backtest import state_of
     from strategy.data import circuit_slug, lap_files, read_laps
     from strategy.decisions import plans_for, recommend, simulate_state
-    from strategy.laptime import anchor_frame
+    from strategy.fuel import fuel_corrected
 
     settings = get_settings()
     laps = read_laps(lap_files(settings.data_dir, [args.year]))
     laps = laps[laps["circuit"] == circuit_slug(args.event)]
-    anchors = anchor_frame(laps)
-    race_id = anchors["race_id"].iloc[0]
-    # Lap 1 has no clean lap yet: take each driver's pace from his clean laps up to lap 20.
-    state = race_state_at(anchors, race_id, 1)
-    pace = anchors[anchors["lap"] <= 20].groupby("driver")["fc_clean"].median().dropna()
+    race_id = laps["race_id"].iloc[0]
+    # Lap 1 has no clean lap yet: take each driver's pace from his green laps up to lap 20
+    # (the simulator on its own, without the lap-time model's curves).
+    state = state_of(laps, 1)
+    state.history = None
+    early = laps[(laps["lap"].between(2, 20)) & laps["green"] & ~laps["pit_in"] & ~laps["pit_out"]]
+    fc = early.apply(lambda r: fuel_corrected(r.lap_time, r.lap, r.laps_total), axis=1)
+    pace = fc.groupby(early["driver"]).median().dropna()
     for d in state.drivers:
         d.pace = float(pace.get(d.driver, 0)) or None
-    models = load_models()
+    models = load_models(settings.model_dir, settings.data_dir)
     plans = [p.best[1] for p in plans_for(state, models)]
     simulate_state(state, models, plans, n_sims=256, seed=0)  # compile / load the kernel
     times, cpu = [], []
@@ -71,7 +74,7 @@ def main() -> None:
     top = sorted(zip(state.running(), win, strict=True), key=lambda x: -x[1])[:3]
     print("win probability: " + ", ".join(f"{d.driver} {p:.1%}" for d, p in top))
     # The decision engine as the stream worker calls it, on a mid-race state of the same race.
-    mid = race_state_at(anchors, race_id, state.laps_total // 2)
+    mid = state_of(laps, state.laps_total // 2)
     recommend(mid, models, seed=0)
     lat = []
     for run in range(args.recommend_runs):

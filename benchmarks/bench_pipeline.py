@@ -48,22 +48,23 @@ def percentile(values: list[float], q: float) -> float:
 class StrategyReader(threading.Thread):
     """A plain consumer of f1.strategy.v1 from the current end: (received_at, event) pairs."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings) -> None:
         super().__init__(daemon=True)
         from confluent_kafka import Consumer, TopicPartition
 
-        from pitwall.kafka_config import consumer_config, end_offsets
+        from pitwall.core.kafka import consumer_config, end_offsets
         from schemas.topics import STRATEGY
 
-        self.consumer = Consumer(consumer_config(None))
-        tps = [TopicPartition(STRATEGY.name, p, o) for p, o in end_offsets(STRATEGY.name).items()]
+        self.consumer = Consumer(consumer_config(settings, None))
+        ends = end_offsets(settings.require_kafka, STRATEGY.name)
+        tps = [TopicPartition(STRATEGY.name, p, o) for p, o in ends.items()]
         self.consumer.assign(tps)
         self.received: list[tuple[datetime, object]] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from pitwall.kafka_config import poll_batch
+        from pitwall.core.kafka import poll_batch
         from schemas import decode
         from schemas.topics import STRATEGY
 
@@ -112,8 +113,8 @@ def main() -> None:
     speed = None if args.speed == "max" else float(args.speed)
     console = Console()
 
+    from pitwall.core.settings import Settings, get_settings
     from pitwall.embedded import Stack
-    from pitwall.settings import Settings, get_settings
 
     settings = get_settings()
     stack = None
@@ -141,14 +142,14 @@ def main() -> None:
         from replay.timeline import Timeline, build_timeline
         from schemas import LapEvent
 
-        create_topics(bootstrap)
+        create_topics(bootstrap, settings.kafka_partitions)
         t = time.perf_counter()
-        timeline = build_timeline(year, event, args.session, settings)
+        timeline = build_timeline(year, event, args.session, settings=settings)
         console.print(
             f"timeline {timeline.title or timeline.session_key}: {len(timeline):,} events, "
             f"{timeline.total_laps} laps (built/loaded in {time.perf_counter() - t:.1f} s)"
         )
-        reader = StrategyReader()
+        reader = StrategyReader(get_settings())
         reader.start()
 
         started = time.monotonic()

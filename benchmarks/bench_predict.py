@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from consumers.ergast.csv_source import read_directory
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from strategy.winner.features import (
         STREET_CIRCUITS,
         build_features,

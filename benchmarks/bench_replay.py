@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
 
+    from pitwall.core.settings import Settings, get_settings
     from pitwall.embedded import Stack
-    from pitwall.settings import Settings, get_settings
 
     settings = get_settings()
     stack = None
@@ -48,9 +48,9 @@ def main() -> None:
         from replay.simulate import publish_timeline
         from replay.timeline import build_timeline
 
-        create_topics(bootstrap)
+        create_topics(bootstrap, settings.kafka_partitions)
         t = time.perf_counter()
-        timeline = build_timeline(args.year, args.event, args.session, settings)
+        timeline = build_timeline(args.year, args.event, args.session, settings=settings)
         console.print(
             f"timeline {timeline.title}: {len(timeline):,} events "
             f"(built/loaded in {time.perf_counter() - t:.1f} s, not timed below)"

@@ -52,8 +52,8 @@ def main() -> None:
 
     import os
 
+    from pitwall.core.settings import Settings, get_settings
     from pitwall.embedded import Stack
-    from pitwall.settings import Settings, get_settings
 
     settings = get_settings()
     stack = None
@@ -77,7 +77,7 @@ def run(settings, args) -> None:
     from rich.progress import track
 
     from consumers.pg_sink import PgWriter
-    from pitwall.gc_tuning import raise_gc_thresholds
+    from pitwall.core.gc import raise_gc_thresholds
     from producers.admin import create_topics
     from producers.kafka import EventProducer
     from replay.timeline import build_timeline
@@ -85,7 +85,7 @@ def run(settings, args) -> None:
 
     timing = []
     for name in args.events.split(","):
-        tl = build_timeline(2023, name.strip())
+        tl = build_timeline(2023, name.strip(), settings=settings)
         timing += [e for e in tl.events if e.type == "timing"]
     copies = -(-args.rows // len(timing))
     run_id = f"bench-{uuid.uuid4().hex[:6]}"
@@ -118,7 +118,7 @@ def run(settings, args) -> None:
     n_events = len(decoded)
     del decoded, batches
     gc.collect()
-    made = {r.name: r for r in create_topics(settings.kafka_bootstrap, partitions=args.partitions)}
+    made = {r.name: r for r in create_topics(settings.kafka_bootstrap, args.partitions)}
     print(f"f1.timing.v1: {made[TIMING.name].partitions} partitions ({made[TIMING.name].status})")
     producer = EventProducer(settings.kafka_bootstrap)
     for e in track(events("k"), total=n_events, description="publishing to f1.timing.v1"):
@@ -157,8 +157,7 @@ def end_to_end(settings, args, want: int, group: str, processes: int) -> None:
             ready[i].value = time.perf_counter()
 
         run_pg_sink(
-            settings.kafka_bootstrap,
-            settings.database_url,
+            settings,
             stop.is_set,
             topics=[TIMING.name],
             group=group,

@@ -405,8 +405,8 @@ class Services:
         self.tmp = tempfile.TemporaryDirectory(prefix="pitwall-bench-ws-")
 
     def start_stack(self) -> None:
+        from pitwall.core.settings import Settings, get_settings
         from pitwall.embedded import Stack
-        from pitwall.settings import Settings, get_settings
 
         get_settings.cache_clear()
         settings = get_settings()
@@ -419,7 +419,7 @@ class Services:
             get_settings.cache_clear()
         from producers.admin import create_topics
 
-        create_topics(get_settings().require_kafka)
+        create_topics(get_settings().require_kafka, get_settings().kafka_partitions)
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(Path(self.tmp.name) / f"{name}.log", "w")  # noqa: SIM115
@@ -475,7 +475,7 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
 def wait_redis_key(key: str, timeout: float) -> bool:
     import redis
 
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
 
     r = redis.Redis.from_url(get_settings().require_redis)
     deadline = time.monotonic() + timeout
@@ -583,7 +583,7 @@ def rss_mb(pid: int) -> float:
 
 
 def replay(timeline, speed: float | None) -> object:
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from producers.kafka import EventProducer
     from replay.simulate import publish_timeline
 
@@ -1025,10 +1025,11 @@ def main() -> None:
         gw = services.spawn("gateway", "serve", "--port", str(port), "--workers", str(args.workers))
         wait_http(f"http://127.0.0.1:{port}/health/live", 60, gw)
 
+        from pitwall.core.settings import get_settings
         from replay.timeline import build_timeline
 
         with console.status(f"loading {args.race[0]} {args.race[1]}..."):
-            timeline = build_timeline(int(args.race[0]), args.race[1])
+            timeline = build_timeline(int(args.race[0]), args.race[1], settings=get_settings())
         run_id = uuid.uuid4().hex[:6]
         warm_key = f"{timeline.session_key}-wsw{run_id}"
         _, warm = split(timeline.with_session_key(warm_key), None, 4)

@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from consumers.ergast.csv_source import read_directory
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from strategy.winner.backtest import walk_forward
     from strategy.winner.features import build_features
     from strategy.winner.history import History

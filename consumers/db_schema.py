@@ -65,7 +65,7 @@ _LOCK_ID = 424242
 #: The DLQ key holds ``produced_at`` because inputs that did not come from Kafka (the live
 #: feed) have no partition/offset.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "f1.session.v1": ("session_events", ("session_key", "session_time", "kind")),
+    "f1.session.v1": ("session_events", ("session_key", "session_time", "kind", "driver")),
     "f1.laps.v1": ("laps", ("session_key", "driver", "lap_number")),
     "f1.timing.v1": (
         "timing",
@@ -89,6 +89,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "strategy",
         ("session_key", "lap", "trigger", "trigger_driver", "session_time"),
     ),
+    "f1.battles.v1": ("battles", ("session_key", "lap", "session_time")),
     "f1.dlq.v1": ("dlq", ("source", "partition", "offset", "produced_at")),
 }
 
@@ -276,6 +277,7 @@ def migrate(conn: psycopg.Connection) -> bool:
         for table in SCHEMA.values():
             for stmt in ddl(table, timescale):
                 conn.execute(stmt)
+            evolve(conn, table)
             if timescale:
                 continue
             for year in PARTITION_YEARS:
@@ -390,6 +392,37 @@ def migrate_history(conn: psycopg.Connection) -> None:
     """Create the history, ratings and prediction tables (idempotent)."""
     for stmt in HISTORY_DDL:
         conn.execute(stmt)
+
+
+def evolve(conn: psycopg.Connection, table: Table) -> None:
+    """Bring a table made by an older pitwall up to its topic's model: columns of fields added
+    since (schemas change compatibly: new fields are optional, so old rows hold NULL) and the
+    natural key, when a field joined it (the key is recreated; rows already there keep)."""
+    have = {
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+            (table.name,),
+        )
+    }
+    for name, kind in table.fields:
+        if name not in have:
+            conn.execute(f'ALTER TABLE "{table.name}" ADD COLUMN IF NOT EXISTS "{name}" {kind}')
+    constraint = f"{table.name}_natural_key"
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = %s AND c.conname = %s",
+        (table.name, constraint),
+    ).fetchone()
+    want = "(" + ", ".join(table.unique) + ")"
+    if row is not None and want not in row[0].replace('"', ""):
+        log.warning("%s: natural key becomes %s", table.name, want)
+        conn.execute(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{constraint}"')
+        cols = ", ".join(f'"{c}"' for c in table.unique)
+        conn.execute(
+            f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{constraint}" '
+            f"UNIQUE NULLS NOT DISTINCT ({cols})"
+        )
 
 
 def row_values(table: Table, event: BaseModel) -> tuple[Any, ...]:

@@ -1,8 +1,8 @@
 """The PostgreSQL sink: every topic into its table, in batches, idempotently.
 
-Each poll's messages are decoded (``schemas.fastcodec.decode_fast``: the topic's model, several
-times faster through msgspec where the model allows; a bad one goes to ``f1.dlq.v1``), grouped
-by table and written in one transaction with binary COPY:
+It runs on the sinks' consume loop (:mod:`consumers.loop`), which decodes each message once
+(a bad one goes to ``f1.dlq.v1``) and commits a batch's offsets once it is written. Each batch
+becomes rows grouped by table, written in one transaction with binary COPY:
 
 * first straight into the table inside a savepoint (the fast path: new rows only);
 * if that meets a row already there (a replay, a duplicate, a restart after a crash), the
@@ -10,7 +10,8 @@ by table and written in one transaction with binary COPY:
   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` on the natural key adds only the new rows.
 
 Kafka offsets are committed only after the transaction has committed: a crash replays events,
-never loses them, and the replay adds no row.
+never loses them, and the replay adds no row. Each event becomes its row at once and is
+dropped: a batch of 20k live models would make every full garbage collection rescan them all.
 """
 
 from __future__ import annotations
@@ -18,26 +19,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
-from pitwall.gc_tuning import raise_gc_thresholds
-from pitwall.kafka_config import consumer_config, poll_batch
-from pitwall.settings import get_settings
-from producers.kafka import EventProducer
-from schemas import DecodeError
+from consumers.loop import DeadLetters, Decoded, LoopStats, consume
+from pitwall.core.settings import Settings
 from schemas.envelope import Envelope
-from schemas.fastcodec import decode_fast
-from schemas.topics import ALL_TOPICS, DLQ
+from schemas.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
 GROUP = "pitwall-sink-pg"
+TOPICS = [t.name for t in ALL_TOPICS]  # every topic has its table
 MAX_BATCH = 20_000
 WRITE_ATTEMPTS = 5
 
@@ -130,85 +126,6 @@ class PgWriter:
         return self.conn.execute(q, (session_key,)).fetchone()[0]
 
 
-def decode_rows(
-    messages: Iterable[Message], producer: EventProducer | None, stats: SinkStats
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Table rows per topic; messages that do not decode, or decode to values no row can
-    hold (a session time beyond any date), are dead-lettered and skipped.
-
-    Each event becomes its row at once and is dropped: a batch of 20k live pydantic models
-    made every full garbage collection rescan them all (3x the decoding time).
-    """
-    batches: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for msg in messages:
-        topic = msg.topic()
-        table = SCHEMA.get(topic)
-        if table is None:
-            continue
-        try:
-            event = decode_fast(topic, msg.value() or b"")
-        except DecodeError as exc:
-            _dead_letter(msg, producer, stats, exc.reason, "DecodeError")
-            continue
-        try:
-            row = row_values(table, event)
-        except (OverflowError, ValueError) as exc:
-            reason = f"valid, but no {table.name} row can hold it: {exc}"
-            _dead_letter(msg, producer, stats, reason, type(exc).__name__)
-            continue
-        batches[topic].append(row)
-    return batches
-
-
-def _dead_letter(
-    msg: Message, producer: EventProducer | None, stats: SinkStats, reason: str, error: str
-) -> None:
-    topic = msg.topic()
-    stats.dead_letters += 1
-    log.warning("%s[%s]@%s to the DLQ: %s", topic, msg.partition(), msg.offset(), reason)
-    if producer is not None and topic != DLQ.name:
-        producer.dead_letter(
-            topic,
-            reason,
-            msg.value() or b"",
-            error_type=error,
-            message_key=(msg.key() or b"").decode("utf-8", "replace"),
-            partition=msg.partition(),
-            offset=msg.offset(),
-        )
-
-
-def subscribe(
-    consumer: Consumer,
-    topics: list[str],
-    from_beginning: bool,
-    on_ready: Callable[[], None] | None,
-) -> None:
-    """Subscribe; on the first assignment call ``on_ready``, and with ``from_beginning``
-    start every assigned partition at its beginning instead of the committed offset."""
-    ready = False
-
-    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
-        nonlocal ready
-        if from_beginning:
-            for p in partitions:
-                p.offset = OFFSET_BEGINNING
-            c.assign(partitions)
-        if not ready and on_ready:
-            on_ready()
-        ready = True
-
-    consumer.subscribe(topics, on_assign=on_assign)
-
-
-def committable(messages: Iterable[Message]) -> list[TopicPartition]:
-    """The offsets to commit once ``messages`` are durable: one past the last of each partition."""
-    last: dict[tuple[str, int], int] = {}
-    for m in messages:
-        last[(m.topic(), m.partition())] = m.offset()
-    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-
-
 class DurableWriter:
     """A :class:`PgWriter` that reconnects and retries before it gives up on a batch."""
 
@@ -237,13 +154,52 @@ class DurableWriter:
         self.writer.conn.close()
 
 
-#: A batch being written: the write, its rows, and the offsets to commit once it is durable.
-_InFlight = tuple[Future[dict[str, int]], dict[str, list[tuple[Any, ...]]], list[TopicPartition]]
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+class PgSink:
+    """The PostgreSQL sink on the consume loop: rows per topic, written by a DurableWriter."""
+
+    group = GROUP
+    dead_letters = True
+
+    def __init__(
+        self, database_url: str, topics: Sequence[str] | None = None, group: str = GROUP
+    ) -> None:
+        self.topics = list(topics or TOPICS)
+        self.group = group
+        self.durable = DurableWriter(database_url)
+        self.stats = SinkStats()
+
+    def prepare(self, batch: Iterable[Decoded], dead_letter: DeadLetters) -> Rows:
+        """Table rows per topic; an event no row can hold (a session time beyond any date)
+        is dead-lettered and skipped."""
+        rows: Rows = defaultdict(list)
+        for msg, event in batch:
+            topic = msg.topic()
+            table = SCHEMA.get(topic)
+            if table is None:
+                continue
+            try:
+                rows[topic].append(row_values(table, event))
+            except (OverflowError, ValueError) as exc:
+                reason = f"valid, but no {table.name} row can hold it: {exc}"
+                dead_letter(msg, reason, type(exc).__name__)
+        return rows
+
+    def write(self, rows: Rows) -> None:
+        inserted = self.durable.write_rows(rows)
+        for topic, topic_rows in rows.items():
+            self.stats.rows[topic] += len(topic_rows)
+        for table, n in inserted.items():
+            self.stats.inserted[table] += n
+
+    def close(self) -> None:
+        self.durable.close()
 
 
 def run_pg_sink(
-    bootstrap: str,
-    database_url: str,
+    settings: Settings,
     stop: Callable[[], bool],
     topics: list[str] | None = None,
     group: str = GROUP,
@@ -255,61 +211,29 @@ def run_pg_sink(
     """Consume ``topics`` (default: all) into PostgreSQL until ``stop()``; returns the stats.
 
     ``from_beginning`` re-reads every partition from its start, ignoring committed offsets
-    (idempotent: only missing rows are added). ``on_ready`` is called once partitions are
-    assigned.
-
-    One batch is written (on a writer thread, where PostgreSQL does most of the work) while
-    the next is fetched and decoded; a batch's offsets are committed only once its rows are
-    durable, so a crash re-reads at most the batches in flight and adds no row twice.
+    (idempotent: only missing rows are added). One batch is written (on the loop's writer
+    thread, where PostgreSQL does most of the work) while the next is fetched and decoded.
+    The PostgreSQL sink waits ``history_fetch_wait_ms`` per fetch: no live path waits on it.
     """
-    stats = SinkStats()
-    raise_gc_thresholds()
-    topics = topics or [t.name for t in ALL_TOPICS]
-    durable = DurableWriter(database_url)
-    producer = EventProducer(bootstrap)
-    consumer = Consumer(
-        consumer_config(
-            group,
-            from_beginning=True,
-            **{"fetch.wait.max.ms": get_settings().history_fetch_wait_ms},
-        )
-    )
-    subscribe(consumer, topics, from_beginning, on_ready)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-sink-writer")
-    pending: _InFlight | None = None
+    sink = PgSink(settings.require_database, topics, group)
 
-    def finish() -> None:
-        """Wait for the batch in flight, then dead letters and offsets, then the stats."""
-        nonlocal pending
-        if pending is None:
-            return
-        written, rows, offsets = pending
-        pending = None
-        inserted = written.result()
-        producer.flush()
-        try:
-            consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:  # e.g. partitions moved in a rebalance: rows stay
-            log.warning("offset commit failed (%s); the batch may be re-read, adding no row", exc)
-        stats.batches += 1
-        for topic, topic_rows in rows.items():
-            stats.rows[topic] += len(topic_rows)
-        for table, n in inserted.items():
-            stats.inserted[table] += n
+    def batch_done(loop: LoopStats) -> None:
+        sink.stats.batches, sink.stats.dead_letters = loop.batches, loop.dead_letters
         if on_batch:
-            on_batch(stats)
+            on_batch(sink.stats)
 
     try:
-        while not stop():
-            msgs = poll_batch(consumer, batch, 0.05)
-            rows = decode_rows(msgs, producer, stats) if msgs else None
-            finish()
-            if msgs:
-                pending = (pool.submit(durable.write_rows, rows), rows, committable(msgs))
-        finish()
+        loop = consume(
+            settings,
+            sink,
+            stop,
+            from_beginning=from_beginning,
+            fetch_wait_ms=settings.history_fetch_wait_ms,
+            max_batch=batch,
+            on_batch=batch_done,
+            on_ready=on_ready,
+        )
     finally:
-        pool.shutdown(wait=True)
-        consumer.close()
-        producer.close()
-        durable.close()
-    return stats
+        sink.close()
+    sink.stats.batches, sink.stats.dead_letters = loop.batches, loop.dead_letters
+    return sink.stats

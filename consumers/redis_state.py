@@ -1,15 +1,16 @@
 """The Redis writer: the live state of every session, and an update message per change.
 
-Keeps, per session, the merged standings (laps + timing + stints), track status, latest
-strategy and its history (one win/podium point per lap: the lap's latest), latest degradation
-per driver and the session info (keys in ``consumers.redis_keys``), then publishes each
-update on ``pitwall:live:{session}`` for the WebSocket gateways. Updates are written per
-poll in one pipeline (state first, then the messages, in consumption order): low latency,
-few round trips.
+It runs on the sinks' consume loop (:mod:`consumers.loop`) and keeps, per session, what
+``schemas.live`` names: the standings (one :class:`~schemas.live.StandingRow` per car, merged
+from laps, timing and stints by the race model's standings rules), track status, the latest
+strategy and its history (one win/podium point per lap: the lap's latest), the latest
+degradation per driver, the session info, the latest battle forecast and the cars' latest
+X/Y (``consumers.track_state``, throttled). Each change is also published on the session's
+live channel for the WebSocket gateways. A batch is one Redis pipeline (state first, then the
+messages, in consumption order): low latency, few round trips.
 
-Laps, timing and stints come from different topics, so their relative order is not guaranteed:
-a row's position and gaps come from whichever lap/timing event has the latest session time,
-and a late lap never replaces a newer one.
+One handler per event type; each returns the live message of the change, or None when the
+event changed nothing (an older update arriving late).
 """
 
 from __future__ import annotations
@@ -17,57 +18,97 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 import redis
-from confluent_kafka import Consumer
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from consumers.pg_sink import subscribe
-from consumers.redis_keys import HISTORY_CAP, SESSIONS, live_channel, session_key_name
-from pitwall.kafka_config import consumer_config, poll_batch
-from schemas import DecodeError, decode
+from consumers.loop import DeadLetters, Decoded, LoopStats, consume
+from consumers.track_state import Positions
+from pitwall.core.settings import Settings
+from schemas.live import (
+    HISTORY_CAP,
+    RACE_CONTROL_CAP,
+    SESSIONS,
+    StandingRow,
+    live_channel,
+    session_key_name,
+)
+from schemas.topics import (
+    BATTLES,
+    DEGRADATION,
+    LAPS,
+    RACE_CONTROL,
+    SESSION,
+    STINTS,
+    STRATEGY,
+    TELEMETRY,
+    TIMING,
+    TRACK_STATUS,
+    WEATHER,
+)
+from strategy import standings
 
 log = logging.getLogger(__name__)
 GROUP = "pitwall-sink-redis"
 TOPICS = [
-    "f1.session.v1",
-    "f1.laps.v1",
-    "f1.timing.v1",
-    "f1.stints.v1",
-    "f1.track_status.v1",
-    "f1.strategy.v1",
-    "f1.degradation.v1",
-]
-STANDING_FIELDS = (
-    "driver", "driver_number", "team", "position", "gap_to_leader", "interval", "lap_number",
-    "last_lap_time", "compound", "tyre_age", "stint", "stops", "pit_in", "pit_out", "retired",
+    t.name
+    for t in (
+        SESSION, LAPS, TIMING, STINTS, TRACK_STATUS, STRATEGY, DEGRADATION, BATTLES, TELEMETRY,
+        RACE_CONTROL, WEATHER,
+    )
+]  # fmt: skip
+#: Session info fields a session event may set.
+INFO_FIELDS = (
+    "year", "event_name", "session_name", "circuit", "country", "total_laps", "current_lap",
+    "status", "drivers",
 )  # fmt: skip
+
+#: A handler's result: the live message's kind and data (a dict, or the event's own JSON as
+#: an ``orjson.Fragment``), or None when nothing changed.
+Update = tuple[str, dict[str, Any] | orjson.Fragment] | None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 class StateWriter:
-    """Applies events to Redis; keeps a local copy of standings and info to merge into."""
+    """Applies events to Redis; keeps a local copy of the standings and info to merge into."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
-        self.standings: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.standings: dict[str, dict[str, StandingRow]] = defaultdict(dict)
         self.info: dict[str, dict[str, Any]] = {}
-        #: (session, driver) -> session time of the event that last set position and gaps
-        self.placed_at: dict[tuple[str, str], float] = {}
-        #: (session, driver) -> session time of the timing event that last set the gaps
-        self.gaps_at: dict[tuple[str, str], float] = {}
         #: session -> lap of the last strategy_history point
         self.history_lap: dict[str, int] = {}
+        #: the cars' latest X/Y, written by ``positions.flush`` at most every 0.2 s a session
+        self.positions = Positions()
+        self.handlers: dict[str, Callable[[Any, bytes, Any], Update]] = {
+            "session": self.on_session,
+            "lap": self.on_lap,
+            "timing": self.on_timing,
+            "stint": self.on_stint,
+            "track_status": self.on_track_status,
+            "strategy": self.on_strategy,
+            "degradation": self.on_degradation,
+            "battles": self.on_battles,
+            "race_control": self.on_race_control,
+            "weather": self.on_weather,
+            "telemetry": self.on_telemetry,
+        }
 
-    def _row(self, key: str, driver: str) -> dict[str, Any]:
+    # -- what the writer remembers, read back from Redis after a restart --------------------
+    def row(self, key: str, driver: str) -> StandingRow:
         rows = self.standings[key]
         if driver not in rows:
             cached = self.r.hget(session_key_name(key, "standings"), driver)
-            rows[driver] = orjson.loads(cached) if cached else dict.fromkeys(STANDING_FIELDS)
-            rows[driver]["driver"] = driver
+            rows[driver] = (
+                StandingRow.model_validate_json(cached) if cached else StandingRow(driver=driver)
+            )
         return rows[driver]
 
     def _info(self, key: str) -> dict[str, Any]:
@@ -82,113 +123,147 @@ class StateWriter:
             self.history_lap[key] = orjson.loads(cached)["lap"] if cached else -1
         return self.history_lap[key]
 
-    def _newer(self, key: str, driver: str, ev: Any) -> bool:
-        """True (and remembered) when ``ev`` is at least as recent as the row's placing."""
-        t = ev.event_time.session_time
-        if t < self.placed_at.get((key, driver), float("-inf")):
-            return False
-        self.placed_at[(key, driver)] = t
-        return True
-
-    def apply(self, topic: str, raw: bytes, pipe: Any) -> None:
-        """Queue on ``pipe`` the state change of one event and its live message."""
-        ev = decode(topic, raw)
-        key = ev.session_key
-        data = orjson.loads(raw)
-        kind = "standings"
-        payload: Any
-        if ev.type == "session":
-            info = self._info(key)
-            for f in ("year", "event_name", "session_name", "circuit", "country", "total_laps",
-                      "current_lap", "status", "drivers"):  # fmt: skip
-                v = data.get(f)
-                if v is not None:
-                    info[f] = v
-            pipe.set(session_key_name(key, "info"), orjson.dumps(info))
-            kind, payload = "session", {**info, "produced_at": data.get("produced_at")}
-            for d in data.get("drivers") or []:
-                row = self._row(key, d["driver"])
-                row["driver_number"], row["team"] = d.get("driver_number"), d.get("team")
-                pipe.hset(session_key_name(key, "standings"), d["driver"], orjson.dumps(row))
-        elif ev.type in ("lap", "timing", "stint"):
-            row = self._row(key, ev.driver)
-            if ev.type == "lap":
-                if (row.get("lap_number") or 0) > ev.lap_number:
-                    return  # an older lap arriving late
-                row.update(
-                    lap_number=ev.lap_number, last_lap_time=ev.lap_time, pit_in=ev.pit_in,
-                    pit_out=ev.pit_out, team=ev.team or row.get("team"),
-                    driver_number=ev.driver_number,
-                )  # fmt: skip
-                if ev.position is not None and self._newer(key, ev.driver, ev):
-                    row["position"] = ev.position
-                # The in-lap can come after the next stint's event (another topic): it leaves
-                # the new tyres in place.
-                if ev.stint is None or ev.stint >= (row.get("stint") or 0):
-                    row.update(compound=ev.compound, tyre_age=ev.tyre_life)
-                    if ev.stint:
-                        row.update(stint=ev.stint, stops=max(ev.stint - 1, 0))
-            elif ev.type == "timing":
-                # Gaps come from timing only; the position from the latest of lap or timing.
-                t, who = ev.event_time.session_time, (key, ev.driver)
-                changed = False
-                if t >= self.gaps_at.get(who, float("-inf")):
-                    self.gaps_at[who] = t
-                    for f in ("gap_to_leader", "interval"):
-                        row[f] = getattr(ev, f)
-                    changed = True
-                if ev.position is not None and self._newer(key, ev.driver, ev):
-                    row["position"] = ev.position
-                    changed = True
-                if not changed:
-                    return  # an older update arriving late
-            else:
-                current = row.get("stint") or 0
-                if ev.stint > current:  # new tyres
-                    row.update(stint=ev.stint, compound=ev.compound, stops=max(ev.stint - 1, 0))
-                    if ev.tyre_age_at_start is not None:
-                        row["tyre_age"] = ev.tyre_age_at_start
-                elif ev.stint == current:  # after laps on these tyres, which know their age
-                    row["compound"] = row.get("compound") or ev.compound
-                    if row.get("tyre_age") is None:
-                        row["tyre_age"] = ev.tyre_age_at_start
-            pipe.hset(session_key_name(key, "standings"), ev.driver, orjson.dumps(row))
-            payload = {**row, "produced_at": data.get("produced_at"), "source": ev.type}
-        elif ev.type == "track_status":
-            pipe.set(session_key_name(key, "track_status"), raw)
-            kind, payload = "track_status", data
-        elif ev.type == "strategy":
-            pipe.set(session_key_name(key, "strategy"), raw)
-            recs = data["recommendations"]
-            point = {
-                "lap": data["lap"],
-                "win": {r["driver"]: r["win_prob"] for r in recs},
-                "podium": {r["driver"]: r["podium_prob"] for r in recs},
-            }
-            # One point per lap (the lap's latest estimate): a chart of the race, not of events.
-            hist = session_key_name(key, "strategy_history")
-            last = self._history_lap(key)
-            if point["lap"] > last:
-                pipe.rpush(hist, orjson.dumps(point))
-                pipe.ltrim(hist, -HISTORY_CAP, -1)
-                self.history_lap[key] = point["lap"]
-            elif point["lap"] == last:
-                pipe.lset(hist, -1, orjson.dumps(point))
-            kind, payload = "strategy", data
-        elif ev.type == "degradation":
-            pipe.hset(session_key_name(key, "degradation"), ev.driver, raw)
-            kind, payload = "degradation", data
-        else:
+    # -- one event --------------------------------------------------------------------------
+    def apply(self, topic: str, ev: Any, raw: bytes, pipe: Any) -> None:
+        """Queue on ``pipe`` the state change of one decoded event and its live message."""
+        update = self.handlers[ev.type](ev, raw, pipe)
+        if update is None:
             return
-        pipe.zadd(SESSIONS, {key: time.time()})
+        kind, data = update
+        pipe.zadd(SESSIONS, {ev.session_key: time.time()})
         # published_at (epoch s) lets a client tell the pipeline's share of its latency
         # (produced_at -> published_at) from the gateway's and its own.
-        message = {"kind": kind, "topic": topic, "published_at": time.time(), "data": payload}
-        pipe.publish(live_channel(key), orjson.dumps(message))
+        message = {"kind": kind, "topic": topic, "published_at": time.time(), "data": data}
+        pipe.publish(live_channel(ev.session_key), orjson.dumps(message))
+
+    def _standing(self, ev: Any, row: StandingRow, pipe: Any) -> Update:
+        payload = row.model_dump()
+        pipe.hset(session_key_name(ev.session_key, "standings"), row.driver, orjson.dumps(payload))
+        payload.update(produced_at=_iso(ev.produced_at), source=ev.type)
+        return "standings", payload
+
+    def on_session(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        key = ev.session_key
+        if ev.kind == "car_status":
+            if not ev.driver:
+                return None
+            row = self.row(key, ev.driver)
+            if not standings.apply_status(row, ev):
+                return None
+            return self._standing(ev, row, pipe)
+        info = self._info(key)
+        data = orjson.loads(raw)
+        for f in INFO_FIELDS:
+            v = data.get(f)
+            if v is not None:
+                info[f] = v
+        pipe.set(session_key_name(key, "info"), orjson.dumps(info))
+        for d in data.get("drivers") or []:
+            row = self.row(key, d["driver"])
+            row.driver_number, row.team = d.get("driver_number"), d.get("team")
+            pipe.hset(session_key_name(key, "standings"), row.driver, row.model_dump_json())
+        return "session", {**info, "produced_at": data.get("produced_at")}
+
+    def on_lap(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        row = self.row(ev.session_key, ev.driver)
+        if not standings.apply_lap(row, ev).applied:
+            return None  # an older lap arriving late
+        return self._standing(ev, row, pipe)
+
+    def on_timing(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        row = self.row(ev.session_key, ev.driver)
+        if not standings.apply_timing(row, ev):
+            return None  # an older update arriving late
+        return self._standing(ev, row, pipe)
+
+    def on_stint(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        row = self.row(ev.session_key, ev.driver)
+        standings.apply_stint(row, ev)
+        return self._standing(ev, row, pipe)
+
+    def on_track_status(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "track_status"), raw)
+        return "track_status", orjson.Fragment(raw)
+
+    def on_strategy(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        key = ev.session_key
+        pipe.set(session_key_name(key, "strategy"), raw)
+        recs = ev.recommendations
+        point = {
+            "lap": ev.lap,
+            "win": {r.driver: r.win_prob for r in recs},
+            "podium": {r.driver: r.podium_prob for r in recs},
+        }
+        # One point per lap (the lap's latest estimate): a chart of the race, not of events.
+        hist = session_key_name(key, "strategy_history")
+        last = self._history_lap(key)
+        if point["lap"] > last:
+            pipe.rpush(hist, orjson.dumps(point))
+            pipe.ltrim(hist, -HISTORY_CAP, -1)
+            self.history_lap[key] = point["lap"]
+        elif point["lap"] == last:
+            pipe.lset(hist, -1, orjson.dumps(point))
+        return "strategy", orjson.Fragment(raw)
+
+    def on_degradation(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.hset(session_key_name(ev.session_key, "degradation"), ev.driver, raw)
+        return "degradation", orjson.Fragment(raw)
+
+    def on_race_control(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        name = session_key_name(ev.session_key, "race_control")
+        pipe.rpush(name, raw)
+        pipe.ltrim(name, -RACE_CONTROL_CAP, -1)
+        return "race_control", orjson.Fragment(raw)
+
+    def on_weather(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "weather"), raw)
+        return "weather", orjson.Fragment(raw)
+
+    def on_battles(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        pipe.set(session_key_name(ev.session_key, "battles"), raw)
+        return "battles", orjson.Fragment(raw)
+
+    def on_telemetry(self, ev: Any, raw: bytes, pipe: Any) -> Update:
+        self.positions.add(ev)
+        return None  # published with the session's other cars by ``positions.flush``
+
+
+class RedisSink:
+    """The Redis writer on the consume loop: each batch one pipeline."""
+
+    group = GROUP
+    topics = TOPICS
+    dead_letters = False  # the PostgreSQL sink dead-letters bad input; here it is skipped
+
+    def __init__(self, client: redis.Redis, group: str = GROUP) -> None:
+        self.client = client
+        self.group = group
+        self.writer = StateWriter(client)
+        self.applied = 0
+
+    def prepare(self, batch: Iterable[Decoded], dead_letter: DeadLetters) -> Any:
+        pipe = self.client.pipeline(transaction=False)
+        before = self.applied
+        for msg, ev in batch:
+            try:
+                self.writer.apply(msg.topic(), ev, msg.value() or b"", pipe)
+            except (KeyError, TypeError, ValueError) as exc:
+                dead_letter(msg, f"cannot apply to the live state: {exc}", type(exc).__name__)
+                continue
+            self.applied += 1
+        if self.writer.positions.flush(pipe) and not self.applied - before:
+            # The loop writes only batches with messages: positions left over once the
+            # telemetry stops are written here. (A batch in flight on the writer thread holds
+            # positions at least 0.2 s older.)
+            pipe.execute()
+        return pipe
+
+    def write(self, pipe: Any) -> None:
+        pipe.execute()
 
 
 def run_redis_writer(
-    redis_url: str,
+    settings: Settings,
     stop: Callable[[], bool],
     group: str = GROUP,
     from_beginning: bool = False,
@@ -201,32 +276,26 @@ def run_redis_writer(
     committed offsets. ``on_ready`` is called once partitions are assigned.
     """
     client = redis.Redis.from_url(
-        redis_url,
+        settings.require_redis,
         retry=Retry(ExponentialBackoff(cap=2.0), 6),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
-    writer = StateWriter(client)
-    consumer = Consumer(consumer_config(group, from_beginning=True))
-    subscribe(consumer, TOPICS, from_beginning, on_ready)
-    applied = 0
+    sink = RedisSink(client, group)
+
+    def batch_done(_: LoopStats) -> None:
+        if on_batch:
+            on_batch(sink.applied)
+
     try:
-        while not stop():
-            msgs = poll_batch(consumer, 2000, 0.05)
-            if not msgs:
-                continue
-            pipe = client.pipeline(transaction=False)
-            for m in msgs:
-                try:
-                    writer.apply(m.topic(), m.value() or b"", pipe)
-                    applied += 1
-                except (DecodeError, KeyError, TypeError) as exc:
-                    # The PostgreSQL sink dead-letters it; here it is only skipped.
-                    log.warning("skipping bad %s message at %s: %s", m.topic(), m.offset(), exc)
-            pipe.execute()
-            consumer.commit(asynchronous=True)
-            if on_batch:
-                on_batch(applied)
+        consume(
+            settings,
+            sink,
+            stop,
+            from_beginning=from_beginning,
+            max_batch=2000,
+            on_batch=batch_done,
+            on_ready=on_ready,
+        )
     finally:
-        consumer.close()
         client.close()
-    return applied
+    return sink.applied

@@ -2,8 +2,8 @@
 
 Each runs in its own process with its own consumer group (``pitwall-sink-pg``,
 ``pitwall-sink-redis``): the PostgreSQL sink's decoding of big batches would otherwise hold
-the GIL while the Redis writer has live updates to push (measured: seconds of delay during a
-max-speed replay with threads). ``pg_processes`` > 1 runs that many PostgreSQL sink processes
+the GIL while the Redis writer has live updates to push (seconds of delay during a max-speed
+replay, when they shared a process). ``pg_processes`` > 1 runs that many PostgreSQL sink processes
 in its group, sharing the partitions: decoding is what limits one process (see
 ``benchmarks/bench_sink.py``). SIGINT/SIGTERM stop both after their current batch (offsets of
 written batches are committed). Each reports its counts at most every ``report_every``
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event
 
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ def _run_child(
         from consumers.pg_sink import SinkStats, run_pg_sink
 
         final: SinkStats = run_pg_sink(
-            settings.require_kafka,
-            settings.require_database,
+            settings,
             stop.is_set,
             from_beginning=from_beginning,
             on_batch=lambda s: every(lambda: s.summary(label)),
@@ -63,7 +62,7 @@ def _run_child(
         from consumers.redis_state import run_redis_writer
 
         applied = run_redis_writer(
-            settings.require_redis,
+            settings,
             stop.is_set,
             from_beginning=from_beginning,
             on_batch=lambda n: every(lambda: f"redis: {n:,} events applied"),

@@ -21,8 +21,21 @@ app = typer.Typer(
 
 #: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
 COMMAND_MODULES = (
-    "stack", "topics", "model", "worker", "serve", "live", "sink", "demo", "ingest", "predict",
-)  # fmt: skip
+    "stack",
+    "topics",
+    "tail",
+    "kcat",
+    "model",
+    "battles",
+    "hazards",
+    "worker",
+    "serve",
+    "live",
+    "sink",
+    "demo",
+    "ingest",
+    "predict",
+)
 
 
 def _register_all() -> None:

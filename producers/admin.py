@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pitwall.settings import get_settings
 from schemas.topics import ALL_TOPICS, TopicSpec
 
 
@@ -20,15 +19,15 @@ class TopicResult:
 
 def create_topics(
     bootstrap: str,
+    partitions: int,
     specs: tuple[TopicSpec, ...] = ALL_TOPICS,
     timeout: float = 15.0,
-    partitions: int | None = None,
 ) -> list[TopicResult]:
     """Create every topic that does not exist yet; report each one's status.
 
-    Race topics get ``partitions`` (default: ``PITWALL_PARTITIONS``), the others their own.
+    Race topics get ``partitions`` (``Settings.kafka_partitions``), the others their own.
     """
-    race = partitions or get_settings().kafka_partitions
+    race = partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout).topics
     results: list[TopicResult] = []

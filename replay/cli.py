@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.settings import NotConfiguredError, get_settings
+from pitwall.core.settings import NotConfiguredError, get_settings
 from replay.clock import PacingClock
 from replay.errors import ReplayError
 from replay.simulate import Summary
@@ -168,7 +168,7 @@ def simulate_live(
     try:
         with console.status(f"Loading {year} {event} {session}..."):
             timeline = build_timeline(
-                year, event, session, settings, telemetry_every=telemetry_every
+                year, event, session, settings=settings, telemetry_every=telemetry_every
             )
     except ReplayError as exc:
         console.print(f"[red]Cannot replay:[/] {exc}")
@@ -186,7 +186,7 @@ def simulate_live(
         if create_topics:
             from producers.admin import create_topics as create
 
-            create(bootstrap)
+            create(bootstrap, settings.kafka_partitions)
         producer = EventProducer(bootstrap)
         clock = PacingClock(0.0, pace)
         _install_pause_controls(clock)

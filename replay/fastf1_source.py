@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.settings import Settings, get_settings
+from pitwall.core.settings import Settings
 from replay.catalog import (
     SESSION_CODES,
     EventInfo,
@@ -179,11 +179,8 @@ class ResolvedSession:
         return h.hexdigest()[:16]
 
 
-def resolve_session(
-    year: int, event: str, session: str = "R", settings: Settings | None = None
-) -> ResolvedSession:
+def resolve_session(year: int, event: str, session: str, settings: Settings) -> ResolvedSession:
     """Find a session in the schedule and the cache; raise a clear error if it is not there."""
-    settings = settings or get_settings()
     code = session_code(session)
     session_name = SESSION_CODES[code]
     try:
@@ -220,9 +217,10 @@ def resolve_session(
 
 
 def load_session(
-    year: int, event: str, session: str = "R", settings: Settings | None = None
+    year: int, event: str, session: str, settings: Settings, timing_stream: bool = True
 ) -> LoadedSession:
-    """Load one session with laps, timing stream, track status, messages and weather."""
+    """Load one session with laps, timing stream, track status, messages and weather
+    (``timing_stream=False``: without the position/gap stream, which analytics do not use)."""
     resolved = resolve_session(year, event, session, settings)
     info, code, session_name, folder, files = (
         resolved.event,
@@ -259,7 +257,9 @@ def load_session(
             f"(cache folder: {folder}). Nothing was published."
         )
     try:
-        _, stream_data, _ = _api._extended_timing_data(ses.api_path)
+        stream_data = (
+            _api._extended_timing_data(ses.api_path)[1] if timing_stream else empty_stream()
+        )
     except Exception as exc:
         raise CorruptCacheError(f"timing stream unreadable for {info.event_name}: {exc}") from exc
     try:

@@ -19,9 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.settings import Settings, get_settings
+from pitwall.core.settings import Settings
 from replay.fastf1_source import LoadedSession, load_session, resolve_session
 from replay.parquet_source import telemetry_frame
+from replay.retirements import car_status_events
 from schemas import (
     TRACK_STATUS_CODES,
     DriverInfo,
@@ -188,11 +189,14 @@ class _Builder:
             self.stint_events,
             self.timing_events,
             self.track_status_events,
-            self.race_control_events,
             self.weather_events,
             self.telemetry_events,
         ):
             events.extend(part())
+        messages = list(self.race_control_events())
+        events.extend(messages)
+        if self.loaded.code in ("R", "S") and self.ses.laps is not None:
+            events.extend(car_status_events(self.ses.laps, messages, self.key, self.at))
         ev = self.loaded.event
         timeline = Timeline(
             self.key,
@@ -449,7 +453,7 @@ class _Builder:
 
 
 #: Bumped whenever the events a timeline holds change, so that stale caches are rebuilt.
-TIMELINE_FORMAT = 1
+TIMELINE_FORMAT = 2
 
 log = logging.getLogger(__name__)
 
@@ -458,7 +462,8 @@ def build_timeline(
     year: int,
     event: str,
     session: str = "R",
-    settings: Settings | None = None,
+    *,
+    settings: Settings,
     use_cache: bool = True,
     telemetry_every: int = 1,
 ) -> Timeline:
@@ -469,7 +474,6 @@ def build_timeline(
     of re-parsing FastF1's data. The cache files are still checked for corruption first.
     ``telemetry_every=N`` keeps every Nth car-telemetry sample (sources with telemetry only).
     """
-    settings = settings or get_settings()
     resolved = resolve_session(year, event, session, settings)
     path = None
     if use_cache and resolved.files:

@@ -3,6 +3,7 @@
 Everything that produces or consumes a topic imports its model from here.
 """
 
+from schemas.battles import BattlePair, BattlesEvent
 from schemas.codec import DecodeError, decode, decode_any, decode_as, encode
 from schemas.derived import (
     DegradationEvent,
@@ -15,6 +16,7 @@ from schemas.dlq import DlqEvent
 from schemas.envelope import Envelope, EventTime, utcnow
 from schemas.race import (
     TRACK_STATUS_CODES,
+    CarStatus,
     DriverInfo,
     LapEvent,
     RaceControlEvent,
@@ -34,6 +36,9 @@ __all__ = [
     "DERIVED_TOPICS",
     "RAW_TOPICS",
     "TRACK_STATUS_CODES",
+    "BattlePair",
+    "BattlesEvent",
+    "CarStatus",
     "DecodeError",
     "DegradationEvent",
     "DlqEvent",

@@ -75,6 +75,18 @@ class PitWindow(BaseModel):
     best_lap: int
 
 
+class RejoinProjection(BaseModel):
+    """Where a car would rejoin if it pitted now, under one track status."""
+
+    status: Literal["green", "sc", "vsc"]
+    pit_loss: float = Field(description="Seconds the stop costs against staying out.")
+    position: int = Field(ge=1, description="Projected position after the stop.")
+    ahead: str | None = Field(default=None, description="The car directly ahead after it.")
+    gap_ahead: float | None = Field(default=None, description="Seconds behind that car.")
+    behind: str | None = Field(default=None, description="The car directly behind after it.")
+    gap_behind: float | None = Field(default=None, description="Seconds ahead of that car.")
+
+
 class DriverStrategy(BaseModel):
     """The recommendation for one driver at one moment of the race."""
 
@@ -98,19 +110,34 @@ class DriverStrategy(BaseModel):
     podium_prob: float = Field(ge=0, le=1)
     expected_position: float | None = None
     confidence: float = Field(default=0.5, ge=0, le=1, description="Confidence of the advice.")
+    rejoin: list[RejoinProjection] | None = Field(
+        default=None,
+        description="Where the car would rejoin if it pitted now: green, SC and VSC "
+        "(schema_version 2).",
+    )
 
 
 class StrategyEvent(Envelope):
-    """Per session, on each completed lap or track-status change: the whole field's advice."""
+    """Per session, on each completed lap or track-status change: the whole field's advice.
+
+    Version 2 (compatible): each recommendation carries its ``rejoin`` projection, and
+    ``retired`` lists the cars out of the race (they get no recommendation).
+    """
 
     type: Literal["strategy"] = "strategy"
+    schema_version: int = Field(default=2, description="Version of this event's schema.")
     lap: int = Field(description="Leader lap the state refers to.")
     laps_total: int | None = None
     track_status: TrackState = TrackState.GREEN
-    trigger: Literal["lap", "track_status"] = "lap"
+    trigger: Literal["lap", "track_status", "car_status"] = Field(
+        default="lap", description="What made the update (car_status: schema_version 2)."
+    )
     trigger_driver: str | None = None
     trigger_lap: int | None = None
     n_sims: int = 0
     compute_ms: float | None = None
     recommendations: list[DriverStrategy]
+    retired: list[str] = Field(
+        default_factory=list, description="Cars out of the race (schema_version 2)."
+    )
     source_produced_at: datetime | None = None

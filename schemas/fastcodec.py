@@ -4,8 +4,8 @@ The pydantic models stay the one schema. From a topic's model this derives a msg
 ``Struct`` with the same fields, types, defaults and bounds, for every model that maps onto
 msgspec one to one (scalars, datetimes, literals, enums, optionals, nested models and
 ``ge``/``gt``/``le``/``lt`` bounds; no validators, aliases or containers). Decoding into it
-is about five times faster than pydantic (a timing event: 1.4-2.4 against 7-12 µs on the
-development machine), and decoding is what limits the PostgreSQL sink.
+is several times faster than pydantic (``benchmarks/RESULTS.md``), and decoding is what
+limits the PostgreSQL sink.
 
 The struct decodes strictly (no coercion), so whatever it accepts pydantic accepts too, with
 the same values. One exception: a time given finer than a microsecond (no pitwall producer

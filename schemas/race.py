@@ -48,11 +48,26 @@ class DriverInfo(BaseModel):
     team_colour: str | None = Field(default=None, description="Hex colour without '#'.")
 
 
+class CarStatus(StrEnum):
+    """Whether a car is racing: the live feed's TimingData flags, or a replay's reading of
+    the laps (a car whose laps end before the flag has retired)."""
+
+    RUNNING = "running"
+    IN_PIT = "in_pit"
+    STOPPED = "stopped"  # stopped on track (TimingData ``Stopped``)
+    RETIRED = "retired"  # out of the session (``Retired``, or knocked out of qualifying)
+
+
 class SessionEvent(Envelope):
-    """Session status change, lap-count change or session information."""
+    """Session status change, lap-count change, session information, or a car's status.
+
+    Version 2 (compatible): ``kind="car_status"`` with ``driver``, ``car_status``, ``lap``
+    (the car's laps completed) and ``reason``: a car that stops or retires leaves the race.
+    """
 
     type: Literal["session"] = "session"
-    kind: Literal["info", "status", "lap_count"]
+    schema_version: int = Field(default=2, description="Version of this event's schema.")
+    kind: Literal["info", "status", "lap_count", "car_status"]
     status: str | None = Field(default=None, description="e.g. Inactive, Started, Finished.")
     current_lap: int | None = None
     total_laps: int | None = None
@@ -62,6 +77,10 @@ class SessionEvent(Envelope):
     circuit: str | None = None
     country: str | None = None
     drivers: list[DriverInfo] | None = None
+    driver: str | None = Field(default=None, description="car_status: the car's code.")
+    car_status: CarStatus | None = Field(default=None, description="car_status: its status.")
+    lap: int | None = Field(default=None, description="car_status: its laps completed then.")
+    reason: str | None = Field(default=None, description="car_status: why, where known.")
 
 
 class LapEvent(Envelope):

@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from schemas.battles import BattlesEvent
 from schemas.derived import DegradationEvent, FeaturesEvent, StrategyEvent
 from schemas.dlq import DlqEvent
 from schemas.envelope import Envelope
@@ -35,6 +36,14 @@ from schemas.race import (
 #: producers and the worker read the count from the broker.
 RACE_PARTITIONS = 1
 WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+#: The partitioning rule, in words, for consumers and producers outside pitwall.
+PARTITIONING = (
+    "Every event of a session goes to partition crc32(session_key) % partitions of every topic, "
+    "whatever its message key (schemas.topics.partition_for), so one partition holds a whole "
+    "session in order; per-driver keys only name the driver."
+)
 
 
 def partition_for(session_key: str, partitions: int) -> int:
@@ -82,6 +91,7 @@ TELEMETRY = _spec("f1.telemetry.v1", TelemetryEvent, "Car data and position samp
 FEATURES = _spec("f1.features.v1", FeaturesEvent, "Per driver per lap stint features.")
 DEGRADATION = _spec("f1.degradation.v1", DegradationEvent, "Per driver per lap degradation.")
 STRATEGY = _spec("f1.strategy.v1", StrategyEvent, "Per session strategy for the whole field.")
+BATTLES = _spec("f1.battles.v1", BattlesEvent, "Per session per lap battle forecast.")
 DLQ = _spec("f1.dlq.v1", DlqEvent, "Inputs that could not be parsed or validated.", partitions=1)
 
 #: Topics a race source (replay or live feed) publishes.
@@ -96,7 +106,7 @@ RAW_TOPICS: tuple[TopicSpec, ...] = (
     TELEMETRY,
 )
 #: Topics the stream worker derives.
-DERIVED_TOPICS: tuple[TopicSpec, ...] = (FEATURES, DEGRADATION, STRATEGY)
+DERIVED_TOPICS: tuple[TopicSpec, ...] = (FEATURES, DEGRADATION, STRATEGY, BATTLES)
 ALL_TOPICS: tuple[TopicSpec, ...] = (*RAW_TOPICS, *DERIVED_TOPICS, DLQ)
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}

@@ -1,8 +1,9 @@
 """Trained models on disk, and the bundle the rest of pitwall uses (``RaceModels``).
 
 An artifact is a folder ``laptime-<version>/`` under the model directory holding the LightGBM
-booster (``model.txt``) and ``metadata.json``: data files and seasons used, features, metrics,
-and the circuit tables (pit loss, SC/VSC hazard, compound priors) fitted beside it. Without an
+boosters of the lap-time model (``near.txt``, ``far.txt``) and ``metadata.json``: data files and
+seasons used, features, metrics, and the circuit tables (pit loss, SC/VSC hazard, compound
+priors) fitted beside it. Without an
 artifact, ``load_models`` builds the circuit tables from the data directory and runs on priors.
 """
 
@@ -17,23 +18,24 @@ from pathlib import Path
 
 import numpy as np
 
+from strategy import hazards
 from strategy.data import COMPOUNDS, canonical_circuit
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
-from strategy.laptime import FEATURES, LapTimeModel
+from strategy.hazards import HazardModels
+from strategy.lapfeatures import FEATURES
+from strategy.laptime import LapTimeModel
 from strategy.pitloss import DEFAULT_PIT_LOSS
 from strategy.safety_car import Hazard
 
 log = logging.getLogger(__name__)
 
-#: Circuits where passing is hard (pass_delta scale > 1) or easy (< 1).
-PASS_DIFFICULTY = {
-    "monaco": 3.0, "singapore": 1.8, "hungarian": 1.6, "emilia-romagna": 1.5, "spanish": 1.3,
-    "dutch": 1.4, "japanese": 1.2, "bahrain": 0.8, "belgian": 0.8, "italian": 0.8,
-    "saudi-arabian": 0.8, "las-vegas": 0.8, "chinese": 0.9, "sao-paulo": 0.9,
-}  # fmt: skip
-
+PASS_DELTA_S = 0.6  # s of pace advantage that gives a 50% pass chance at an average circuit
+#: Share of the green-flag pit loss a stop costs under SC / VSC without fitted hazards (a red
+#: flag allows a free tyre change in the pit lane).
+SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
 PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
+PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
 
 
@@ -48,27 +50,66 @@ class RaceModels:
     global_hazard: Hazard = field(default_factory=lambda: Hazard(0.012, 0.01, 0))
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
+    #: circuit -> multiplier of the measured wear that the teams' stops reveal (``"_all"``:
+    #: every circuit's), fitted by ``strategy.wear_fit``
+    wear_scale: dict[str, float] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
     p_dnf: float = DNF_PER_LAP
+    pace_shrink: float = PACE_SHRINK
+    #: SC/VSC, retirement, pit-loss, passing and undercut models fitted on history
+    #: (``strategy.hazards``); None: the circuit tables and constants above
+    fitted: HazardModels | None = None
 
     @staticmethod
     def key(circuit: str) -> str:
         """The table key of a circuit slug or event name ('saudi-arabia' -> 'saudi-arabian')."""
         return canonical_circuit(circuit)
 
-    def pit_loss(self, circuit: str) -> float:
-        return self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
+    def pit_loss(self, circuit: str, status: str = "green") -> float:
+        """Median seconds a stop costs at ``circuit`` under ``status`` (green, sc, vsc, red)."""
+        if self.fitted is not None:
+            return hazards.pit_loss(self.fitted, circuit, status)[0]
+        green = self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
+        return green * SC_LOSS_FACTOR.get(status, 1.0)
 
-    def sc_hazard(self, circuit: str) -> tuple[float, float]:
+    def sc_hazard(
+        self,
+        circuit: str,
+        lap: int = 10,
+        wet_share: float = 0.0,
+        recent_yellows: float = 0.0,
+        recent_neutralisation: bool = False,
+    ) -> tuple[float, float]:
+        """Chances that an SC and a VSC start on a racing lap (``lap`` and the state of the
+        race matter with fitted hazards)."""
+        if self.fitted is not None:
+            return hazards.sc_vsc_probability(
+                self.fitted, circuit, lap, wet_share, recent_yellows, recent_neutralisation
+            )
         h = self.hazards.get(self.key(circuit), self.global_hazard)
         return h.p_sc, h.p_vsc
 
+    def dnf_probability(self, team: str | None, circuit: str, lap: int) -> float:
+        """Chance that a running car of ``team`` retires on ``lap``."""
+        if self.fitted is not None:
+            return hazards.dnf_probability(self.fitted, team, circuit, lap)
+        return self.p_dnf
+
     def pass_delta(self, circuit: str) -> float:
-        return 0.6 * PASS_DIFFICULTY.get(self.key(circuit), 1.0)
+        """Seconds of pace advantage that give a 50% chance of passing on a lap at ``circuit``:
+        larger where passes on track are rarer than at the average circuit (fitted)."""
+        if self.fitted is None:
+            return PASS_DELTA_S
+        return PASS_DELTA_S * float(np.exp(-self.fitted.passing.log_ratio(self.key(circuit))))
+
+    def wear_multiplier(self, circuit: str | None) -> float:
+        """How much harder than measured the tyres wear at ``circuit`` (teams' stops)."""
+        default = self.wear_scale.get("_all", 1.0)
+        return self.wear_scale.get(self.key(circuit), default) if circuit else default
 
     def compound_arrays(self, circuit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Pace offsets and degradation slopes (at ``circuit``) indexed like ``COMPOUNDS``."""
+        """Pace offsets and measured wear slopes (at ``circuit``) indexed like ``COMPOUNDS``."""
         scale = self.deg_scale.get(self.key(circuit), 1.0) if circuit else 1.0
         off = [self.priors[c].offset if c in self.priors else DEFAULT_OFFSET[c] for c in COMPOUNDS]
         slope = [self.priors[c].slope if c in self.priors else DEFAULT_SLOPE[c] for c in COMPOUNDS]
@@ -103,13 +144,16 @@ def circuit_tables(data_dir: Path, laps=None) -> dict:
     }
 
 
-def _from_tables(tables: dict, **kw) -> RaceModels:
+def models_from_tables(tables: dict, **kw) -> RaceModels:
+    """The race models of fitted circuit tables (and ``kw``: the lap-time model, version)."""
     return RaceModels(
         pit_losses={k: float(v) for k, v in tables["pit_losses"].items()},
         hazards={k: Hazard(**v) for k, v in tables["hazards"].items()},
         global_hazard=Hazard(**tables["global_hazard"]),
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
+        wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
+        fitted=HazardModels.from_dict(tables["fitted"]) if tables.get("fitted") else None,
         **kw,
     )
 
@@ -118,7 +162,8 @@ def save(model: LapTimeModel, tables: dict, metadata: dict, model_dir: Path) -> 
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = model_dir / f"laptime-{version}"
     folder.mkdir(parents=True, exist_ok=False)
-    model.booster.save_model(str(folder / "model.txt"))
+    model.near.save_model(str(folder / "near.txt"))
+    model.far.save_model(str(folder / "far.txt"))
     meta = {
         "version": version,
         "features": FEATURES,
@@ -131,30 +176,30 @@ def save(model: LapTimeModel, tables: dict, metadata: dict, model_dir: Path) -> 
 
 
 def latest_artifact(model_dir: Path) -> Path | None:
-    found = sorted(p for p in model_dir.glob("laptime-*") if (p / "metadata.json").exists())
+    """The newest artifact of the current format (older ones, without ``far.txt``, are left)."""
+    found = sorted(
+        p for p in model_dir.glob("laptime-*") if (p / "metadata.json").exists()
+        and (p / "far.txt").exists()
+    )  # fmt: skip
     return found[-1] if found else None
 
 
 _priors_cache: dict[Path, dict] = {}
 
 
-def load_models(model_dir: Path | None = None, data_dir: Path | None = None) -> RaceModels:
+def load_models(model_dir: Path, data_dir: Path) -> RaceModels:
     """The newest trained artifact in ``model_dir``, or priors from the data directory."""
-    from pitwall.settings import get_settings
-
-    settings = get_settings()
-    model_dir = model_dir or settings.model_dir
-    data_dir = data_dir or settings.data_dir
     folder = latest_artifact(model_dir) if model_dir.exists() else None
     if folder is not None:
         import lightgbm as lgb
 
         meta = json.loads((folder / "metadata.json").read_text())
-        booster = lgb.Booster(model_file=str(folder / "model.txt"))
-        return _from_tables(
+        near = lgb.Booster(model_file=str(folder / "near.txt"))
+        far = lgb.Booster(model_file=str(folder / "far.txt"))
+        return models_from_tables(
             meta["tables"],
             version=meta["version"],
-            laptime=LapTimeModel(booster, meta["circuits"], list(meta.get("features", FEATURES))),
+            laptime=LapTimeModel(near, far, meta["circuits"], list(meta["features"])),
             metadata=meta,
         )
     log.warning(
@@ -164,4 +209,4 @@ def load_models(model_dir: Path | None = None, data_dir: Path | None = None) -> 
         started = time.monotonic()
         _priors_cache[data_dir] = circuit_tables(data_dir)
         log.info("priors built in %.1f s", time.monotonic() - started)
-    return _from_tables(_priors_cache[data_dir], version="priors")
+    return models_from_tables(_priors_cache[data_dir], version="priors")

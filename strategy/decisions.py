@@ -3,12 +3,12 @@
 ``PlanTable`` scores every candidate plan of every car at once (numpy, no per-plan Python):
 stay out, one stop at the end of each remaining lap onto each legal compound, two stops onto
 each legal pair of dry compounds (two-compound rule in dry races), by expected race time from
-the compound pace offsets and degradation at the circuit, the pit loss (cheaper now under
-SC/VSC) and an out-lap penalty. The pit window is the set of laps whose expected time is
-within noise of the best. The field then races its best plans in the Monte Carlo simulator
-(traffic, overtaking, SC/VSC, retirements) for win/podium probabilities and expected
-positions, and the gaps to the cars around give undercut/overcut threats and opportunities.
-At the default 500 races the whole field takes a few milliseconds.
+each car's pace curves (the lap-time model's, or the compound priors': ``strategy.pace``),
+the pit loss (cheaper now under SC/VSC) and an out-lap penalty. The pit window is the set of
+laps whose expected time is within noise of the best. The field then races its best plans
+in the Monte Carlo simulator (traffic, overtaking, SC/VSC, retirements) for win/podium
+probabilities and expected positions, and the gaps to the cars around give undercut/overcut
+threats and opportunities.
 """
 
 from __future__ import annotations
@@ -18,18 +18,17 @@ import time
 
 import numpy as np
 
-from schemas.derived import DriverStrategy, PitWindow
+from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
+from strategy import hazards
 from strategy.artifacts import RaceModels
 from strategy.data import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.montecarlo import Field, SimParams, simulate
+from strategy.pace import PaceCurves, pace_curves
 from strategy.race_state import RaceState
+from strategy.rejoin import rejoins
 
 WINDOW_TOLERANCE_S = 1.0  # expected-time margin treated as "within noise" of the best plan
 OUT_LAP_PENALTY_S = 1.2  # cold tyres and pit exit on the out-lap
-#: Share of the green-flag pit loss a stop costs now, by track status (a red flag allows a
-#: free tyre change in the pit lane).
-SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
-PACE_SHRINK = 0.35  # weight of a car's own recent pace against the field median
 
 
 def _phi(x: float) -> float:
@@ -41,11 +40,6 @@ def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
     return min(max(float(x), lo), hi)
 
 
-def _stint_time(base, off, slope, age0, laps):
-    """Expected time of stints of ``laps`` laps starting at tyre age ``age0`` (broadcasts)."""
-    return laps * (base + off) + slope * (laps * age0 + laps * (laps - 1) / 2.0)
-
-
 MIN_STINT = 5  # laps: shortest stint a two-stop candidate plans
 TWO_STOP_SPLITS = (0.35, 0.5, 0.65)  # share of the laps after the first stop run on set two
 _DRY_IDX = np.array([COMPOUND_INDEX[c] for c in DRY])
@@ -53,6 +47,24 @@ _DRY_IDX = np.array([COMPOUND_INDEX[c] for c in DRY])
 _SEQ_KIND = [("stay",)] + [("one", c) for c in range(len(COMPOUNDS))]
 _SEQ_KIND += [("two", a, b) for a in range(len(DRY)) for b in range(len(DRY))]
 _SEQ_STOPS = np.array([len(k) - 1 for k in _SEQ_KIND])
+_TAIL_AGES = 120  # ages the stint sums reach (beyond the curves, their last value holds)
+
+
+def _prefix(curves: np.ndarray) -> np.ndarray:
+    """Prefix sums over the last axis (ages), extended to ``_TAIL_AGES`` with the last value:
+    the time of ages [a, b) is ``S[..., b] - S[..., a]``."""
+    pad = _TAIL_AGES + 1 - curves.shape[-1]
+    ext = np.concatenate([curves, np.repeat(curves[..., -1:], max(pad, 0), axis=-1)], -1)
+    zero = np.zeros((*ext.shape[:-1], 1))
+    return np.concatenate([zero, np.cumsum(ext, axis=-1)], -1)
+
+
+def _span(prefix: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``prefix[..., hi] - prefix[..., lo]`` along the last axis (ages clipped to the table)."""
+    top = prefix.shape[-1] - 1
+    hi = np.clip(hi, 0, top).astype(np.int64)
+    lo = np.clip(lo, 0, top).astype(np.int64)
+    return np.take_along_axis(prefix, hi, -1) - np.take_along_axis(prefix, lo, -1)
 
 
 class PlanTable:
@@ -61,21 +73,27 @@ class PlanTable:
     Candidates: stay out to the flag; one stop at the end of each remaining lap onto each legal
     compound; two stops (first stop on each lap, the second after a share of the rest) onto
     each legal pair of dry compounds. The two-compound rule holds in dry races (a car that has
-    only run one dry compound must fit another). Times come from the compound pace offsets and
-    linear degradation at this circuit, the pit loss (cheaper on this lap under SC/VSC) and an
-    out-lap penalty; traffic and position are left to the Monte Carlo.
+    only run one dry compound must fit another). Times come from each car's pace curves
+    (:mod:`strategy.pace`: its current set ahead, a new set of each compound) with the wear as
+    the teams' stops reveal it (``RaceModels.wear_multiplier``), the pit loss (cheaper on this
+    lap under SC/VSC) and an out-lap penalty; traffic and position are left to the Monte
+    Carlo. Fuel burn is the same for every plan and left out.
     """
 
-    def __init__(self, state: RaceState, models: RaceModels, base: np.ndarray | None = None):
+    def __init__(self, state: RaceState, models: RaceModels, curves: PaceCurves | None = None):
         cars = state.running()
         self.cars = cars
         n = len(cars)
-        off, slope = (a.astype(np.float64) for a in models.compound_arrays(state.circuit))
+        curves = curves if curves is not None else pace_curves(state, models)
+        self.curves = curves
         lap, total = state.lap, state.laps_total
         left = max(total - lap, 0)
-        base = base_paces(state, models) if base is None else base
-        cur = np.array([COMPOUND_INDEX.get(d.compound, 1) for d in cars], np.int64)
-        age0 = np.array([float(d.tyre_age) for d in cars])
+        pace = curves.pace
+        cur = curves.compound
+        age = curves.age.astype(np.int64)
+        current, fresh = curves.for_plans(models.wear_multiplier(state.circuit))
+        cur_sum = _prefix(current)  # (n, A)
+        fresh_sum = _prefix(fresh)  # (n, C, A)
         dry = np.array([d.compound in DRY or d.compound == "UNKNOWN" for d in cars])
         used = np.zeros((n, len(COMPOUNDS)), bool)
         for i, d in enumerate(cars):
@@ -84,25 +102,32 @@ class PlanTable:
                     used[i, COMPOUND_INDEX[c]] = True
         n_used = used.sum(axis=1)
         loss = models.pit_loss(state.circuit)
-        now_factor = SC_LOSS_FACTOR.get(state.track_status, 1.0)
-        b = base[:, None]
+        now_loss = models.pit_loss(state.circuit, state.track_status)
         times = np.full((n, len(_SEQ_KIND)), np.inf)
-        stay = _stint_time(base, off[cur], slope[cur], age0, float(left))
+
+        def on_current(laps: np.ndarray) -> np.ndarray:
+            """Time of the next ``laps`` (n, K) laps on the current set."""
+            first = (age + 1)[:, None]
+            return laps * pace[:, None] + _span(cur_sum, first + 0 * laps, first + laps)
+
+        def on_fresh(laps: np.ndarray) -> np.ndarray:
+            """Time of ``laps`` (n, K) laps on a new set of each compound: (n, C, K)."""
+            lo = np.ones((n, len(COMPOUNDS), laps.shape[1]), np.int64)
+            hi = lo + laps[:, None, :]
+            return laps[:, None, :] * pace[:, None, None] + _span(fresh_sum, lo, hi)
+
+        stay = on_current(np.full((n, 1), float(left)))[:, 0]
         times[:, 0] = np.where(~dry | (n_used >= 2) | (left <= 1), stay, np.inf)
         self.pit_laps = np.arange(lap + 1, total)  # one stop at the end of one of these laps
         self.one = np.full((n, len(COMPOUNDS), 0), np.inf)
         self.p1 = np.arange(lap + 1, total - 2 * MIN_STINT)
         self.two = np.full((n, len(DRY), len(DRY), len(TWO_STOP_SPLITS), 0), np.inf)
         if left >= 2:
-            first = (self.pit_laps - lap).astype(float)
-            rest = (total - self.pit_laps).astype(float)
-            losses = np.full(len(first), loss + OUT_LAP_PENALTY_S)
-            losses[0] = loss * now_factor + OUT_LAP_PENALTY_S
-            before = _stint_time(b, off[cur][:, None], slope[cur][:, None], age0[:, None], first)
-            after = _stint_time(
-                b[:, :, None], off[None, :, None], slope[None, :, None], 0.0, rest[None, None, :]
-            )
-            one = (before + losses)[:, None, :] + after
+            first = np.broadcast_to((self.pit_laps - lap).astype(float), (n, len(self.pit_laps)))
+            rest = np.broadcast_to((total - self.pit_laps).astype(float), first.shape)
+            losses = np.full(first.shape[1], loss + OUT_LAP_PENALTY_S)
+            losses[0] = now_loss + OUT_LAP_PENALTY_S
+            one = (on_current(first) + losses)[:, None, :] + on_fresh(rest)
             allowed = np.where(
                 dry[:, None],
                 np.isin(np.arange(len(COMPOUNDS)), _DRY_IDX)[None, :]
@@ -117,12 +142,13 @@ class PlanTable:
             split = np.array(TWO_STOP_SPLITS)[:, None]
             p2 = np.clip(np.round(p1 + (total - p1) * split), p1 + MIN_STINT, total - MIN_STINT)
             losses = np.full(len(p1), 2 * (loss + OUT_LAP_PENALTY_S))
-            losses[0] -= loss * (1.0 - now_factor)
-            s1 = _stint_time(b, off[cur][:, None], slope[cur][:, None], age0[:, None], p1 - lap)
-            s1 = s1 + losses  # (n, P1)
-            o, sl = off[_DRY_IDX][None, :, None, None], slope[_DRY_IDX][None, :, None, None]
-            s2 = _stint_time(b[:, :, None, None], o, sl, 0.0, (p2 - p1)[None, None])  # (n,3,R,P1)
-            s3 = _stint_time(b[:, :, None, None], o, sl, 0.0, (total - p2)[None, None])
+            losses[0] -= loss - now_loss
+            s1 = on_current(np.broadcast_to(p1 - lap, (n, len(p1)))) + losses  # (n, P1)
+            mid = on_fresh(np.broadcast_to((p2 - p1).reshape(-1), (n, p2.size)))
+            end = on_fresh(np.broadcast_to((total - p2).reshape(-1), (n, p2.size)))
+            shape = (n, len(COMPOUNDS), len(TWO_STOP_SPLITS), len(p1))
+            s2 = mid.reshape(shape)[:, _DRY_IDX]  # (n, 3, R, P1)
+            s3 = end.reshape(shape)[:, _DRY_IDX]
             two = s1[:, None, None, None, :] + s2[:, :, None] + s3[:, None, :]
             eye = np.eye(len(DRY), dtype=bool)
             fitted = eye[:, None, :] | eye[None, :, :]  # (c1, c2, compound): sets fitted
@@ -211,34 +237,11 @@ class _Plans:
         return [t.sequence(self.i, c) for c in cols]
 
 
-def base_paces(state: RaceState, models: RaceModels) -> np.ndarray:
-    """Per running car: MEDIUM-equivalent, fuel-corrected pace at tyre age 0.
-
-    A car's recent pace, less its compound offset and the wear of its current set, shrunk
-    towards the field's median by ``PACE_SHRINK`` (a few laps of pace are a noisy estimate of
-    the pace to come: traffic, tyre management). Cars without a pace get the median plus a
-    small penalty per position.
-    """
-    off, slope = models.compound_arrays(state.circuit)
-    cars = state.running()
-    base = np.full(len(cars), np.nan)
-    for i, d in enumerate(cars):
-        if d.pace is not None and math.isfinite(d.pace):
-            c = COMPOUND_INDEX.get(d.compound, 1)
-            base[i] = d.pace - off[c] - slope[c] * d.tyre_age
-    known = np.isfinite(base)
-    if not known.any():
-        return 90.0 + 0.08 * np.arange(len(cars), dtype=np.float64)
-    med = float(np.median(base[known]))
-    base[known] = med + PACE_SHRINK * (base[known] - med)
-    positions = np.array([d.position for d in cars], np.float64)
-    base[~known] = med + 0.08 * (positions[~known] - len(cars) / 2)
-    return base
-
-
-def plans_for(state: RaceState, models: RaceModels) -> list[_Plans]:
+def plans_for(
+    state: RaceState, models: RaceModels, curves: PaceCurves | None = None
+) -> list[_Plans]:
     """Every running car's candidate plans, in position order."""
-    table = PlanTable(state, models)
+    table = PlanTable(state, models, curves)
     return [table.driver(i) for i in range(len(table.cars))]
 
 
@@ -249,19 +252,24 @@ def simulate_state(
     n_sims: int = 1000,
     seed: int = 0,
     noise_sd: float = 0.45,
+    curves: PaceCurves | None = None,
 ):
     """Run the Monte Carlo on ``state`` with the given plans (default: each car's best plan)."""
     cars = state.running()
+    curves = curves if curves is not None else pace_curves(state, models)
     if plans is None:
-        plans = [p.best[1] for p in plans_for(state, models)]
+        plans = [p.best[1] for p in plans_for(state, models, curves)]
     off, slope = models.compound_arrays(state.circuit)
-    p_sc, p_vsc = models.sc_hazard(state.circuit)
+    # The chance of a neutralisation on the laps to come (not lap 1, no yellow just now).
+    p_sc, p_vsc = models.sc_hazard(state.circuit, state.lap + 2, wet_share(state))
+    green = models.pit_loss(state.circuit)
     field = Field.build(
-        base_paces(state, models),
+        curves.pace,
         np.array([d.gap_to_leader for d in cars]),
         [d.compound for d in cars],
-        np.array([d.tyre_age for d in cars]),
+        curves.age,
         plans,
+        curves=curves,
     )
     params = SimParams(
         laps_total=state.laps_total,
@@ -274,11 +282,32 @@ def simulate_state(
         noise_sd=noise_sd,
         pace_sd=models.pace_sd if noise_sd > 0 else 0.0,
         pass_delta=models.pass_delta(state.circuit),
-        p_dnf=models.p_dnf if noise_sd > 0 else 0.0,
+        p_dnf=np.array([models.dnf_probability(d.team, state.circuit, state.lap + 2) for d in cars])
+        if noise_sd > 0
+        else 0.0,
         sc_laps_left=3 if state.track_status in ("sc", "red") else 0,
         vsc_laps_left=2 if state.track_status in ("vsc", "vsc_ending") else 0,
+        sc_pit_factor=models.pit_loss(state.circuit, "sc") / green if green else 0.45,
+        vsc_pit_factor=models.pit_loss(state.circuit, "vsc") / green if green else 0.65,
     )
     return simulate(field, params, n_sims, seed)
+
+
+def wet_share(state: RaceState) -> float:
+    """Share of the running cars on intermediates or wets."""
+    cars = state.running()
+    return sum(d.compound in ("INTERMEDIATE", "WET") for d in cars) / len(cars) if cars else 0.0
+
+
+def fresh_gain(curves: PaceCurves, i: int, compound: str) -> float:
+    """Seconds car ``i`` gains over the two laps after a stop onto ``compound`` against two
+    more laps on its current set (out-lap penalty included)."""
+    a = int(curves.age[i])
+    c = COMPOUND_INDEX[compound]
+    top = curves.current.shape[1] - 1
+    old = curves.current[i, min(a + 1, top)] + curves.current[i, min(a + 2, top)]
+    new = curves.fresh[i, c, 1] + curves.fresh[i, c, 2]
+    return float(old - new) - OUT_LAP_PENALTY_S
 
 
 def recommend(
@@ -289,45 +318,24 @@ def recommend(
     if not cars:
         return []
     started = time.perf_counter()
-    plans = plans_for(state, models)
+    curves = pace_curves(state, models)
+    plans = plans_for(state, models, curves)
     seed = int(started * 1e6) % (2**31) if seed is None else seed
-    result = simulate_state(state, models, [p.best[1] for p in plans], n_sims, seed)
+    result = simulate_state(state, models, [p.best[1] for p in plans], n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
-    off, slope = models.compound_arrays(state.circuit)
+    projections = rejoins(
+        state, {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")}
+    )
+    moves = _moves_fitted if models.fitted is not None else _moves_formula
     out = []
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
         best_plan = p.best[1]
         window = p.window()
         confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
-        fresh_gain = 0.0
-        if next_comp:
-            c, n = COMPOUND_INDEX.get(d.compound, 1), COMPOUND_INDEX[next_comp]
-            fresh_gain = (
-                2 * (off[c] + slope[c] * d.tyre_age - off[n] - slope[n]) - OUT_LAP_PENALTY_S
-            )
-        ahead = cars[i - 1] if i > 0 else None
-        behind = cars[i + 1] if i + 1 < len(cars) else None
-        gap_ahead = d.gap_to_leader - ahead.gap_to_leader if ahead else None
-        gap_behind = behind.gap_to_leader - d.gap_to_leader if behind else None
-        under_opp = (
-            _phi((fresh_gain - gap_ahead) / 1.0) if gap_ahead is not None and next_comp else 0.0
+        under_opp, over_opp, under_threat, over_threat = moves(
+            state, models, curves, plans, i, confidence
         )
-        over_opp = 0.0
-        if ahead is not None and gap_ahead is not None:
-            over_opp = _phi((OUT_LAP_PENALTY_S + 0.5 - gap_ahead) / 1.0) * (1 - confidence) * 0.5
-        under_threat = over_threat = 0.0
-        if behind is not None and gap_behind is not None:
-            bp = plans[i + 1]
-            b_next = bp.best[1][0][1] if bp.best[1] else None
-            if b_next:
-                c = COMPOUND_INDEX.get(behind.compound, 1)
-                n = COMPOUND_INDEX[b_next]
-                gain = 2 * (off[c] + slope[c] * behind.tyre_age - off[n] - slope[n])
-                gain -= OUT_LAP_PENALTY_S
-                soon = bp.best[1][0][0] - state.lap <= 5
-                under_threat = _phi((gain - gap_behind) / 1.0) * (1.0 if soon else 0.4)
-            over_threat = _phi((OUT_LAP_PENALTY_S + 0.5 - gap_behind) / 1.0) * 0.3
         pit_under_sc = None
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
@@ -351,6 +359,89 @@ def recommend(
                 podium_prob=float(podium[i]),
                 expected_position=round(float(expected[i]), 3),
                 confidence=round(confidence, 3),
+                rejoin=[RejoinProjection.model_construct(**vars(r)) for r in projections[i]],
             )
         )
     return out
+
+
+def _next_compound(plan: _Plans) -> str | None:
+    return plan.best[1][0][1] if plan.best[1] else None
+
+
+def _moves_fitted(
+    state: RaceState,
+    models: RaceModels,
+    curves: PaceCurves,
+    plans: list[_Plans],
+    i: int,
+    confidence: float,
+) -> tuple[float, float, float, float]:
+    """Undercut/overcut opportunity on the car ahead and threat from the car behind, from the
+    calibrated models fitted on real attempts (``strategy.hazards``): (undercut opportunity,
+    overcut opportunity, undercut threat, overcut threat)."""
+    h = models.fitted
+    assert h is not None
+    cars, c = state.running(), state.circuit
+    d = cars[i]
+    # recent pace as the models were fitted on (median of the last clean laps; 0 if unknown)
+    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
+    pace = [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
+    under_opp = over_opp = under_threat = over_threat = 0.0
+    mine = _next_compound(plans[i])
+    if i > 0:
+        ahead, gap = cars[i - 1], d.gap_to_leader - cars[i - 1].gap_to_leader
+        if mine:  # this car pits now, the one ahead stays out
+            under_opp = hazards.undercut_probability(
+                h, gap, ahead.tyre_age, hazards.compound_delta(ahead.compound, mine),
+                pace[i] - pace[i - 1], c,
+            )  # fmt: skip
+        theirs = _next_compound(plans[i - 1])
+        if theirs:  # the one ahead pits, this car stays out
+            over_opp = hazards.overcut_probability(
+                h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
+                pace[i] - pace[i - 1], c,
+            )  # fmt: skip
+    if i + 1 < len(cars):
+        behind, gap = cars[i + 1], cars[i + 1].gap_to_leader - d.gap_to_leader
+        theirs = _next_compound(plans[i + 1])
+        if theirs:  # the car behind pits now, this car stays out
+            under_threat = hazards.undercut_probability(
+                h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
+                pace[i + 1] - pace[i], c,
+            )  # fmt: skip
+        if mine:  # this car pits, the one behind stays out
+            over_threat = hazards.overcut_probability(
+                h, gap, behind.tyre_age, hazards.compound_delta(behind.compound, mine),
+                pace[i + 1] - pace[i], c,
+            )  # fmt: skip
+    return under_opp, over_opp, under_threat, over_threat
+
+
+def _moves_formula(
+    state: RaceState,
+    models: RaceModels,
+    curves: PaceCurves,
+    plans: list[_Plans],
+    i: int,
+    confidence: float,
+) -> tuple[float, float, float, float]:
+    """The same without fitted models (no trained artifact): rules of thumb on the gap and
+    the fresh tyres' gain over two laps."""
+    cars = state.running()
+    d = cars[i]
+    mine = _next_compound(plans[i])
+    under_opp = over_opp = under_threat = over_threat = 0.0
+    if i > 0:
+        gap = d.gap_to_leader - cars[i - 1].gap_to_leader
+        if mine:
+            under_opp = _phi(fresh_gain(curves, i, mine) - gap)
+        over_opp = _phi(OUT_LAP_PENALTY_S + 0.5 - gap) * (1 - confidence) * 0.5
+    if i + 1 < len(cars):
+        gap = cars[i + 1].gap_to_leader - d.gap_to_leader
+        theirs = _next_compound(plans[i + 1])
+        if theirs:
+            soon = plans[i + 1].best[1][0][0] - state.lap <= 5
+            under_threat = _phi(fresh_gain(curves, i + 1, theirs) - gap) * (1.0 if soon else 0.4)
+        over_threat = _phi(OUT_LAP_PENALTY_S + 0.5 - gap) * 0.3
+    return under_opp, over_opp, under_threat, over_threat

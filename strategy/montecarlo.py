@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -48,20 +49,28 @@ class SimParams:
     noise_sd: float = 0.45  # s, lap-to-lap noise
     pace_sd: float = 0.0  # s per lap, per-race error of a car's pace (model uncertainty)
     pass_delta: float = 0.6  # s of lap-time advantage that gives a 50% pass chance
-    p_dnf: float = 0.0  # chance per car and lap of retiring
+    #: chance per lap of retiring: one for every car, or one per car (in ``Field`` order)
+    p_dnf: float | np.ndarray = 0.0
     sc_laps_left: int = 0  # an SC already out: laps it still runs
     vsc_laps_left: int = 0
+    sc_pit_factor: float = SC_PIT_FACTOR  # share of the pit loss a stop costs under SC
+    vsc_pit_factor: float = VSC_PIT_FACTOR
 
 
 @dataclass
 class Field:
     """The cars at the start of the simulation (order of the lists = order of the results)."""
 
-    pace: np.ndarray  # s, fuel-corrected MEDIUM-equivalent pace at tyre age 0
+    pace: np.ndarray  # s, fuel-corrected: MEDIUM-equivalent at tyre age 0 (no curves), or
+    #: the car's pace now on its current set (with ``curves``)
     gap: np.ndarray  # s behind the leader (ties keep list order)
     compound: np.ndarray  # compound index of the current tyres
     age: np.ndarray  # laps on the current tyres
     plans: list[tuple[tuple[int, str], ...]]  # each car's remaining stops
+    #: Each car's expected departure from ``pace`` by tyre age, on its current set and on new
+    #: sets (``strategy.pace.PaceCurves``); None: the compound offsets and linear wear of
+    #: ``SimParams`` around ``pace``.
+    curves: Any = None
 
     @classmethod
     def build(
@@ -71,6 +80,7 @@ class Field:
         compounds: list[str],
         age: np.ndarray,
         plans: Sequence[Plan],
+        curves: Any = None,
     ) -> Field:
         if not (len(pace) == len(gap) == len(compounds) == len(age) == len(plans)):
             raise ValueError("pace, gap, compounds, age and plans need one entry per car")
@@ -80,6 +90,7 @@ class Field:
             np.array([COMPOUND_INDEX.get(c, 1) for c in compounds], np.int32),
             np.asarray(age, np.float32),
             [tuple((int(lap), str(c)) for lap, c in plan) for plan in plans],
+            curves,
         )
 
 
@@ -88,22 +99,33 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
     laps = np.arange(params.start_lap + 1, params.laps_total + 1)
     n_laps, n = len(laps), len(field.pace)
     comp = np.empty((n_laps, n), np.int64)
-    age = np.empty((n_laps, n), np.float32)
+    age = np.empty((n_laps, n), np.int64)
+    fresh = np.zeros((n_laps, n), bool)  # on a set fitted in the simulation
     pit = np.zeros((n_laps, n), np.uint8)
     for i in range(n):
         comp[:, i] = field.compound[i]
-        age[:, i] = field.age[i] + np.arange(n_laps, dtype=np.float32)
+        age[:, i] = int(field.age[i]) + 1 + np.arange(n_laps)
         for stop, compound in sorted(field.plans[i]):
             k = stop - params.start_lap - 1  # row of the lap the car stops at the end of
             if not 0 <= k < n_laps - 1:
                 continue
             pit[k, i] = 1
             comp[k + 1 :, i] = COMPOUND_INDEX.get(compound, 1)
-            age[k + 1 :, i] = np.arange(n_laps - k - 1, dtype=np.float32)
-    offsets = np.asarray(params.offsets, np.float32)
-    slopes = np.asarray(params.slopes, np.float32)
+            age[k + 1 :, i] = 1 + np.arange(n_laps - k - 1)
+            fresh[k + 1 :, i] = True
     fuel = (FUEL_S_PER_LAP * (params.laps_total - laps)).astype(np.float32)
-    base = field.pace[None, :] + offsets[comp] + slopes[comp] * age + fuel[:, None]
+    if field.curves is not None:
+        c = field.curves
+        top = c.current.shape[1] - 1
+        a = np.minimum(age, top)
+        cars = np.broadcast_to(np.arange(n), (n_laps, n))
+        wear = np.where(fresh, c.fresh[cars, comp, a], c.current[cars, a])
+        base = field.pace[None, :] + wear + fuel[:, None]
+    else:
+        offsets = np.asarray(params.offsets, np.float32)
+        slopes = np.asarray(params.slopes, np.float32)
+        # Without curves the age counts completed laps on the set, as the priors were fitted.
+        base = field.pace[None, :] + offsets[comp] + slopes[comp] * (age - 1) + fuel[:, None]
     return np.ascontiguousarray(base, np.float32), pit
 
 
@@ -126,11 +148,12 @@ def _uniform(state: np.uint64) -> np.float32:
 def _races(
     lo, hi, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral,
+    neutral, sc_factor, vsc_factor,
 ):  # fmt: skip
-    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another."""
+    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another.
+    ``p_dnf``: each car's chance per lap of retiring."""
     n_laps, n = base.shape
-    log_keep = np.log(1.0 - p_dnf) if p_dnf > 0 else -1.0
+    log_keep = np.log(1.0 - np.minimum(p_dnf, 0.5))
     retired = np.float32(RETIRED)
     mask = np.uint64(0xFFFF)
     for s in range(lo, hi):
@@ -151,9 +174,9 @@ def _races(
             st = _xorshift(st)
             off[i] = pace_sd * normal[np.int64(st & mask)]
             dnf[i] = n_laps + 1
-            if p_dnf > 0:
+            if p_dnf[i] > 0:
                 u = (np.float64(st >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-                first = np.log(u) / log_keep
+                first = np.log(u) / log_keep[i]
                 if first < n_laps:
                     dnf[i] = np.int32(first)
         sc_left = sc_left0
@@ -175,10 +198,10 @@ def _races(
             loss = pit_loss
             if sc:
                 slow = np.float32(SC_SLOWDOWN)
-                loss = pit_loss * np.float32(SC_PIT_FACTOR)
+                loss = pit_loss * sc_factor
             elif vsc_left > 0:
                 slow = np.float32(VSC_SLOWDOWN)
-                loss = pit_loss * np.float32(VSC_PIT_FACTOR)
+                loss = pit_loss * vsc_factor
             r = np.uint64(0)
             for i in range(n):
                 if (i & 3) == 0:
@@ -249,14 +272,14 @@ def _races(
 def _races_parallel(
     n_sims, chunk, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
     pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral,
+    neutral, sc_factor, vsc_factor,
 ):  # fmt: skip
     """All races, in chunks spread over the cores."""
     for c in nb.prange((n_sims + chunk - 1) // chunk):
         _races(
             c * chunk, min(n_sims, (c + 1) * chunk), seed, base, pit, gap, order0, pit_loss,
             p_sc, p_vsc, noise_sd, pace_sd, pass_delta, p_dnf, sc_left0, vsc_left0, normal,
-            positions, times, orders, offs, dnf_laps, neutral,
+            positions, times, orders, offs, dnf_laps, neutral, sc_factor, vsc_factor,
         )  # fmt: skip
 
 
@@ -289,9 +312,11 @@ def simulate(field: Field, params: SimParams, n_sims: int, seed: int = 0) -> Sim
         np.argsort(field.gap, kind="stable").astype(np.int32),
         np.float32(params.pit_loss), np.float32(params.p_sc), np.float32(params.p_vsc),
         np.float32(max(params.noise_sd, 0.0)), np.float32(max(params.pace_sd, 0.0)),
-        np.float32(params.pass_delta), float(params.p_dnf),
+        np.float32(params.pass_delta),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(params.p_dnf, np.float64), (n,))),
         int(params.sc_laps_left), int(params.vsc_laps_left), _NORMAL, positions, times, orders,
-        offs, dnf_laps, neutral,
+        offs, dnf_laps, neutral, np.float32(params.sc_pit_factor),
+        np.float32(params.vsc_pit_factor),
     )  # fmt: skip
     if n_sims < PARALLEL_MIN_SIMS:
         _races(0, n_sims, *args)

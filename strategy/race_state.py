@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strategy.lapfeatures import CarLaps
 
 
 @dataclass
@@ -32,6 +37,12 @@ class RaceState:
     laps_total: int
     track_status: str = "green"
     drivers: list[DriverState] = field(default_factory=list)
+    #: Every car's laps so far (retired cars too: they were part of the field), for the
+    #: lap-time model; None: only ``DriverState.pace`` is known.
+    history: Mapping[str, CarLaps] | None = None
+    sprint: bool = False
+    #: Cars out of the race (stopped or retired): no plan, no chance
+    out: tuple[str, ...] = ()
 
     @property
     def laps_left(self) -> int:

@@ -1,4 +1,9 @@
-"""Training the lap-time model and the circuit tables into a versioned artifact."""
+"""Training the lap-time model and the circuit tables into a versioned artifact.
+
+``train_models`` fits on whole seasons (metrics on a validation season, then folded in);
+``extend_models`` adds races that finished since (a new regulation year changes the tyres):
+more boosting rounds on their rows, on top of the trained model.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from strategy.artifacts import circuit_tables, save
-from strategy.data import lap_files, read_laps
-from strategy.laptime import anchor_frame, train, training_rows
+from strategy.artifacts import circuit_tables, models_from_tables, save
+from strategy.data import ergast_tables, lap_files, read_laps
+from strategy.hazards import fit_hazards
+from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
+from strategy.wear_fit import fit_wear_scale
+
+EXTEND_ROUNDS = 60  # boosting rounds added per update with new races
+WEAR_SEASONS = 2  # the latest seasons the teams' stops are learnt from (tyres change)
+
+
+def circuit_codes(laps: pd.DataFrame, known: dict[str, int] | None = None) -> dict[str, int]:
+    """Circuit slug -> code: the known ones keep theirs, new circuits get new codes."""
+    codes = dict(known or {})
+    for c in sorted(laps["circuit"].unique()):
+        codes.setdefault(c, len(codes))
+    return codes
 
 
 def train_models(
@@ -17,37 +35,45 @@ def train_models(
     model_dir: Path,
     seasons: Sequence[int] = (2018, 2019, 2020, 2021, 2022, 2023),
     valid_season: int | None = 2023,
-    rounds: int = 300,
+    rounds: int = 400,
     sprint: bool = True,
     threads: int = 1,
     step: Callable[[str], None] | None = None,
     progress=None,
 ) -> tuple[Path, dict]:
-    """Fit on ``seasons`` (early stopping / metrics on ``valid_season``), write the artifact."""
+    """Fit on ``seasons`` (metrics on ``valid_season``), write the artifact."""
     step = step or (lambda _msg: None)
     step("reading lap CSVs")
     files = lap_files(data_dir, seasons, sprint=sprint)
     laps = read_laps(files)
+    circuits = circuit_codes(laps)
     step("building features")
-    anchors = anchor_frame(laps)
-    circuits = {c: i for i, c in enumerate(sorted(laps["circuit"].unique()))}
+    anchors = anchor_table(laps, circuits)
     train_part = anchors[anchors["season"] != valid_season] if valid_season else anchors
-    valid_part = anchors[anchors["season"] == valid_season] if valid_season else None
-    rows = training_rows(train_part, circuits)
-    valid = training_rows(valid_part, circuits) if valid_part is not None else None
-    step("training LightGBM")
-    model, metrics = train(rows, circuits, valid, rounds, progress, threads)
+    rows = training_rows(train_part)
+    metrics: dict[str, float] = {}
     if valid_season:
-        # Final model: the validation season joins the training data.
-        full = pd.concat([rows, valid], ignore_index=True)
-        model, _ = train(full, circuits, None, rounds, progress, threads)
-        metrics["train_rows"] = float(len(full))
+        step("training LightGBM (validation)")
+        valid = training_rows(anchors[anchors["season"] == valid_season])
+        _, metrics = train(rows, circuits, valid, rounds, progress, threads)
+        rows = pd.concat([rows, valid], ignore_index=True)  # the final model sees it too
+    step("training LightGBM")
+    model, _ = train(rows, circuits, None, rounds, progress, threads)
+    metrics["train_rows"] = float(len(rows))
     step("fitting pit loss, SC hazard and tyre priors")
     recent = laps[(laps["season"] >= max(seasons) - 2) & ~laps["sprint"]]
     tables = circuit_tables(data_dir, recent)
+    if len(set(seasons)) >= 2:  # each model is chosen leaving one season out
+        ergast = ergast_tables(data_dir)
+        fitted = fit_hazards(laps, ergast, seasons, step=lambda m: step(f"fitting {m}"))
+        tables["fitted"] = fitted.to_dict()
+    step("fitting the tyre wear the teams' stops reveal")
+    era = laps[(laps["season"] >= max(seasons) - WEAR_SEASONS + 1) & ~laps["sprint"]]
+    tables["wear_scale"] = fit_wear_scale(era, models_from_tables(tables))
     meta = {
         "data": [str(f.name) for f in files],
         "seasons": list(seasons),
+        "races_added": [],
         "valid_season": valid_season,
         "rounds": rounds,
         "sprint_races": bool(sprint),
@@ -58,3 +84,13 @@ def train_models(
     }
     folder = save(model, tables, meta, model_dir)
     return folder, metrics
+
+
+def extend_model(
+    model: LapTimeModel, laps: pd.DataFrame, rounds: int = EXTEND_ROUNDS, threads: int = 1
+) -> LapTimeModel:
+    """``model`` with ``rounds`` more boosting rounds learnt from ``laps`` (finished races)."""
+    circuits = circuit_codes(laps, model.circuits)
+    rows = training_rows(anchor_table(laps, circuits))
+    extended, _ = train(rows, circuits, None, rounds, None, threads, init_model=model)
+    return extended

@@ -1,83 +1,138 @@
 """Three fixes to Faust's worker: a short fetch wait, true changelog ends, no fetch before seek.
 
-Faust hard-codes ``fetch_max_wait_ms=1500`` for its worker consumer. The embedded broker
-(Tansu) does not answer a waiting fetch when new data arrives, so every hop would cost about
-half of that (~700 ms). pitwall sets the wait from ``PITWALL_FETCH_WAIT_MS`` (default 10 ms:
-~5 ms per hop there; on real Kafka, which wakes waiting fetches, 100-500 ms costs nothing).
+1. **Fetch wait.** Faust hard-codes ``fetch_max_wait_ms=1500`` for its worker consumer. The
+   embedded broker does not answer a waiting fetch when new data arrives, so every hop would
+   cost about half of that. Each app gets its own wait (``Settings.kafka_fetch_wait_ms``).
+2. **No fetch before the seek.** After a rebalance Faust resumes the stream partitions while
+   the fetcher still runs (it ran for the changelog recovery) and only then seeks them to the
+   committed offsets; records fetched in between move Faust's read offsets on, and some
+   records re-read after the seek are dropped as already read though they were never
+   processed (faust-streaming #216, fixed there only for apps without tables). The flow is
+   stopped before that step; Faust resumes it once the seek is done.
+3. **True changelog ends.** Faust recovers a table up to the end offset the broker reports;
+   the embedded broker reports the base offset of the last record batch + 1, short by the rest
+   of that batch, so recovery would stop before the table's last updates.
+   :func:`pitwall.core.kafka.end_offsets` gives the true end (on Kafka the same number).
 
-After a rebalance Faust resumes the stream partitions while the fetcher is still running
-(it ran for the changelog recovery) and only then seeks them to the committed offsets.
-Records fetched in between reach the agents and move Faust's read offsets on, so some of
-the records re-read after the seek are dropped as already read, though they never were
-processed (seen as laps missing from f1.features.v1 after a worker restart). The same race
-as faust-streaming issue #216, fixed there only for apps without tables. pitwall stops the
-flow before that step; Faust resumes it itself once the seek is done.
-
-Faust recovers a table by reading its changelog up to the partition's end offset. Tansu 0.6
-reports as end the base offset of the last record batch + 1, so recovery would stop before
-the rest of that batch (the table's last updates). pitwall takes the true end instead (see
-:func:`pitwall.kafka_config.end_offsets`; on Kafka it is the same number).
+The patches touch Faust's internals, so :func:`apply` refuses a faust-streaming release it
+was not tested with and checks that every target exists before it replaces anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
+from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
+
+from pitwall.core.kafka import end_offsets
 
 log = logging.getLogger(__name__)
 
-_patched: dict[str, int] = {}
+#: faust-streaming minor versions these patches are tested with (tests/streams/test_faust_patch).
+TESTED_MINORS = ("0.15",)
 
 
-def apply(fetch_wait_ms: int) -> None:
-    """Make Faust's worker consumer use ``fetch_wait_ms`` (idempotent)."""
-    from faust.transport.drivers import aiokafka as driver
+class UntestedFaustError(RuntimeError):
+    """The installed faust-streaming is not one the patches were tested with."""
 
-    _patched["fetch_wait_ms"] = fetch_wait_ms
-    if getattr(driver.AIOKafkaConsumerThread, "_pitwall_patched", False):
+
+@dataclass(frozen=True)
+class AppPatch:
+    """What the patches need to know of one app."""
+
+    fetch_wait_ms: int
+    bootstrap: str
+
+
+_apps: weakref.WeakKeyDictionary[Any, AppPatch] = weakref.WeakKeyDictionary()
+
+
+def _targets() -> dict[str, tuple[Any, str]]:
+    from faust.tables.recovery import Recovery
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    return {
+        "fetch wait": (AIOKafkaConsumerThread, "_create_worker_consumer"),
+        "recovery completed": (Recovery, "on_recovery_completed"),
+        "resume streams": (Recovery, "_resume_streams"),
+        "highwaters": (Recovery, "_build_highwaters"),
+    }
+
+
+def check_faust(installed: str | None = None) -> None:
+    """Raise :class:`UntestedFaustError` unless faust-streaming is a tested release whose
+    patch targets all exist."""
+    installed = installed or version("faust-streaming")
+    if not any(installed == m or installed.startswith(m + ".") for m in TESTED_MINORS):
+        raise UntestedFaustError(
+            f"faust-streaming {installed} is installed; pitwall's worker patches its internals "
+            f"and is tested with {', '.join(m + '.x' for m in TESTED_MINORS)} only "
+            "(pip install -r requirements.txt)"
+        )
+    for what, (owner, name) in _targets().items():
+        if not callable(getattr(owner, name, None)):
+            raise UntestedFaustError(f"Faust patch target missing ({what}): {owner}.{name}")
+
+
+def apply(app: Any, fetch_wait_ms: int, bootstrap: str) -> None:
+    """Patch Faust (once per process) and register ``app``'s fetch wait and broker."""
+    _apps[app] = AppPatch(fetch_wait_ms, bootstrap)
+    from faust.tables.recovery import Recovery
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    if getattr(AIOKafkaConsumerThread, "_pitwall_patched", False):
         return
-    original = driver.AIOKafkaConsumerThread._create_worker_consumer
+    check_faust()
+    AIOKafkaConsumerThread._create_worker_consumer = _fetch_wait(
+        AIOKafkaConsumerThread._create_worker_consumer
+    )
+    for name in ("on_recovery_completed", "_resume_streams"):
+        setattr(Recovery, name, _stop_flow_first(getattr(Recovery, name)))
+    Recovery._build_highwaters = _true_ends(Recovery._build_highwaters)
+    AIOKafkaConsumerThread._pitwall_patched = True
 
+
+def patch_of(app: Any) -> AppPatch:
+    """The registered settings of ``app`` (KeyError if :func:`apply` was not called)."""
+    return _apps[app]
+
+
+def _fetch_wait(original: Any) -> Any:
     def create_worker_consumer(self: Any, transport: Any) -> Any:
         consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = _patched["fetch_wait_ms"]  # read when it starts
+        patch = _apps.get(self.app)
+        if patch is not None:
+            if not hasattr(consumer, "_fetch_max_wait_ms"):
+                raise UntestedFaustError("aiokafka consumer has no _fetch_max_wait_ms")
+            consumer._fetch_max_wait_ms = patch.fetch_wait_ms  # read when it starts
         return consumer
 
-    driver.AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer
-    driver.AIOKafkaConsumerThread._pitwall_patched = True
-    _seek_before_fetch()
-    _true_changelog_ends()
+    return create_worker_consumer
 
 
-def _seek_before_fetch() -> None:
-    from faust.tables.recovery import Recovery
+def _stop_flow_first(original: Any) -> Any:
+    def patched(self: Any, generation_id: int = 0) -> Any:
+        self.app.consumer.stop_flow()  # resumed by Faust after perform_seek()
+        return original(self, generation_id=generation_id)
 
-    for name in ("on_recovery_completed", "_resume_streams"):
-        original = getattr(Recovery, name)
-
-        def patched(self: Any, generation_id: int = 0, _original: Any = original) -> Any:
-            self.app.consumer.stop_flow()  # resumed by Faust after perform_seek()
-            return _original(self, generation_id=generation_id)
-
-        setattr(Recovery, name, patched)
+    return patched
 
 
-def _true_changelog_ends() -> None:
-    from faust.tables.recovery import Recovery
-
-    from pitwall.kafka_config import end_offsets
-
-    original = Recovery._build_highwaters
-
+def _true_ends(original: Any) -> Any:
     async def patched(self: Any, consumer: Any, tps: Any, destination: Any, title: str) -> None:
         await original(self, consumer, tps, destination, title)
+        patch = _apps.get(self.app)
+        if patch is None:
+            return
         for topic in sorted({tp.topic for tp in tps if destination.get(tp, -1) >= 0}):
-            ends = await asyncio.to_thread(end_offsets, topic)
+            ends = await asyncio.to_thread(end_offsets, patch.bootstrap, topic)
             for tp in (tp for tp in tps if tp.topic == topic):
                 last = ends.get(tp.partition, 0) - 1  # Faust's highwater: the last offset
                 if last > destination[tp]:
                     log.info("%s highwater %s: %d -> %d", title, tp, destination[tp], last)
                     destination[tp] = last
 
-    Recovery._build_highwaters = patched
+    return patched

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from pitwall.core.settings import Settings, get_settings
 from pitwall.embedded import Stack
-from pitwall.settings import Settings, get_settings
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = get_settings()
     from producers.admin import create_topics
 
-    create_topics(settings.require_kafka)
+    create_topics(settings.require_kafka, settings.kafka_partitions)
     try:
         yield settings
     finally:

@@ -11,9 +11,20 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from pitwall.kafka_config import consumer_config, end_offsets
+from pitwall.core import kafka
+from pitwall.core.settings import get_settings
 
-__all__ = ["end_offsets", "read_since"]
+__all__ = ["consumer_config", "end_offsets", "read_since"]
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    """The true end offsets of ``topic`` on the test stack's broker."""
+    return kafka.end_offsets(get_settings().require_kafka, topic)
+
+
+def consumer_config(group_id: str | None, **overrides: object) -> dict[str, object]:
+    """The pitwall consumer config for ``group_id`` on the test stack's broker."""
+    return kafka.consumer_config(get_settings(), group_id, **overrides)
 
 
 def read_since(

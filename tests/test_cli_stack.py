@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pitwall.core.settings import Settings
 from pitwall.embedded.base import free_port
-from pitwall.settings import Settings
 from schemas.topics import ALL_TOPICS
 
 

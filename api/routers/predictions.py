@@ -134,10 +134,8 @@ async def predict_safety_car(
     circuit: str = Query(description="Circuit slug, e.g. monaco, bahrain, saudi-arabian."),
     laps_remaining: int = Query(ge=0, le=100, description="Racing laps still to run."),
 ) -> SafetyCarResult:
-    """Per-lap SC and VSC hazard of the circuit (from history) and the chance of at least one
-    in the laps that remain, with the pit loss green and under the safety car."""
-    from strategy.decisions import SC_LOSS_FACTOR
-
+    """Per-lap SC and VSC hazard of the circuit (fitted on history) and the chance of at least
+    one in the laps that remain, with the pit loss green and under the safety car."""
     if not circuit.strip():
         raise HTTPException(422, "circuit must not be empty")
     p_sc, p_vsc = models.sc_hazard(circuit)
@@ -153,5 +151,5 @@ async def predict_safety_car(
         p_vsc_remaining=round(1 - (1 - p_vsc) ** n, 4),
         p_any_remaining=round(1 - ((1 - p_sc) * (1 - p_vsc)) ** n, 4),
         pit_loss_s=round(loss, 2),
-        pit_loss_under_sc_s=round(loss * SC_LOSS_FACTOR["sc"], 2),
+        pit_loss_under_sc_s=round(models.pit_loss(circuit, "sc"), 2),
     )

@@ -17,13 +17,13 @@ from api import live, queries
 from api.deps import PG, Redis_, SessionKey
 from api.models import (
     Lap,
-    LiveSnapshot,
     SessionDetail,
     SessionSummary,
     Stint,
     StrategySnapshot,
     TrackStatusChange,
 )
+from schemas.live import LiveSnapshot
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 

@@ -15,11 +15,13 @@ const state = {
   key: null, ws: null, info: null, standings: new Map(), track: null, strategy: null,
   history: [], degradation: new Map(), stints: new Map(), selected: new Set(),
   updates: 0, lastSeq: 0, lastMsgAt: 0, prevPos: new Map(), probMode: "win",
+  raceControl: [], weather: null,
 };
+const RACE_CONTROL_SHOWN = 8;
 window.pitwall = state; // for the browser test and for curious strategists
 
 const $ = (id) => document.getElementById(id);
-let dirty = { tower: false, prob: false, deg: false, head: false, calls: false };
+let dirty = { tower: false, prob: false, deg: false, head: false, calls: false, feed: false };
 let framePending = false;
 
 function markDirty(...parts) {
@@ -60,6 +62,9 @@ function connect(key) {
   const url = new URL(location.href);
   url.searchParams.set("session", key);
   history.replaceState(null, "", url);
+  for (const a of document.querySelectorAll("#pages-nav a")) {
+    a.href = `${a.pathname}?session=${encodeURIComponent(key)}`;
+  }
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/ws/sessions/${encodeURIComponent(key)}`);
   state.ws = ws;
@@ -102,6 +107,13 @@ function onMessage(msg) {
     case "session":
       state.info = Object.assign(state.info || {}, pickDefined(d)); markDirty("head", "tower");
       break;
+    case "race_control":
+      state.raceControl.push(d); state.raceControl = state.raceControl.slice(-50);
+      markDirty("feed");
+      break;
+    case "weather":
+      state.weather = d; markDirty("feed");
+      break;
   }
 }
 
@@ -121,13 +133,50 @@ function applySnapshot(s) {
   state.strategy = null;
   if (s.strategy) applyStrategy(s.strategy, false);
   for (const d of Object.values(s.degradation || {})) addDegradation(d);
-  markDirty("head", "tower", "prob", "deg", "calls");
+  state.raceControl = (s.race_control || []).slice();
+  state.weather = s.weather || null;
+  markDirty("head", "tower", "prob", "deg", "calls", "feed");
 }
 
 function mergeRow(row) {
+  // The server sends whole rows: a gap that became null (a car lapped) must clear the old one.
   if (!row || !row.driver) return;
   const prev = state.standings.get(row.driver) || {};
-  state.standings.set(row.driver, Object.assign(prev, pickDefined(row)));
+  state.standings.set(row.driver, Object.assign(prev, row));
+}
+
+/* The tower's order and gaps (as strategy/standings.py's tower()): running cars by timing
+   position, those out of the race at the bottom (the latest out first); a gap never below
+   the car ahead's (cars' updates arrive at different moments); lapped cars' gaps in laps. */
+function towerRows() {
+  const isOut = (r) => Boolean(r.retired) || r.status === "retired" || r.status === "stopped";
+  const running = [...state.standings.values()].filter((r) => !isOut(r))
+    .sort((a, b) => ((a.position || 999) - (b.position || 999)) || a.driver.localeCompare(b.driver));
+  const out = [...state.standings.values()].filter(isOut)
+    .sort((a, b) => ((b.out_lap || 0) - (a.out_lap || 0)) || a.driver.localeCompare(b.driver));
+  let floor = 0;
+  const shown = running.map((r) => {
+    let gap = r.gap_to_leader;
+    if (gap != null && !r.laps_down) { gap = Math.max(gap, floor); floor = gap; }
+    return { ...r, shownGap: gap, out: false };
+  });
+  return shown.concat(out.map((r) => ({ ...r, out: true })));
+}
+
+function gapText(r) {
+  if (r.out) return r.out_lap ? `L${r.out_lap}` : "";
+  if (r.laps_down) return r.gap_text || `+${r.laps_down} LAP${r.laps_down > 1 ? "S" : ""}`;
+  return fmtGap(r.shownGap, null);
+}
+
+function rejoinText(rec) {
+  if (!rec?.rejoin?.length) return "";
+  const status = state.track?.state;
+  const want = status === "sc" || status === "red" ? "sc" : status && status.startsWith("vsc") ? "vsc" : "green";
+  const j = rec.rejoin.find((x) => x.status === want) || rec.rejoin[0];
+  const side = (name, gap, sign) => (name ? `${name} ${sign}${Number(gap).toFixed(1)}` : "");
+  const around = [side(j.ahead, j.gap_ahead, "+"), side(j.behind, j.gap_behind, "−")].filter(Boolean).join(" · ");
+  return `<span class="rejoin-pos">P${j.position}</span> <small title="after a ${j.pit_loss.toFixed(1)} s stop (${j.status})">${around}</small>`;
 }
 
 function applyStrategy(ev, live) {
@@ -189,6 +238,7 @@ function render() {
   dirty = { tower: false, prob: false, deg: false, head: false, calls: false };
   if (d.head) renderHead();
   if (d.tower) renderTower();
+  if (d.feed) renderFeed();
   if (d.calls) renderCalls();
   if (d.prob) renderProb();
   if (d.deg) renderDeg();
@@ -210,8 +260,7 @@ function renderHead() {
 function renderTower() {
   renderHead();
   const body = $("tower").querySelector("tbody");
-  const rows = [...state.standings.values()].sort(
-    (a, b) => (a.retired - b.retired) || ((a.position || 99) - (b.position || 99)));
+  const rows = towerRows();
   $("tower-empty").style.display = rows.length ? "none" : "block";
   const recs = recsByDriver();
   const total = totalLaps() || 1;
@@ -219,11 +268,11 @@ function renderTower() {
   $("window-scale").textContent = total > 1 ? `lap 1 → ${total}` : "";
   const html = [];
   for (const r of rows) {
-    const rec = recs.get(r.driver);
+    const rec = r.out ? null : recs.get(r.driver);
     const prev = state.prevPos.get(r.driver);
     const moved = prev && r.position && prev !== r.position ? (r.position < prev ? "up" : "down") : "";
     state.prevPos.set(r.driver, r.position);
-    const cls = [moved, rec?.pit_now ? "box" : "", r.retired ? "retired" : "",
+    const cls = [moved, rec?.pit_now ? "box" : "", r.out ? "retired" : "",
       state.selected.has(r.driver) ? "selected" : ""].join(" ");
     const age = r.tyre_age ?? rec?.tyre_age;
     const win = rec?.pit_window;
@@ -243,19 +292,35 @@ function renderTower() {
     else if (rec?.recommended_compound) next = tyreBadge(rec.recommended_compound);
     else if (rec) next = `<span class="stayout">stay out</span>`;
     html.push(`<tr data-driver="${r.driver}" class="${cls}">
-      <td class="pos">${r.retired ? "OUT" : r.position ?? ""}</td>
-      <td class="drv"><i style="background:${teamColour(r.driver)}"></i>${r.driver}</td>
-      <td class="num">${fmtGap(r.gap_to_leader, r.gap_to_leader_text)}</td>
-      <td class="num">${r.interval == null ? "" : "+" + Number(r.interval).toFixed(3)}</td>
+      <td class="pos">${r.out ? "OUT" : r.position ?? ""}</td>
+      <td class="drv" title="${r.out ? (r.out_reason || r.status || "out") : ""}"><i style="background:${teamColour(r.driver)}"></i>${r.driver}</td>
+      <td class="num">${gapText(r)}</td>
+      <td class="num">${r.out || r.interval == null ? "" : "+" + Number(r.interval).toFixed(3)}</td>
       <td>${tyreBadge(r.compound || rec?.compound)}<span class="age ${age > 25 ? "old" : ""}">${age ?? ""}</span></td>
       <td class="num">${r.stops ?? rec?.stops ?? 0}</td>
       <td class="pitwin">${strip}</td>
       <td class="next">${next}</td>
+      <td class="rejoin" data-testid="rejoin">${r.out ? "" : rejoinText(rec)}</td>
       <td class="num"><span class="prob">${pct(rec?.win_prob)}</span><span class="bar" style="width:${Math.round(40 * (rec?.win_prob || 0))}px"></span></td>
       <td class="num"><span class="prob">${pct(rec?.podium_prob)}</span><span class="bar pod" style="width:${Math.round(40 * (rec?.podium_prob || 0))}px"></span></td>
     </tr>`);
   }
   body.innerHTML = html.join("");
+}
+
+function renderFeed() {
+  const w = state.weather;
+  $("weather").innerHTML = w
+    ? [w.rainfall ? `<span class="rain">RAIN</span>` : `<span>dry</span>`,
+       w.track_temp != null ? `track ${Number(w.track_temp).toFixed(1)}°C` : "",
+       w.air_temp != null ? `air ${Number(w.air_temp).toFixed(1)}°C` : "",
+       w.humidity != null ? `${Math.round(w.humidity)}% humidity` : "",
+       w.wind_speed != null ? `wind ${Number(w.wind_speed).toFixed(1)} m/s` : ""].filter(Boolean).join(" · ")
+    : `<span class="muted">no weather data</span>`;
+  const msgs = state.raceControl.slice(-RACE_CONTROL_SHOWN).reverse();
+  $("race-control").innerHTML = msgs.length
+    ? msgs.map((m) => `<li${m.flag ? ` class="flag-${String(m.flag).toLowerCase().replace(/[^a-z]/g, "")}"` : ""}><b>${m.lap ? "L" + m.lap : ""}</b> ${m.message}</li>`).join("")
+    : `<li class="muted">No race-control message yet.</li>`;
 }
 
 function renderCalls() {

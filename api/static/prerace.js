@@ -1,16 +1,11 @@
-/* pitwall pre-race pages: one script, the page is chosen by <body data-page>. Plain JS + uPlot.
- * Every page reads the REST API under /api/v1 and shows its error message when a call fails. */
+/* pitwall pre-race pages: one script, the page is chosen by <body data-page>. Plain JS + uPlot,
+ * with common.js (nav, getJSON, $). Every page reads the REST API under /api/v1 and shows its
+ * error message when a call fails. */
 "use strict";
 
-const PAGES = [
-  ["/dashboard", "Live"], ["/dashboard/next-race", "Next race"], ["/dashboard/calendar", "Calendar"],
-  ["/dashboard/accuracy", "Accuracy"], ["/dashboard/rankings", "Rankings"],
-  ["/dashboard/standings", "Standings"],
-];
 const COLOURS = ["#e10600", "#00d2be", "#ff8700", "#0090ff", "#9b59b6", "#f1c40f", "#2ecc71",
   "#e84393", "#7f8c8d", "#d35400"];
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
+const query = new URLSearchParams(location.search);
 const view = { data: {} };
 window.prerace = view; // for the browser test
 
@@ -19,20 +14,6 @@ function esc(s) {
 }
 const pct = (v, d = 1) => (v == null ? "–" : `${Number(v).toFixed(d)}%`);
 const num = (v, d = 4) => (v == null ? "–" : Number(v).toFixed(d));
-
-async function api(path) {
-  const r = await fetch(path, { headers: { Accept: "application/json" } });
-  let body = null;
-  try { body = await r.json(); } catch (_) { /* not JSON */ }
-  if (!r.ok) throw new Error((body && body.detail) || `${r.status} ${r.statusText}`);
-  return body;
-}
-
-function nav() {
-  const here = location.pathname.replace(/\/$/, "");
-  $("pages").innerHTML = PAGES.map(([href, label]) =>
-    `<a href="${href}" class="${href === here ? "on" : ""}">${label}</a>`).join("");
-}
 
 function fail(el, err) {
   el.innerHTML = `<div class="error" data-testid="error">${esc(err.message || err)}</div>`;
@@ -64,10 +45,10 @@ function plotSize(el, height = 300) {
 
 /* ------------------------------------------------------------ next race */
 async function nextRace() {
-  const race = params.get("race");
+  const race = query.get("race");
   const main = $("chances");
   try {
-    const doc = await api(race ? `/api/v1/predictions/race/${encodeURIComponent(race)}` : "/api/v1/predictions/next-race");
+    const doc = await getJSON(race ? `/api/v1/predictions/race/${encodeURIComponent(race)}` : "/api/v1/predictions/next-race");
     view.data = doc;
     const moments = doc.moments.map((m) => m.moment);
     let moment = moments[moments.length - 1];
@@ -109,14 +90,14 @@ async function calendar() {
     const el = $("calendar");
     try {
       const season = $("season").value;
-      const doc = await api(`/api/v1/races/calendar${season ? `?season=${encodeURIComponent(season)}` : ""}`);
+      const doc = await getJSON(`/api/v1/races/calendar${season ? `?season=${encodeURIComponent(season)}` : ""}`);
       view.data = doc;
       $("season").value = doc.season;
       const firstOpen = doc.races.find((r) => r.status === "scheduled");
       el.innerHTML = `<table><thead><tr><th>Rd</th><th>Date</th><th>Grand Prix</th><th>Circuit</th><th></th>
         <th>Winner</th><th>Favourite</th><th class="num">Win</th></tr></thead><tbody>${doc.races.map((r) => `
         <tr data-race="${r.race_id}"><td>${r.round}</td><td>${esc(r.date || "")}</td>
-        <td><a href="/dashboard/next-race?race=${r.race_id}">${esc(r.race_name)}</a></td>
+        <td><a href="/next-race?race=${r.race_id}">${esc(r.race_name)}</a></td>
         <td class="muted">${esc(r.circuit || "")}, ${esc(r.country || "")}</td>
         <td>${r.sprint_weekend ? '<span class="badge sprint">SPRINT</span> ' : ""}${r === firstOpen ? '<span class="badge next">NEXT</span>' : r.status === "completed" ? '<span class="badge done">RUN</span>' : ""}</td>
         <td>${esc(r.winner || "")}</td><td>${r.prediction ? esc(r.prediction.favourite) : '<span class="muted">–</span>'}</td>
@@ -124,21 +105,21 @@ async function calendar() {
       view.ready = true;
     } catch (err) { fail(el, err); }
   };
-  seasonControl(load, params.get("season"));
+  seasonControl(load, query.get("season"));
   await load();
 }
 
 /* ------------------------------------------------------------ accuracy */
 let accPlot = null;
 async function accuracy() {
-  let moment = params.get("moment") || "post";
+  let moment = query.get("moment") || "post";
   const load = async () => {
     const el = $("acc-table");
     try {
       const season = $("season").value;
       const q = new URLSearchParams({ moment });
       if (season) q.set("season", season);
-      const doc = await api(`/api/v1/analytics/accuracy?${q}`);
+      const doc = await getJSON(`/api/v1/analytics/accuracy?${q}`);
       view.data = doc;
       $("season").value = doc.season;
       for (const b of $("acc-toggle").querySelectorAll("button")) b.classList.toggle("on", b.dataset.m === moment);
@@ -171,7 +152,7 @@ async function accuracy() {
     } catch (err) { fail(el, err); }
   };
   $("acc-toggle").addEventListener("click", (e) => { if (e.target.dataset.m) { moment = e.target.dataset.m; load(); } });
-  seasonControl(load, params.get("season"));
+  seasonControl(load, query.get("season"));
   await load();
 }
 
@@ -184,8 +165,8 @@ async function rankings() {
       const season = $("season").value;
       const q = season ? `season=${encodeURIComponent(season)}` : "";
       const [ranks, hist] = await Promise.all([
-        api(`/api/v1/analytics/driver-rankings?${q}&limit=30`),
-        api(`/api/v1/analytics/rating-history?${q}&top=8`),
+        getJSON(`/api/v1/analytics/driver-rankings?${q}&limit=30`),
+        getJSON(`/api/v1/analytics/rating-history?${q}&top=8`),
       ]);
       view.data = { ranks, hist };
       $("season").value = ranks.season;
@@ -208,7 +189,7 @@ async function rankings() {
       view.ready = true;
     } catch (err) { fail(el, err); }
   };
-  seasonControl(load, params.get("season"));
+  seasonControl(load, query.get("season"));
   await load();
 }
 
@@ -221,7 +202,7 @@ async function standings() {
     for (const kind of ["drivers", "constructors"]) {
       const el = $(`${kind}-table`);
       try {
-        const doc = await api(`/api/v1/standings/${kind}?${q}&limit=100`);
+        const doc = await getJSON(`/api/v1/standings/${kind}?${q}&limit=100`);
         view.data[kind] = doc;
         $("season").value = doc.season;
         $("standings-sub").textContent = `after round ${doc.round}, ${doc.race_name}`;
@@ -233,11 +214,11 @@ async function standings() {
     }
     view.ready = true;
   };
-  seasonControl(load, params.get("season"));
-  if (params.get("round")) $("round").value = params.get("round");
+  seasonControl(load, query.get("season"));
+  if (query.get("round")) $("round").value = query.get("round");
   $("round").addEventListener("change", load);
   await load();
 }
 
-nav();
+renderNav();
 ({ "next-race": nextRace, calendar, accuracy, rankings, standings })[document.body.dataset.page]();

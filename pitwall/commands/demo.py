@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 
 from pitwall.commands.stack import start_services, stop_services
+from pitwall.core.settings import get_settings
 from pitwall.embedded import ServerStartError, Stack
-from pitwall.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         try:
             with console.status(f"Loading {year} {event} {session} from the FastF1 cache..."):
-                timeline = build_timeline(year, event, session, settings)
+                timeline = build_timeline(year, event, session, settings=settings)
         except ReplayError as exc:
             console.print(f"[red]Cannot replay:[/] {exc}")
             raise typer.Exit(2) from None
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1) from None
             env = {**os.environ, **urls}
             bootstrap = urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka
-            create_topics(bootstrap)
+            create_topics(bootstrap, settings.kafka_partitions)
             procs = start_services(["worker", "sink", "api"], env)
             host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
             base = f"http://{host}:{settings.api_port}"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.settings import NotConfiguredError, get_settings
+from pitwall.core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
 

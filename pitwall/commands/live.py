@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.gc_tuning import freeze_startup_objects
-from pitwall.settings import NotConfiguredError, get_settings
+from pitwall.core.gc import freeze_startup_objects
+from pitwall.core.settings import NotConfiguredError, get_settings
 from replay.cli import parse_speed
 
 if TYPE_CHECKING:
@@ -134,14 +134,14 @@ def register(app: typer.Typer) -> None:
         elif not no_auth:
             from producers.live.client import credentials_problem
 
-            if problem := credentials_problem():
+            if problem := credentials_problem(settings.f1_credentials):
                 console.print(f"[red]No F1 credentials.[/] {problem}")
                 raise typer.Exit(2)
         try:
             if create_topics:
                 from producers.admin import create_topics as create
 
-                create(bootstrap)
+                create(bootstrap, settings.kafka_partitions)
             producer = TimedEventProducer(bootstrap)
             producer.warm_up()
         except Exception as exc:
@@ -179,6 +179,7 @@ def register(app: typer.Typer) -> None:
                 finished=lambda: parser.status in FINAL_STATUSES,
                 record=record,
                 no_auth=no_auth,
+                credentials_set=settings.f1_credentials,
                 timeout=timeout,
             )
         except MissingCredentialsError as exc:

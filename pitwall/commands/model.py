@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.settings import get_settings
+from pitwall.core.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -118,16 +118,34 @@ def register(app: typer.Typer) -> None:
                 "--race", "--races", help="Only these events (name or part of it); repeatable."
             ),
         ] = None,
-        n_sims: Annotated[int, typer.Option(help="Monte Carlo races per evaluation.")] = 1000,
+        n_sims: Annotated[int, typer.Option(help="Monte Carlo races per lap scored.")] = 500,
+        every: Annotated[
+            int,
+            typer.Option(min=1, help="Score the race outcome every this many laps (1: every lap)."),
+        ] = 1,
+        walk_forward: Annotated[
+            bool,
+            typer.Option(
+                "--walk-forward",
+                help="Race k learns from races 1..k-1 of the file(s) (never itself or later).",
+            ),
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Write one JSON object to stdout instead.")
+        ] = False,
         model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
     ) -> None:
-        """Back-test lap-time predictions and strategy advice on races in lap CSVs.
+        """Back-test the race model on races in lap CSVs, lap by lap as the worker runs it.
 
-        Prints next-lap and 5-laps-ahead MAE against the persistence baseline (green-flag
-        laps), how often the recommended stop count and compound sequence (top 3) match
-        what drivers did, and at 25/50/75% race distance the MAE of predicted finishing
-        positions and the Brier score of win probabilities.
+        Prints, beside the naive baselines computed in the same run: next-lap and
+        5-laps-ahead MAE (persistence, EWMA); stop count and compound sequence (top 3) against
+        what drivers did; real stops within 1/2 laps of the lap recommended the lap before;
+        rejoin position within one place; win Brier at 25/50/75% and over every lap against
+        "the leader wins", podium Brier, win ECE; finishing-position MAE against "the order
+        now"; and the largest drop of the winner's win chance across his stops.
         """
+        import json
+
         from strategy.artifacts import load_models
         from strategy.backtest import run_backtest
         from strategy.data import read_laps
@@ -148,7 +166,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
                 raise typer.Exit(2)
             table = table[wanted]
-        models = load_models(model_dir or settings.model_dir)
+        models = load_models(model_dir or settings.model_dir, settings.data_dir)
         trained_on = models.metadata.get("seasons", [])
         overlap = sorted(set(trained_on) & set(table["season"].unique()))
         if overlap:
@@ -160,32 +178,82 @@ def register(app: typer.Typer) -> None:
                 models,
                 settings.data_dir,
                 n_sims=n_sims,
+                walk_forward=walk_forward,
+                every=every,
                 progress=lambda r: bar.update(task, advance=1, description=r),
             )
-        out = Table(title=f"Back-test on {len(res.races)} races (model {models.version})")
-        out.add_column("metric")
-        out.add_column("model", justify="right")
-        out.add_column("baseline", justify="right")
-        for h, name in ((1, "next-lap MAE, s"), (5, "5-laps-ahead MAE, s")):
-            out.add_row(
-                f"{name} ({res.lap_rows[h]:,} green laps)",
-                f"{res.model_mae[h]:.3f}",
-                f"{res.persistence_mae[h]:.3f} (persistence)",
-            )
+        if as_json:
+            print(json.dumps(res.to_json(), indent=1))
+            return
+        Console().print(_backtest_table(res, models.version))
+
+
+def _backtest_table(res, version: str) -> Table:
+    """The back-test's figures, each beside its baseline."""
+    title = f"Back-test on {len(res.races)} races (model {version}"
+    out = Table(title=title + (", walk-forward)" if res.walk_forward else ")"))
+    out.add_column("metric")
+    out.add_column("model", justify="right")
+    out.add_column("baseline", justify="right")
+    for h, name in ((1, "next-lap MAE, s"), (5, "5-laps-ahead MAE, s")):
+        m = res.lap_mae[h]
         out.add_row(
-            f"stops = recommended ({res.strategy_drivers} drivers)", f"{res.stops_match:.1%}", ""
+            f"{name} ({res.lap_rows[h]:,} green laps)",
+            f"{m['model']:.3f}",
+            f"{m['persistence']:.3f} (persistence), {m['ewma']:.3f} (EWMA)",
         )
-        out.add_row("actual compound sequence in top 3", f"{res.sequence_top3:.1%}", "")
-        for pct in (25, 50, 75):
-            out.add_row(
-                f"finishing position MAE at {pct}%",
-                f"{res.position_mae[pct]:.2f}",
-                f"{res.position_mae_hold[pct]:.2f} (current order)",
-            )
-        for pct in (25, 50, 75):
-            out.add_row(
-                f"win Brier score at {pct}%",
-                f"{res.brier[pct]:.4f}",
-                f"{res.brier_leader[pct]:.4f} (leader wins)",
-            )
-        Console().print(out)
+    out.add_row(
+        f"stops = recommended ({res.strategy_drivers} drivers)", f"{res.stops_match:.1%}", ""
+    )
+    out.add_row("actual compound sequence in top 3", f"{res.sequence_top3:.1%}", "")
+    for w in (1, 2):
+        out.add_row(
+            f"real stop within {w} lap(s) of the advice ({res.stops_scored} stops)",
+            f"{res.pit_lap_within.get(w, float('nan')):.1%}",
+            "",
+        )
+    out.add_row(
+        f"rejoin position within one place ({res.rejoin_stops} green stops)",
+        f"{res.rejoin_within_1:.1%}",
+        f"mean error {res.rejoin_mae:.2f} places",
+    )
+    for pct in (25, 50, 75):
+        b = res.win_brier.get(pct, {})
+        out.add_row(
+            f"win Brier score at {pct}%",
+            f"{b.get('model', float('nan')):.4f}",
+            f"{b.get('leader', float('nan')):.4f} (leader wins)",
+        )
+    a = res.win_brier_all_laps
+    out.add_row(
+        "win Brier score, every lap", f"{a['model']:.4f}", f"{a['leader']:.4f} (leader wins)"
+    )
+    for tenth, b in sorted(res.win_brier_by_tenth.items()):
+        out.add_row(
+            f"  win Brier, {10 * tenth}-{10 * tenth + 10}% of the race",
+            f"{b['model']:.4f}",
+            f"{b['leader']:.4f}",
+        )
+    out.add_row(
+        "podium Brier score, every lap", f"{res.podium_brier.get('model', float('nan')):.4f}", ""
+    )
+    out.add_row("win expected calibration error", f"{res.win_ece:.4f}", "")
+    for pct in (25, 50, 75):
+        m = res.position_mae.get(pct, {})
+        out.add_row(
+            f"finishing position MAE at {pct}%",
+            f"{m.get('model', float('nan')):.2f}",
+            f"{m.get('hold', float('nan')):.2f} (current order)",
+        )
+    out.add_row(
+        "largest drop of the winner's win chance in his green-flag stops",
+        f"{res.max_pit_cycle_drop:.2f}",
+        f"mean over races {res.mean_pit_cycle_drop:.2f}",
+    )
+    if res.crossover_lap_error is not None:
+        out.add_row(
+            "wet crossover, laps from the top-10's median switch",
+            f"{res.crossover_lap_error:.1f}",
+            "",
+        )
+    return out

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.settings import NotConfiguredError, get_settings
+from pitwall.core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if Console().is_terminal else 150)  # wide tables in files too
 
 predict_app = typer.Typer(
     help="Race-winner and podium chances before the lights.", no_args_is_help=True
@@ -175,6 +175,8 @@ def _names(history) -> dict:
 
 
 def _print_result(r, names) -> None:
+    from strategy.winner.metrics import paired_difference
+
     preds = r.predictions
     title = f"{r.season} walk-forward, {MOMENT_TITLES[r.moment]} ({r.races} races)"
     per = Table(title=title)
@@ -209,11 +211,18 @@ def _print_result(r, names) -> None:
     total.add_column("metric")
     total.add_column("model", justify="right")
     total.add_column(r.baseline_name.replace("_", " "), justify="right")
+    total.add_column("model - baseline", justify="right")
     if r.moment == "post":
         total.add_column("pole wins", justify="right")
     for metric, label in METRIC_NAMES.items():
         row = [label, _fmt(metric, r.summary["model"].get(metric))]
         row.append(_fmt(metric, r.summary[r.baseline_name].get(metric)))
+        diff = paired_difference(r.per_race["model"], r.per_race[r.baseline_name], metric)
+        row.append(
+            _fmt(metric, diff).replace("%", " pts")
+            if metric in ("top1", "top3")
+            else _fmt(metric, diff)
+        )
         if r.moment == "post":
             row.append(_fmt(metric, r.summary["pole_wins"].get(metric)))
         total.add_row(*row)

@@ -13,9 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pitwall.core.settings import get_settings, stack_env_is_live
 from pitwall.embedded import ServerStartError, Stack
-from pitwall.embedded.stack import stack_env_is_live
-from pitwall.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -120,7 +119,9 @@ def register(app: typer.Typer) -> None:
         try:
             from producers.admin import create_topics
 
-            created = create_topics(urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka)
+            created = create_topics(
+                urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka, settings.kafka_partitions
+            )
             fresh = sum(r.status == "created" for r in created)
             console.print(f"Topics ready: {len(created)} ({fresh} created)")
             procs = start_services(services or [], env)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.settings import NotConfiguredError, get_settings
+from pitwall.core.settings import NotConfiguredError, get_settings
 from schemas.topics import ALL_TOPICS
 
 console = Console()
@@ -31,7 +31,7 @@ def create() -> None:
     from producers.admin import create_topics
 
     try:
-        results = create_topics(_bootstrap())
+        results = create_topics(_bootstrap(), get_settings().kafka_partitions)
     except Exception as exc:
         console.print(f"[red]Could not reach the broker:[/] {exc}")
         raise typer.Exit(1) from None
@@ -54,14 +54,67 @@ def list_topics() -> None:
     console.print(table)
 
 
+#: (process, how it starts, what it reads, what it writes): built from each process's own
+#: topic lists, so the table cannot drift from the code.
+Flow = tuple[str, str, list[str], list[str]]
+
+
+def topic_flows() -> list[Flow]:
+    """Which pitwall process reads and writes which topic."""
+    from consumers import pg_sink, redis_state
+    from schemas.topics import DLQ, RAW_TOPICS
+    from streams.app import INPUT_TOPICS, OUTPUT_TOPICS
+
+    raw = [t.name for t in RAW_TOPICS]
+    return [
+        ("replay", "`simulate_live`, `POST /admin/replays`", [], raw),
+        ("live feed", "`pitwall live`", [], [*raw, DLQ.name]),
+        ("stream worker", "`pitwall worker`", [t.name for t in INPUT_TOPICS],
+         [t.name for t in OUTPUT_TOPICS]),
+        ("PostgreSQL sink", "`pitwall sink`", list(pg_sink.TOPICS), [DLQ.name]),
+        ("Redis writer", "`pitwall sink`", list(redis_state.TOPICS), []),
+    ]  # fmt: skip
+
+
+def flows_markdown() -> str:
+    """The topic table of the README: one row per topic, who writes and who reads it."""
+    flows = topic_flows()
+    lines = ["| topic | written by | read by |", "|---|---|---|"]
+    for t in ALL_TOPICS:
+        writers = ", ".join(p for p, _, _, w in flows if t.name in w) or "-"
+        readers = ", ".join(p for p, _, r, _ in flows if t.name in r) or "-"
+        lines.append(f"| `{t.name}` | {writers} | {readers} |")
+    return "\n".join(lines)
+
+
+@topics_app.command("graph")
+def graph(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the README's markdown table.")
+    ] = False,
+) -> None:
+    """Which process reads and writes which topic (from the processes' own topic lists)."""
+    if markdown:
+        print(flows_markdown())
+        return
+    table = Table("process", "command", "reads", "writes")
+    for name, command, reads, writes in topic_flows():
+        table.add_row(name, command.replace("`", ""), "\n".join(reads) or "-",
+                      "\n".join(writes) or "-")  # fmt: skip
+    console.print(table)
+
+
 @schemas_app.command("export")
 def export(
     directory: Annotated[Path, typer.Argument(help="Directory to write <topic>.schema.json into.")],
 ) -> None:
-    """Write one JSON Schema per topic, for consumers written in other languages."""
+    """Write one JSON Schema per topic, for consumers written in other languages.
+
+    The same schemas as `GET /api/v1/schemas/{topic}` of `pitwall serve`.
+    """
     from schemas.export import export_json_schemas
 
-    paths = export_json_schemas(directory)
+    paths = export_json_schemas(directory, get_settings().kafka_partitions)
     for p in paths:
         console.print(f"wrote {p}")
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 
+from pitwall.core.settings import Settings, stack_env_owner, write_stack_env
 from pitwall.embedded.base import EmbeddedServer, ServerStartError
 from pitwall.embedded.kafka import TansuBroker
 from pitwall.embedded.postgres import EmbeddedPostgres
 from pitwall.embedded.redis import EmbeddedRedis
-from pitwall.settings import Settings
-
-PID_VAR = "PITWALL_STACK_PID"
 
 
 class Stack:
@@ -63,8 +60,7 @@ class Stack:
             self.stop()
             raise
         if self.write_env_file and self.urls:
-            lines = [f"{k}={v}" for k, v in self.urls.items()] + [f"{PID_VAR}={os.getpid()}"]
-            self.settings.stack_env_file.write_text("\n".join(lines) + "\n")
+            write_stack_env(self.settings.stack_env_file, self.urls)
         return dict(self.urls)
 
     def stop(self) -> None:
@@ -73,7 +69,7 @@ class Stack:
             server.stop()
         self.servers.clear()
         env_file = self.settings.stack_env_file
-        if self.write_env_file and env_file.exists() and _owner_pid(env_file) == os.getpid():
+        if self.write_env_file and env_file.exists() and stack_env_owner(env_file) == os.getpid():
             env_file.unlink(missing_ok=True)
 
     def dead(self) -> list[EmbeddedServer]:
@@ -93,28 +89,4 @@ class Stack:
         self.stop()
 
 
-def _owner_pid(env_file: Path) -> int | None:
-    try:
-        for line in env_file.read_text().splitlines():
-            if line.startswith(f"{PID_VAR}="):
-                return int(line.split("=", 1)[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def stack_env_is_live(env_file: Path) -> bool:
-    """True if ``env_file`` was written by a ``pitwall up`` that is still running."""
-    pid = _owner_pid(env_file)
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-__all__ = ["ServerStartError", "Stack", "stack_env_is_live"]
+__all__ = ["ServerStartError", "Stack"]

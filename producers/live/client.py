@@ -47,8 +47,9 @@ class FeedDropped(ConnectionError):
     """The connection closed or went silent before the session ended."""
 
 
-def credentials_problem() -> str | None:
-    """Why sign-in cannot work here (None if a token, credentials or a prompt are there)."""
+def credentials_problem(credentials_set: bool) -> str | None:
+    """Why sign-in cannot work here (None if a token, credentials (``credentials_set``: the
+    F1_USERNAME and F1_PASSWORD that FastF1 reads) or a prompt are there)."""
     from fastf1.internals.f1account import get_auth_method, token_manager
 
     token = token_manager.get_stored()
@@ -56,7 +57,7 @@ def credentials_problem() -> str | None:
         return None
     if get_auth_method() == "browser":
         return None
-    if os.environ.get("F1_USERNAME") and os.environ.get("F1_PASSWORD"):
+    if credentials_set:
         return None
     if sys.stdin.isatty():
         return None  # FastF1 prompts for them
@@ -161,6 +162,7 @@ def run_live(
     finished: Callable[[], bool],
     record: Path | None = None,
     no_auth: bool = False,
+    credentials_set: bool = False,
     timeout: int = 60,
     attempts: int = 20,
     min_backoff: float = 1.0,
@@ -171,9 +173,10 @@ def run_live(
     """Connect and stream until the session ends; reconnect with back-off when it drops.
 
     ``client_factory`` builds the client of each attempt (FeedClient; tests pass one that
-    replays a recording in place of F1's servers)."""
+    replays a recording in place of F1's servers); ``credentials_set``: F1_USERNAME and
+    F1_PASSWORD are there for FastF1 to sign in with."""
     client_factory = client_factory or FeedClient
-    if not no_auth and (problem := credentials_problem()):
+    if not no_auth and (problem := credentials_problem(credentials_set)):
         raise MissingCredentialsError(problem)
     stop = stop or threading.Event()
 

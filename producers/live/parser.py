@@ -7,7 +7,9 @@ makes true, the same events ``simulate_live`` publishes for a replayed session:
 * ``SessionInfo`` / ``DriverList`` -> SessionEvent(info); ``SessionStatus`` -> status;
   ``LapCount`` -> lap_count
 * ``TimingData`` -> TimingEvent (position, gap, interval) and, per completed lap, a LapEvent
-  with the lap's compound, tyre age, stint, position and track status (see ``laps.py``)
+  with the lap's compound, tyre age, stint, position and track status (see ``laps.py``);
+  its ``Retired``/``KnockedOut``, ``Stopped`` and ``InPit`` flags -> SessionEvent(car_status)
+  when a car's status changes
 * ``TimingAppData`` / ``TyreStintSeries`` -> StintEvent for a new stint or a correction
 * ``TrackStatus`` -> TrackStatusEvent, ``RaceControlMessages`` -> RaceControlEvent,
   ``WeatherData`` -> WeatherEvent, ``CarData.z`` / ``Position.z`` -> TelemetryEvent
@@ -31,6 +33,7 @@ from producers.live.session import session_key_from_info
 from producers.live.state import merge_delta
 from schemas import (
     TRACK_STATUS_CODES,
+    CarStatus,
     DriverInfo,
     Envelope,
     EventTime,
@@ -148,6 +151,10 @@ class StintInfo:
     laps_before: int = 0  # laps on the set before the parser saw the stint (a joined feed)
 
 
+#: TimingData flags of a car's status.
+_STATUS_FLAGS = {"Retired", "KnockedOut", "Stopped", "InPit"}
+
+
 @dataclass
 class DriverState:
     """Per driver: identity, lap assembler, stints and what was last published."""
@@ -158,6 +165,7 @@ class DriverState:
     stint_laps: Counter[int] = field(default_factory=Counter)
     published_stints: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     laps_done: int = 0
+    status: CarStatus | None = None  # last status published
 
 
 class LiveParser:
@@ -446,6 +454,8 @@ class LiveParser:
             car = self._car(num)
             for lap in car.laps.update(t_us, delta):
                 out.append(self._lap_event(car, lap))
+            if _STATUS_FLAGS & delta.keys():
+                self._car_status(car, num, lines_state.get(num) or {}, t, out)
             position = delta.get("Position")
             gap = delta.get("GapToLeader")
             interval = delta.get("IntervalToPositionAhead")
@@ -469,6 +479,34 @@ class LiveParser:
                         interval_text=i_text,
                     )
                 )
+
+    def _car_status(
+        self, car: DriverState, num: str, line: dict[str, Any], t: float, out: list[Envelope]
+    ) -> None:
+        """A car-status event when the car's flags say something new."""
+        if line.get("Retired") or line.get("KnockedOut"):
+            status = CarStatus.RETIRED
+        elif line.get("Stopped"):
+            status = CarStatus.STOPPED
+        elif line.get("InPit"):
+            status = CarStatus.IN_PIT
+        else:
+            status = CarStatus.RUNNING
+        if status == car.status or (car.status is None and status == CarStatus.RUNNING):
+            car.status = status
+            return
+        car.status = status
+        out.append(
+            SessionEvent(
+                session_key=self.session_key,
+                event_time=self.at(t),
+                kind="car_status",
+                driver=self.code(num),
+                car_status=status,
+                lap=_int(line.get("NumberOfLaps")),
+                reason="knocked out" if line.get("KnockedOut") else None,
+            )
+        )
 
     def _stint_for(self, car: DriverState, lap: FinishedLap) -> int | None:
         """1-based stint of a lap: the last stint seen before the lap ended (pit entry for

@@ -1,19 +1,22 @@
 """Scores of race predictions, per race and over a season with bootstrap intervals.
 
-Per race: **win Brier** is the mean over the race's drivers of (p_win - won)^2 (as in the
-in-race back-test); **win log-loss** is -ln of the chance given to the actual winner (the
-race's win chances sum to 1, so this is the multinomial log-loss; chances are clipped to
-1e-4); **top1** is 1 when the driver with the highest chance won (with ties, the share of
-the tied drivers who won: what a fair draw among them would score); **podium Brier** is the
-mean over drivers of (p_podium - on_podium)^2; **top3** is the share of the actual podium
-found among the three highest podium chances. Season figures are means over races; 95%
-intervals come from resampling races (bootstrap, 2,000 draws, fixed seed).
+Per race: **win Brier** is the mean over the race's drivers of (p_win - won)^2
+(``strategy.calibration.brier``, as in the in-race back-test); **win log-loss** is -ln of
+the chance given to the actual winner (the race's win chances sum to 1, so this is the
+multinomial log-loss; chances are clipped to 1e-4); **top1** is 1 when the driver with the
+highest chance won (with ties, the share of the tied drivers who won: what a fair draw among
+them would score); **podium Brier** is the mean over drivers of (p_podium - on_podium)^2;
+**top3** is the share of the actual podium found among the three highest podium chances.
+Season figures are means over races; 95% intervals come from resampling races (bootstrap,
+2,000 draws, fixed seed).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from strategy.calibration import brier
 
 METRICS = ("win_brier", "win_log_loss", "top1", "podium_brier", "top3")
 CLIP = 1e-4
@@ -30,7 +33,7 @@ def race_scores(
     podium = pos <= 3
     p_win = np.asarray(p_win, dtype=float)
     out = {
-        "win_brier": float(np.mean((p_win - won) ** 2)),
+        "win_brier": brier(p_win, won),
         "win_log_loss": float(-np.log(np.clip(p_win[won], CLIP, 1.0)).sum())
         if won.any()
         else np.nan,
@@ -40,7 +43,7 @@ def race_scores(
         out["podium_brier"] = out["top3"] = np.nan
     else:
         p_podium = np.asarray(p_podium, dtype=float)
-        out["podium_brier"] = float(np.mean((p_podium - podium) ** 2))
+        out["podium_brier"] = brier(p_podium, podium)
         top = np.argsort(-p_podium, kind="mergesort")[:3]
         out["top3"] = float(podium[top].sum() / max(1, min(3, podium.sum())))
     return out
@@ -83,7 +86,8 @@ def summarize(
 def paired_difference(
     a: pd.DataFrame, b: pd.DataFrame, metric: str, n_boot: int = 2000, seed: int = 0
 ) -> dict[str, float]:
-    """Mean of ``a - b`` over the same races with its 95% bootstrap interval."""
+    """Mean of ``a - b`` over the same races with its 95% bootstrap interval (races drawn
+    together for both, so the interval is of the difference, not of two overlapping means)."""
     m = a[["race_id", metric]].merge(b[["race_id", metric]], on="race_id", suffixes=("_a", "_b"))
     d = (m[f"{metric}_a"] - m[f"{metric}_b"]).to_numpy(float)
     rng = np.random.default_rng(seed)

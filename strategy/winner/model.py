@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import lightgbm as lgb
@@ -129,7 +130,9 @@ class ConditionalLogit:
         self, rows: pd.DataFrame, won: np.ndarray, weight: np.ndarray | None = None
     ) -> ConditionalLogit:
         raw = columns(rows, self.features)
-        self.fill = np.nan_to_num(np.nanmedian(raw, axis=0))
+        with warnings.catch_warnings():  # a column without any value yet fills with 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.fill = np.nan_to_num(np.nanmedian(raw, axis=0))
         x = np.where(np.isnan(raw), self.fill, raw)
         self.center, self.scale = x.mean(axis=0), x.std(axis=0) + 1e-9
         x = (x - self.center) / self.scale

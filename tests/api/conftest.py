@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 RACE = (2023, "Monaco")
@@ -121,7 +121,7 @@ def timeline(stack: Settings):
 
 
 def publish(timeline, speed: float | None = None) -> None:
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
     from producers.kafka import EventProducer
     from replay.simulate import publish_timeline
 
@@ -158,7 +158,7 @@ def landed(stack: Settings, pipeline: dict, timeline) -> str:
     import orjson
     import redis
 
-    from consumers.redis_keys import session_key_name
+    from schemas.live import session_key_name
 
     r = redis.Redis.from_url(stack.require_redis)
 
@@ -177,7 +177,7 @@ def landed(stack: Settings, pipeline: dict, timeline) -> str:
 async def client(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app in-process, lifespan run, over httpx's ASGI transport."""
     from api.main import create_app
-    from pitwall.settings import get_settings
+    from pitwall.core.settings import get_settings
 
     app = create_app(get_settings())
     async with app.router.lifespan_context(app):

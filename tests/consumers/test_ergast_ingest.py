@@ -17,7 +17,7 @@ import redis
 
 from consumers.ergast.csv_source import read_directory
 from consumers.ergast.jolpica import JolpicaClient, JolpicaError
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 from schemas.winner import RacePrediction, race_cache_key
 from tests.ergast_data import (
     FakeJolpica,

@@ -29,18 +29,18 @@ from typer.testing import CliRunner
 from consumers.db_schema import SCHEMA, migrate
 from consumers.pg_sink import GROUP as PG_GROUP
 from consumers.pg_sink import PgWriter
-from consumers.redis_keys import live_channel, session_key_name
 from consumers.redis_state import GROUP as REDIS_GROUP
 from consumers.redis_state import TOPICS as REDIS_TOPICS
 from consumers.redis_state import StateWriter
-from pitwall.kafka_config import consumer_config
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
 from replay.timeline import Timeline, build_timeline
-from schemas import EventTime, decode, encode
+from schemas import Envelope, EventTime, decode, encode
+from schemas.fastcodec import decode_fast
+from schemas.live import live_channel, session_key_name
 from schemas.topics import ALL_TOPICS, DLQ, LAPS
-from tests.kafka_utils import end_offsets, read_since
+from tests.kafka_utils import consumer_config, end_offsets, read_since
 
 MONACO_LAPS = 1515
 
@@ -98,6 +98,12 @@ def _wait_caught_up(group: str, ends: dict[tuple[str, int], int], log: Path) -> 
             time.sleep(0.2)
     finally:
         c.close()
+
+
+def _apply(writer: StateWriter, topic: str, event: Envelope, pipe: object) -> None:
+    """What the consume loop hands the writer: the event as decoded from its bytes."""
+    raw = encode(event)
+    writer.apply(topic, decode_fast(topic, raw), raw, pipe)
 
 
 def _count(db: str, table: str, key: str) -> int:
@@ -253,7 +259,6 @@ def test_sink_rejects_a_bad_option(stack: Settings) -> None:
 def test_redis_keeps_latest_strategy_one_history_point_per_lap_and_degradation(
     stack: Settings, monaco: Timeline
 ) -> None:
-    from schemas import encode
     from schemas.derived import DegradationEvent, DriverStrategy, StrategyEvent
     from schemas.topics import DEGRADATION, STRATEGY, TRACK_STATUS
 
@@ -278,7 +283,7 @@ def test_redis_keeps_latest_strategy_one_history_point_per_lap_and_degradation(
                (TRACK_STATUS.name, track)]  # fmt: skip
     pipe = r.pipeline(transaction=False)
     for topic, event in updates:
-        writer.apply(topic, encode(event), pipe)
+        _apply(writer, topic, event, pipe)
     pipe.execute()
     history = [orjson.loads(p) for p in r.lrange(session_key_name(key, "strategy_history"), 0, -1)]
     podium = {"VER": 0.9, "ALO": 0.8}
@@ -309,7 +314,7 @@ def test_redis_standings_keep_the_newest_tyres_whatever_topic_comes_first(
     pipe = r.pipeline(transaction=False)
     seen = []
     for event in order:
-        writer.apply(f"f1.{event.type}s.v1", encode(event), pipe)
+        _apply(writer, f"f1.{event.type}s.v1", event, pipe)
         pipe.execute()
         row = orjson.loads(r.hget(session_key_name(key, "standings"), "ALO"))
         seen.append((row["stint"], row["compound"], row["tyre_age"]))

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings
 from producers.kafka import EventProducer
 from replay.clock import PacingClock
 from replay.fastf1_source import load_session
@@ -181,7 +181,7 @@ class RecordingClock(PacingClock):
 
 def test_from_lap_1_starts_pacing_at_lights_out(stack: Settings) -> None:
     """The demo's default: the hour of pre-race feed goes at once, pacing starts at the start."""
-    timeline = build_timeline(2023, "Monaco", "R", stack)
+    timeline = build_timeline(2023, "Monaco", "R", settings=stack)
     start = timeline.lap_start_time(1)
     status = [e for e in timeline.events if isinstance(e, SessionEvent) and e.status]
     assert start == next(e.event_time.session_time for e in status if e.status == "Started")

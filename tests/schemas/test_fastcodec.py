@@ -22,11 +22,14 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from consumers.db_schema import SCHEMA, row_values
+from pitwall.core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import DecodeError, DlqEvent, Envelope, EventTime, decode, encode, utcnow
 from schemas.fastcodec import DECODERS, decode_fast
 from schemas.topics import BY_TYPE
-from streams import session_state
+from strategy.live_state import CarState, SessionState, apply_lap, features_of
+
+SETTINGS = get_settings()
 
 FINER_THAN_MICROSECONDS = re.compile(rb":[0-9]{2}:[0-9]{2}\.[0-9]{7}")
 PER_TOPIC = 10  # real events per topic that are mutated (about 45k variants)
@@ -42,17 +45,16 @@ ODD_VALUES: list[Any] = [
 @pytest.fixture(scope="module")
 def real_events() -> dict[str, list[Envelope]]:
     by_topic: dict[str, list[Envelope]] = defaultdict(list)
-    monaco = build_timeline(2023, "Monaco")
-    australia = build_timeline(2025, "Australia", telemetry_every=200)
+    monaco = build_timeline(2023, "Monaco", settings=SETTINGS)
+    australia = build_timeline(2025, "Australia", settings=SETTINGS, telemetry_every=200)
     for e in itertools.chain(monaco.events, australia.events):
         by_topic[BY_TYPE[e.type].name].append(e)
-    session = session_state.new_session(monaco.session_key)
-    drivers: dict[str, dict[str, Any]] = {}
+    session = SessionState.new(monaco.session_key)
+    cars: dict[str, CarState] = {}
     for lap in by_topic["f1.laps.v1"][:400]:
-        d = drivers.setdefault(lap.driver, session_state.new_driver(lap.driver))
-        if session_state.apply_lap(session, d, lap):
-            event = session_state.features_event(session, d, lap, drivers)
-            by_topic["f1.features.v1"].append(event)
+        car = cars.setdefault(lap.driver, CarState.new(lap.driver))
+        if apply_lap(session, car, lap):
+            by_topic["f1.features.v1"].append(features_of(session, car, lap, cars))
     bad = encode(by_topic["f1.laps.v1"][0])[:-7]
     by_topic["f1.dlq.v1"].append(
         DlqEvent(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pitwall.settings import get_settings
+from pitwall.core.settings import get_settings
 from strategy.data import lap_files, read_laps
 
 

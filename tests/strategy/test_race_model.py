@@ -10,16 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pitwall.core.settings import get_settings
 from strategy.artifacts import RaceModels, load_models
-from strategy.backtest import race_state_at, run_backtest
+from strategy.backtest import run_backtest, state_of
 from strategy.data import read_laps
 from strategy.decisions import plans_for, recommend
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected
-from strategy.laptime import anchor_frame
+from strategy.laptime import anchor_table
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps
 from strategy.safety_car import compare_sc_counts, hazards, sc_history
+
+SETTINGS = get_settings()
 
 OFF = np.array([-0.45, 0.0, 0.35, 4.0, 7.0], np.float32)
 SLOPE = np.array([0.08, 0.05, 0.03, 0.06, 0.05], np.float32)
@@ -87,7 +90,7 @@ def test_sc_hazard_matches_history(data_dir: Path) -> None:
 
 
 def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> None:
-    a = anchor_frame(laps_2023)
+    a = anchor_table(laps_2023, {})
     clean = a[a["clean"]]
     sizes = clean.groupby(["race_id", "driver", "stint"]).size()
     race, driver, stint = sizes[sizes >= 25].index[0]
@@ -108,9 +111,8 @@ def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> Non
 def test_recommend_on_a_real_mid_race_state(
     laps_2023: pd.DataFrame, source: str, trained_dir: Path, tmp_path: Path
 ) -> None:
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
-    state = race_state_at(a, "2023-bahrain", 20)
-    models = load_models(trained_dir if source == "trained" else tmp_path)
+    state = state_of(laps_2023[laps_2023["circuit"] == "bahrain"], 20)
+    models = load_models(trained_dir if source == "trained" else tmp_path, SETTINGS.data_dir)
     assert (models.version == "priors") == (source == "priors")
     recs = recommend(state, models, n_sims=2000, seed=1)
     assert [r.driver for r in recs] == [d.driver for d in state.running()]
@@ -129,10 +131,10 @@ def test_recommend_on_a_real_mid_race_state(
 
 
 def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "bahrain"])
-    green = race_state_at(a, "2023-bahrain", 14)
-    models = load_models(tmp_path)
-    sc = race_state_at(a, "2023-bahrain", 14)
+    bahrain = laps_2023[laps_2023["circuit"] == "bahrain"]
+    green = state_of(bahrain, 14)
+    models = load_models(tmp_path, SETTINGS.data_dir)
+    sc = state_of(bahrain, 14)
     sc.track_status = "sc"
     now_green = sum(p.best[1][0][0] == 15 for p in plans_for(green, models) if p.best[1])
     now_sc = sum(p.best[1][0][0] == 15 for p in plans_for(sc, models) if p.best[1])
@@ -144,13 +146,13 @@ def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_di
     path = data_dir / "laps/Data/grand_prix/transformed_grand_prix_laps_2024.csv"
     laps = read_laps([path])
     laps = laps[laps["circuit"].isin(["bahrain", "saudi-arabian", "japanese", "chinese"])]
-    models = load_models(trained_dir)
+    models = load_models(trained_dir, SETTINGS.data_dir)
     assert models.laptime is not None and 2024 not in models.metadata["seasons"]
     res = run_backtest(laps, models, data_dir, n_sims=300)
     assert len(res.races) == 4
-    assert res.model_mae[1] < res.persistence_mae[1]
+    assert res.lap_mae[1]["model"] < res.lap_mae[1]["persistence"]
     assert 0 <= res.stops_match <= 1 and res.strategy_drivers > 40
-    assert all(0 <= res.brier[p] < 0.1 for p in (25, 50, 75))
+    assert all(0 <= res.win_brier[p]["model"] < 0.1 for p in (25, 50, 75))
 
 
 def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_path: Path) -> None:
@@ -185,7 +187,7 @@ def _env() -> dict[str, str]:
 
 
 def test_models_without_artifact_use_priors(tmp_path: Path) -> None:
-    models = load_models(tmp_path)
+    models = load_models(tmp_path, SETTINGS.data_dir)
     assert isinstance(models, RaceModels) and models.version == "priors"
     assert 15 < models.pit_loss("monaco") < 35
     assert models.pit_loss("nowhere") > 0 and models.sc_hazard("nowhere")[0] > 0
@@ -193,9 +195,8 @@ def test_models_without_artifact_use_priors(tmp_path: Path) -> None:
 
 def test_two_compound_rule_and_wet_races(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
     """In a dry race a car that has run one dry compound must fit another; not in the wet."""
-    a = anchor_frame(laps_2023[laps_2023["circuit"] == "spanish"])
-    state = race_state_at(a, "2023-spanish", 30)
-    models = load_models(tmp_path)
+    state = state_of(laps_2023[laps_2023["circuit"] == "spanish"], 30)
+    models = load_models(tmp_path, SETTINGS.data_dir)
     for d, plan in zip(state.running(), plans_for(state, models), strict=True):
         used = {c for c in (*d.compounds_used, d.compound) if c in ("SOFT", "MEDIUM", "HARD")}
         for seq in plan.ranked_sequences():
@@ -228,7 +229,7 @@ def test_simulator_runs_any_plan_and_retirements() -> None:
 
 
 def test_circuit_names_are_merged(tmp_path: Path) -> None:
-    models = load_models(tmp_path)
+    models = load_models(tmp_path, SETTINGS.data_dir)
     assert models.pit_loss("saudi-arabia") == models.pit_loss("saudi-arabian")
     assert models.sc_hazard("Mexican Grand Prix") == models.sc_hazard("mexico-city")
     assert models.key("São Paulo Grand Prix") == "sao-paulo"

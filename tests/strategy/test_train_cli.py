@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pitwall.core.settings import get_settings
 from strategy.artifacts import latest_artifact, load_models
+
+SETTINGS = get_settings()
 
 
 def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
@@ -23,8 +26,8 @@ def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["seasons"] == [2022, 2023] and 2024 not in meta["seasons"]
     assert any("sprint" in name for name in meta["data"])
-    assert "tyre_life_at" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
-    models = load_models(tmp_path)
+    assert "target_age" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
+    models = load_models(tmp_path, SETTINGS.data_dir)
     assert models.version == meta["version"] and models.laptime is not None
     bad = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "train", "--seasons", "1990", "--out", str(tmp_path)],

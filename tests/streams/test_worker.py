@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.settings import Settings
+from pitwall.core.settings import Settings, get_settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
 from replay.timeline import build_timeline
 from schemas import decode
 from schemas.topics import DLQ, FEATURES, LAPS, STRATEGY
 from tests.kafka_utils import end_offsets, read_since
+
+SETTINGS = get_settings()
 
 
 class Worker:
@@ -78,7 +80,7 @@ def _session(topic: str, offsets: dict[int, int], key: str, until=None, idle: fl
 
 
 def test_full_race_gives_strategy_every_leader_lap(stack: Settings, worker: Worker) -> None:
-    timeline = build_timeline(2023, "Monaco").with_session_key("w-2023-monaco-R")
+    timeline = build_timeline(2023, "Monaco", settings=SETTINGS).with_session_key("w-2023-monaco-R")
     total = timeline.total_laps
     before = {t: end_offsets(t) for t in (FEATURES.name, STRATEGY.name)}
     publish_timeline(timeline, EventProducer(stack.require_kafka), speed=None)
@@ -114,7 +116,9 @@ def test_malformed_event_goes_to_dlq_and_next_event_is_processed(
     producer = EventProducer(stack.require_kafka)
     garbage = b'{"type": "lap", "session_key": "dlq-test", "lap_number": "not a number"'
     producer.publish_raw(LAPS.name, "dlq-test:XXX", garbage)
-    good = next(e for e in build_timeline(2023, "Monaco").events if e.type == "lap")
+    good = next(
+        e for e in build_timeline(2023, "Monaco", settings=SETTINGS).events if e.type == "lap"
+    )
     producer.publish(good.model_copy(update={"session_key": "dlq-test"}))
     producer.flush()
     dlq = read_since(DLQ.name, before[DLQ.name], until=lambda m: len(m) >= 1, max_wait=60)
@@ -131,7 +135,7 @@ def test_malformed_event_goes_to_dlq_and_next_event_is_processed(
 
 def test_killed_worker_recovers_and_misses_no_lap(stack: Settings, worker: Worker) -> None:
     key = "kill-2023-bahrain-R"
-    timeline = build_timeline(2023, "Bahrain").with_session_key(key)
+    timeline = build_timeline(2023, "Bahrain", settings=SETTINGS).with_session_key(key)
     before = {t: end_offsets(t) for t in (FEATURES.name, STRATEGY.name)}
     speed = 600.0
     replay = threading.Thread(

@@ -1,7 +1,8 @@
-"""Client configuration shared by every Kafka consumer of pitwall (confluent-kafka keys).
+"""Kafka client configuration and broker queries shared by every pitwall process.
 
 The embedded broker does not wake a waiting fetch when data arrives and makes a joining
 member wait about half the session timeout, so both are short by default (see Settings).
+Part of the foundation: it imports nothing of pitwall's but the settings.
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pitwall.settings import Settings, get_settings
+from pitwall.core.settings import Settings
 
 
 def consumer_config(
+    settings: Settings,
     group_id: str | None,
-    settings: Settings | None = None,
     *,
     from_beginning: bool = True,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A confluent-kafka consumer config for ``group_id`` (None: no group, use assign())."""
-    s = settings or get_settings()
+    s = settings
     session_ms = s.kafka_session_timeout_ms
     config: dict[str, Any] = {
         "bootstrap.servers": s.require_kafka,
@@ -51,7 +52,9 @@ def poll_batch(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
     return [m for m in msgs if not m.error()]
 
 
-def end_offsets(topic: str, timeout: float = 10.0, idle: float = 1.0) -> dict[int, int]:
+def end_offsets(
+    bootstrap: str, topic: str, timeout: float = 10.0, idle: float = 1.0
+) -> dict[int, int]:
     """The offset after the last message, for every partition of ``topic``.
 
     Tansu 0.6 (the embedded broker) answers "latest offset" with the base offset of the
@@ -63,7 +66,14 @@ def end_offsets(topic: str, timeout: float = 10.0, idle: float = 1.0) -> dict[in
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    c = Consumer(consumer_config(None))
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "pitwall-unused",
+            "enable.auto.commit": False,
+            "log_level": 3,
+        }
+    )
     try:
         meta = c.list_topics(topic, timeout=timeout).topics[topic]
         ends = {

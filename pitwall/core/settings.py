@@ -1,19 +1,25 @@
 """One settings object for every pitwall process, read from the environment.
 
+Only entry points (the CLI commands, ``simulate_live``, the API app factory) read it; they
+pass it, or the values it holds, to everything below them.
+
 Where a server URL is unset, ``pitwall up`` (and the test suite) start an embedded server
-and record its URL in the state directory's ``stack.env``; every other process reads that
-file too, so ``simulate_live`` in a second terminal finds the stack ``pitwall up`` started.
+and record its URL in the state directory's ``stack.env`` with the owner's pid; every other
+process reads that file too while its owner lives, so ``simulate_live`` in a second terminal
+finds the stack ``pitwall up`` started.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_data_dir() -> Path:
@@ -26,8 +32,6 @@ def _default_data_dir() -> Path:
 
 
 def _state_dir() -> Path:
-    import os
-
     return Path(os.environ.get("PITWALL_STATE_DIR", REPO_ROOT / ".pitwall")).resolve()
 
 
@@ -82,8 +86,8 @@ class Settings(BaseSettings):
         default=100,
         validation_alias=AliasChoices("PITWALL_HISTORY_FETCH_WAIT_MS"),
         description="Fetch wait of the PostgreSQL sink, which no live path waits on. On the "
-        "embedded broker every empty fetch costs it CPU per partition (about half a core at "
-        "10 ms over every topic), which the live paths then lack.",
+        "embedded broker every empty fetch costs it CPU per partition, which the live paths "
+        "then lack.",
     )
     kafka_partitions: int = Field(
         default=1,
@@ -91,9 +95,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PITWALL_PARTITIONS"),
         description="Partitions of each race topic when pitwall creates the topics. A session's "
         "events all go to one partition, so a live race gains nothing from more, while every "
-        "partition costs the broker work on each fetch (the idle embedded broker with the "
-        "worker and sinks: 38-42% of a core with 4, 22% with 1). More let several sink "
-        "processes share a bulk load of many sessions.",
+        "partition costs the broker work on each fetch. More let several worker or sink "
+        "processes share many sessions.",
     )
     kafka_session_timeout_ms: int = Field(
         default=3000,
@@ -112,12 +115,48 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PITWALL_API_KEY"),
         description="API key for endpoints that change things.",
     )
-    api_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PITWALL_API_HOST"))
-    api_port: int = Field(default=8000, validation_alias=AliasChoices("PITWALL_API_PORT"))
+    api_host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("PITWALL_API_HOST"),
+        description="Address `pitwall serve` listens on.",
+    )
+    api_port: int = Field(
+        default=8000,
+        validation_alias=AliasChoices("PITWALL_API_PORT"),
+        description="Port `pitwall serve` listens on.",
+    )
+    f1_username: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("F1_USERNAME"),
+        description="F1 account (with F1 TV) for live timing; FastF1 reads it to sign in.",
+    )
+    f1_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("F1_PASSWORD"),
+        description="Password of that F1 account (FastF1 reads it to sign in).",
+    )
+    rate_limit: int = Field(
+        default=1200,
+        ge=0,
+        validation_alias=AliasChoices("PITWALL_RATE_LIMIT"),
+        description="REST requests per client per minute; 0 disables the limit.",
+    )
+    ws_max_buffer: int = Field(
+        default=1 << 20,
+        gt=0,
+        validation_alias=AliasChoices("PITWALL_WS_MAX_BUFFER"),
+        description="Bytes a WebSocket client may leave unsent before the gateway closes it "
+        "(1013, try again later).",
+    )
 
     @property
     def stack_env_file(self) -> Path:
         return self.state_dir / "stack.env"
+
+    @property
+    def f1_credentials(self) -> bool:
+        """Whether an F1 account and password are configured for live timing."""
+        return bool(self.f1_username and self.f1_password)
 
     @property
     def require_kafka(self) -> str:
@@ -148,13 +187,48 @@ def _require(value: str | None, name: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; call ``get_settings.cache_clear()`` to re-read).
+    """The process-wide settings, for entry points only (cached; ``get_settings.cache_clear()``
+    re-reads them).
 
     Environment variables win; a live ``pitwall up``'s ``stack.env`` fills the URLs left unset.
     """
-    from pitwall.embedded.stack import stack_env_is_live
-
     env_file = _state_dir() / "stack.env"
     if env_file.exists() and stack_env_is_live(env_file):
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     return Settings()
+
+
+#: The variable of ``stack.env`` naming the process that owns the stack.
+STACK_PID_VAR = "PITWALL_STACK_PID"
+
+
+def write_stack_env(env_file: Path, urls: Mapping[str, str], owner: int | None = None) -> None:
+    """Record the URLs of a running stack and its owner (this process by default)."""
+    lines = [f"{k}={v}" for k, v in urls.items()]
+    lines.append(f"{STACK_PID_VAR}={os.getpid() if owner is None else owner}")
+    env_file.write_text("\n".join(lines) + "\n")
+
+
+def stack_env_owner(env_file: Path) -> int | None:
+    """The pid that wrote ``env_file`` (None if unreadable)."""
+    try:
+        for line in env_file.read_text().splitlines():
+            if line.startswith(f"{STACK_PID_VAR}="):
+                return int(line.split("=", 1)[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def stack_env_is_live(env_file: Path) -> bool:
+    """True if ``env_file`` was written by a stack owner that is still running."""
+    pid = stack_env_owner(env_file)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

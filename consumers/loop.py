@@ -1,0 +1,196 @@
+"""The one consume loop of pitwall's sinks: subscribe, poll, decode, write, commit, DLQ.
+
+A sink only says what it reads and how it writes a batch (:class:`Sink`); the loop does the
+rest, the same way for the PostgreSQL sink and the Redis writer:
+
+- messages are polled in batches and decoded once (``schemas.fastcodec.decode_fast``: the
+  topic's model, through msgspec where it can), as ``sink.prepare`` iterates over them (so
+  no batch of live events is kept); one that does not decode goes to ``f1.dlq.v1`` with the
+  reason and its raw bytes (sinks with ``dead_letters``), or is logged and skipped;
+- ``sink.prepare`` turns the batch into what it writes, in consumption order, on this thread;
+  ``sink.write`` then writes it on one writer thread while the next batch is fetched and
+  prepared, so at most one batch is in flight;
+- a batch's offsets are committed only once its write has returned: a crash re-reads the
+  batches in flight, never loses one, and the sinks write idempotently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+
+from pitwall.core.gc import raise_gc_thresholds
+from pitwall.core.kafka import consumer_config, poll_batch
+from pitwall.core.settings import Settings
+from producers.kafka import EventProducer
+from schemas import DecodeError
+from schemas.fastcodec import decode_fast
+from schemas.topics import DLQ
+
+log = logging.getLogger(__name__)
+
+B = TypeVar("B")
+
+
+#: One message and its event (a model, or a struct with the model's fields).
+Decoded = tuple[Message, Any]
+
+
+class DeadLetters(Protocol):
+    def __call__(self, message: Message, reason: str, error_type: str) -> None: ...
+
+
+class Sink(Protocol, Generic[B]):
+    """What a sink tells the loop: its group, topics and how it writes a batch."""
+
+    group: str
+    topics: Sequence[str]
+    #: Whether undecodable input goes to the DLQ (one sink does it, the others log it).
+    dead_letters: bool
+
+    def prepare(self, batch: Iterable[Decoded], dead_letter: DeadLetters) -> B:
+        """What to write for ``batch`` (in order); may dead-letter single messages."""
+        ...
+
+    def write(self, prepared: B) -> None:
+        """Write ``prepared`` durably (raise when it cannot be: nothing is committed)."""
+        ...
+
+
+@dataclass
+class LoopStats:
+    """What the loop has consumed so far."""
+
+    events: int = 0
+    batches: int = 0
+    dead_letters: int = 0
+    per_topic: dict[str, int] = field(default_factory=dict)
+
+
+def consume(
+    settings: Settings,
+    sink: Sink[B],
+    stop: Callable[[], bool],
+    *,
+    from_beginning: bool = False,
+    fetch_wait_ms: int | None = None,
+    max_batch: int = 20_000,
+    poll_timeout: float = 0.05,
+    on_batch: Callable[[LoopStats], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> LoopStats:
+    """Run ``sink`` until ``stop()``; returns what was consumed.
+
+    ``from_beginning`` re-reads every partition from its start, ignoring committed offsets
+    (the sinks write idempotently). ``on_ready`` is called once partitions are assigned,
+    ``on_batch`` after each batch is committed.
+    """
+    stats = LoopStats()
+    raise_gc_thresholds()
+    overrides = {} if fetch_wait_ms is None else {"fetch.wait.max.ms": fetch_wait_ms}
+    consumer = Consumer(consumer_config(settings, sink.group, from_beginning=True, **overrides))
+    producer = EventProducer(settings.require_kafka) if sink.dead_letters else None
+    subscribe(consumer, list(sink.topics), from_beginning, on_ready)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{sink.group}-writer")
+    pending: tuple[Future[None], list[TopicPartition], int] | None = None
+
+    def dead_letter(message: Message, reason: str, error_type: str) -> None:
+        stats.dead_letters += 1
+        topic = message.topic()
+        log.warning("%s[%s]@%s: %s", topic, message.partition(), message.offset(), reason)
+        if producer is not None and topic != DLQ.name:
+            producer.dead_letter(
+                topic,
+                reason,
+                message.value() or b"",
+                error_type=error_type,
+                message_key=(message.key() or b"").decode("utf-8", "replace"),
+                partition=message.partition(),
+                offset=message.offset(),
+            )
+
+    def finish() -> None:
+        """Wait for the batch in flight, then its dead letters and offsets."""
+        nonlocal pending
+        if pending is None:
+            return
+        written, offsets, n = pending
+        pending = None
+        written.result()
+        if producer is not None:
+            producer.flush()
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # e.g. partitions moved in a rebalance: rows stay
+            log.warning("offset commit failed (%s); the batch may be re-read, adding no row", exc)
+        stats.batches += 1
+        stats.events += n
+        if on_batch:
+            on_batch(stats)
+
+    try:
+        while not stop():
+            msgs = poll_batch(consumer, max_batch, poll_timeout)
+            prepared = sink.prepare(decode_batch(msgs, dead_letter, stats), dead_letter)
+            finish()
+            if msgs:
+                pending = (pool.submit(sink.write, prepared), committable(msgs), len(msgs))
+        finish()
+    finally:
+        pool.shutdown(wait=True)
+        consumer.close()
+        if producer is not None:
+            producer.close()
+    return stats
+
+
+def decode_batch(
+    messages: Iterable[Message], dead_letter: DeadLetters, stats: LoopStats | None = None
+) -> Iterator[Decoded]:
+    """Each message with its event; those that do not decode are dead-lettered and left out."""
+    for msg in messages:
+        topic = msg.topic()
+        try:
+            event = decode_fast(topic, msg.value() or b"")
+        except DecodeError as exc:
+            dead_letter(msg, exc.reason, "DecodeError")
+            continue
+        if stats is not None:
+            stats.per_topic[topic] = stats.per_topic.get(topic, 0) + 1
+        yield msg, event
+
+
+def subscribe(
+    consumer: Consumer,
+    topics: list[str],
+    from_beginning: bool,
+    on_ready: Callable[[], None] | None,
+) -> None:
+    """Subscribe; on the first assignment call ``on_ready``, and with ``from_beginning``
+    start every assigned partition at its beginning instead of the committed offset."""
+    ready = False
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        nonlocal ready
+        if from_beginning:
+            for p in partitions:
+                p.offset = OFFSET_BEGINNING
+            c.assign(partitions)
+        if not ready and on_ready:
+            on_ready()
+        ready = True
+
+    consumer.subscribe(topics, on_assign=on_assign)
+
+
+def committable(messages: Iterable[Message]) -> list[TopicPartition]:
+    """The offsets to commit once ``messages`` are durable: one past the last of each partition."""
+    last: dict[tuple[str, int], int] = {}
+    for m in messages:
+        last[(m.topic(), m.partition())] = m.offset()
+    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]

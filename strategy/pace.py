@@ -1,0 +1,238 @@
+"""Every running car's expected pace over the laps to come, on its tyres and on new sets.
+
+:class:`PaceCurves` holds, per car, its pace now (fuel-corrected seconds per lap) and the
+expected departure from it at every tyre age: on the set it runs (``current``) and on a new
+set of each compound fitted at a stop (``fresh``). The plan table sums them over stints and
+the Monte Carlo races them lap by lap, so both see the same cars. With a trained lap-time
+model and the cars' laps (``RaceState.history``) the curves are the model's predictions from
+each car's own laps; without, they come from the compound priors (an offset and a linear
+wear per compound at the circuit) around each car's recent pace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from strategy.data import COMPOUND_INDEX, DRY
+from strategy.lapfeatures import FieldPace, RaceContext, anchor_features
+from strategy.laptime import MAX_AGE
+from strategy.race_state import RaceState
+
+if TYPE_CHECKING:
+    from strategy.artifacts import RaceModels
+
+NEAR = 5  # laps ahead on the current set that the lap-time model predicts
+MODEL_LAPS = 3  # clean laps on the current set before the model's pace replaces the priors'
+WEAR_PRIOR_SD = 0.03  # s/lap: spread of a set's wear rate around its compound's at the circuit
+LAP_NOISE_SD = 0.45  # s: a clean lap around its expectation
+_AGES = np.arange(MAX_AGE + 1, dtype=np.float64)
+
+
+@dataclass
+class PaceCurves:
+    """Per running car (in ``RaceState.running()`` order): pace and departures by tyre age."""
+
+    pace: np.ndarray  # (n,) fuel-corrected s per lap on the current set now
+    age: np.ndarray  # (n,) laps on the current set
+    compound: np.ndarray  # (n,) compound index of the current set
+    current: np.ndarray  # (n, MAX_AGE + 1) departure (s) at each age of the current set
+    fresh: np.ndarray  # (n, len(COMPOUNDS), MAX_AGE + 1) departure on a new set, by age
+    #: (n, len(COMPOUNDS)) the part of ``fresh`` that is the compound's pace, not wear
+    offset: np.ndarray
+    source: str = "priors"  # or "model"
+    #: (n, MAX_AGE + 1) the current set's departures as its own laps show its wear, which
+    #: plans are timed on; the race is simulated on the compound's (None: ``current``)
+    own: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.pace)
+
+    def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
+        """Prefix sums over ages (a leading 0): time of ages [a, b) is ``S[b] - S[a]``."""
+        cur = np.concatenate([np.zeros((len(self), 1)), np.cumsum(self.current, axis=1)], 1)
+        fresh = np.concatenate(
+            [np.zeros((*self.fresh.shape[:2], 1)), np.cumsum(self.fresh, axis=2)], 2
+        )
+        return cur, fresh
+
+    def for_plans(self, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """``current`` and ``fresh`` with the wear ``scale`` times harder: the wear the teams'
+        stops reveal (``RaceModels.wear_multiplier``), which plans are chosen on."""
+        off = self.offset[:, :, None]
+        current = self.own if self.own is not None else self.current
+        return current * scale, off + scale * (self.fresh - off)
+
+    def next_lap(self) -> np.ndarray:
+        """Each car's expected fuel-corrected time on its next lap."""
+        k = np.clip(self.age.astype(int) + 1, 0, MAX_AGE)
+        return self.pace + self.current[np.arange(len(self)), k]
+
+
+def pace_curves(state: RaceState, models: RaceModels) -> PaceCurves:
+    """The running cars' curves: from the lap-time model when it and the laps are there."""
+    cars = state.running()
+    if (
+        models.laptime is not None
+        and state.history
+        and all(d.driver in state.history and len(state.history[d.driver]) for d in cars)
+    ):
+        return _model_curves(state, models)
+    return _prior_curves(state, models)
+
+
+def _compounds(state: RaceState) -> list[int]:
+    """Compounds a car may be fitted: the dry ones, and those already on track."""
+    used = {COMPOUND_INDEX[c] for c in DRY}
+    used |= {COMPOUND_INDEX[d.compound] for d in state.running() if d.compound in COMPOUND_INDEX}
+    return sorted(used)
+
+
+def _prior_curves(state: RaceState, models: RaceModels) -> PaceCurves:
+    off, slope = (a.astype(np.float64) for a in models.compound_arrays(state.circuit))
+    cars = state.running()
+    cur = np.array([COMPOUND_INDEX.get(d.compound, 1) for d in cars], np.int64)
+    age = np.array([float(d.tyre_age) for d in cars])
+    # The car's pace on its current set now, shrunk towards the field (MEDIUM at age 0).
+    base = np.full(len(cars), np.nan)
+    for i, d in enumerate(cars):
+        if d.pace is not None and math.isfinite(d.pace):
+            base[i] = d.pace - off[cur[i]] - slope[cur[i]] * age[i]
+    known = np.isfinite(base)
+    if not known.any():
+        base = 90.0 + 0.08 * np.arange(len(cars), dtype=np.float64)
+    else:
+        med = float(np.median(base[known]))
+        base[known] = med + models.pace_shrink * (base[known] - med)
+        positions = np.array([d.position for d in cars], np.float64)
+        base[~known] = med + 0.08 * (positions[~known] - len(cars) / 2)
+    now = off[cur] + slope[cur] * age
+    pace = base + now
+    current = slope[cur][:, None] * (_AGES[None, :] - age[:, None])
+    offset = off[None, :] - off[cur][:, None]
+    fresh = (
+        offset[:, :, None]
+        + slope[None, :, None] * _AGES[None, None, :]
+        - (slope[cur] * age)[:, None, None]
+    )
+    return PaceCurves(pace, age, cur, current, fresh, offset, "priors")
+
+
+def _model_curves(state: RaceState, models: RaceModels) -> PaceCurves:
+    """Each car's pace now from the lap-time model (its next laps, less the wear over them),
+    its set's wear (the compound's at this circuit, moved towards what the car's own laps on
+    it show), and new sets from the compounds' offsets and wear at this circuit.
+
+    The model's own predictions for later laps and new sets are good lap times but rank plans
+    poorly: stints are run as long as the tyres hold, so the wear they show levels off where
+    teams stop, and compounds hardly differ once selection is accounted for.
+    """
+    model = models.laptime
+    assert model is not None and state.history is not None
+    cars = state.running()
+    off, slope = (a.astype(np.float64) for a in models.compound_arrays(state.circuit))
+    ctx = RaceContext(
+        model.circuits.get(models.key(state.circuit), -1), state.laps_total, state.sprint
+    )
+    fld = FieldPace(state.history)
+    n = len(cars)
+    pace = np.empty(n)
+    age = np.array([float(d.tyre_age) for d in cars])
+    cur = np.array([COMPOUND_INDEX.get(d.compound, 1) for d in cars], np.int64)
+    rows = []
+    has_model = np.zeros(n, bool)
+    wear = np.array([slope[c] for c in cur])  # the compound's, to price the cars alike
+    own = wear.copy()  # the set's, as the car's laps on it show: for the laps ahead on it
+    for i, d in enumerate(cars):
+        laps = state.history[d.driver]
+        last = len(laps) - 1
+        own[i] = _stint_wear(laps, last, slope[cur[i]]) if last >= 0 else slope[cur[i]]
+        base = _carried_pace(laps, off, slope, cur[i])
+        pace[i] = base + off[cur[i]] + wear[i] * age[i] if not math.isnan(base) else np.nan
+        if last >= 0 and laps.n_clean[last] >= MODEL_LAPS:
+            has_model[i] = True
+            anchor = anchor_features(laps, d.driver, last, fld, ctx)
+            for h in range(1, NEAR + 1):
+                rows.append([*anchor, *_target(h, cur[i], age[i] + h, True, state, laps.lap[last])])
+    if rows:
+        near = model.delta(np.asarray(rows, np.float64)).reshape(-1, NEAR)
+        # The model's next laps less the set's wear over them: the car's pace now. What the
+        # model expects of every car alike (the track, the fuel estimate) is left out, so that
+        # cars priced without it (just out of the pits) compare with these.
+        ahead = np.arange(1, NEAR + 1, dtype=np.float64)
+        corr = (near - wear[has_model, None] * ahead).mean(axis=1)
+        ewm = np.array([state.history[d.driver].ewm[-1] for d in cars])[has_model]
+        pace[has_model] = ewm + corr - np.median(corr)
+    unknown = np.isnan(pace)
+    if unknown.any():  # no clean lap yet: the field's pace, a little slower down the order
+        known = pace[~unknown] - off[cur[~unknown]] - (wear * age)[~unknown]
+        med = float(np.median(known)) if len(known) else 90.0
+        pos = np.array([d.position for d in cars], np.float64)
+        pace[unknown] = med + 0.08 * (pos[unknown] - n / 2) + off[cur[unknown]]
+    # The Monte Carlo races the cars' paces shrunk towards the field's (a few laps of pace
+    # are a noisy estimate of the pace to come); the plans do not depend on it.
+    base = pace - off[cur] - wear * age
+    med = float(np.median(base))
+    pace = med + models.pace_shrink * (base - med) + off[cur] + wear * age
+    current = (_AGES[None, :] - age[:, None]) * wear[:, None]
+    own_curve = (_AGES[None, :] - age[:, None]) * own[:, None]
+    # New sets: the compound's offset and wear at this circuit around the car's pace.
+    offset = off[None, :] - off[cur][:, None]
+    fresh = (
+        offset[:, :, None]
+        + slope[None, :, None] * _AGES[None, None, :]
+        - (wear * age)[:, None, None]
+    )
+    return PaceCurves(pace, age, cur, current, fresh, offset, "model", own_curve)
+
+
+def _stint_wear(laps, i: int, prior: float) -> float:
+    """The current set's wear rate: the compound's at this circuit, moved towards the slope of
+    the car's own clean laps on it (a normal prior against the laps' evidence)."""
+    pts = []
+    j = i
+    while j >= 0 and laps.stint[j] == laps.stint[i]:
+        if not math.isnan(laps.fc[j]) and not math.isnan(laps.tyre_life[j]):
+            pts.append((laps.tyre_life[j], laps.fc[j]))
+        j -= 1
+    if len(pts) < 4:
+        return prior
+    x = np.array([p[0] for p in pts])
+    y = np.array([p[1] for p in pts])
+    x = x - x.mean()
+    sxx = float((x**2).sum())
+    if sxx <= 0:
+        return prior
+    own = float((x * (y - y.mean())).sum() / sxx)
+    # Posterior mean of the slope with prior sd WEAR_PRIOR_SD and lap noise LAP_NOISE_SD.
+    w_prior, w_own = 1 / WEAR_PRIOR_SD**2, sxx / LAP_NOISE_SD**2
+    return float((w_prior * prior + w_own * own) / (w_prior + w_own))
+
+
+def _carried_pace(laps, off: np.ndarray, slope: np.ndarray, compound: int) -> float:
+    """A car's pace on a new MEDIUM set: from its last clean laps (its ``ewm``) less its set's
+    wear at that age and the compound's offset (the compound's at this circuit: a car's own
+    wear, multiplied by the set's age, would carry its noise into the pace). On
+    the set it runs now when it has a clean lap on it, else on the one before (just after a
+    stop); NaN before its first clean lap on this kind of tyre (dry, intermediate, wet)."""
+    kind = compound if compound >= 3 else 0
+    j = len(laps) - 1
+    while j >= 0 and math.isnan(laps.ewm[j]):
+        j -= 1
+    if j < 0:
+        return float("nan")
+    c = laps.compound[j]
+    if c < 0 or (c if c >= 3 else 0) != kind:
+        return float("nan")
+    age = 0.0 if math.isnan(laps.tyre_life[j]) else laps.tyre_life[j]
+    return float(laps.ewm[j] - off[c] - slope[c] * age)
+
+
+def _target(h: int, compound: int, age: float, same: bool, state: RaceState,
+            anchor_lap: int) -> list[float]:  # fmt: skip
+    at = anchor_lap + max(h, 1)
+    return [float(max(h, 1)), float(compound), float(age), float(same),
+            float(max(state.laps_total - at, 0)), at / state.laps_total]  # fmt: skip

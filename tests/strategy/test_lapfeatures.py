@@ -1,0 +1,69 @@
+"""The lap-time model's one feature builder: the worker's path and the training path agree.
+
+The worker builds each car's features as its laps arrive (``strategy.live_state``); training
+and the back-test build them from a lap table (``strategy.laptime.anchor_table``). Fed the same
+real laps (2023 Monaco as the replay publishes them), every feature of every lap must be the
+same, and the worker's, computed the moment each lap arrives, show that nothing looks ahead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pitwall.core.settings import get_settings
+from replay.timeline import build_timeline
+from schemas import LapEvent, SessionEvent, StintEvent
+from strategy.data import laps_from_events
+from strategy.lapfeatures import ANCHOR_FEATURES, FieldPace, RaceContext, anchor_features
+from strategy.laptime import anchor_table
+from strategy.live_state import CarState, SessionState, apply_lap
+
+SETTINGS = get_settings()
+CIRCUIT_CODE = 7
+
+
+@pytest.fixture(scope="module")
+def monaco():
+    return build_timeline(2023, "Monaco", settings=SETTINGS)
+
+
+def test_worker_and_training_build_the_same_features(monaco) -> None:
+    session = SessionState.new(monaco.session_key)
+    cars: dict[str, CarState] = {}
+    live: dict[tuple[str, int], list[float]] = {}
+    for e in monaco.events:
+        if isinstance(e, SessionEvent):
+            session.apply_session(e)
+        elif isinstance(e, StintEvent):
+            cars.setdefault(e.driver, CarState.new(e.driver)).apply_stint(e)
+        elif isinstance(e, LapEvent):
+            car = cars.setdefault(e.driver, CarState.new(e.driver))
+            if apply_lap(session, car, e):
+                # what the worker knows the moment this lap arrives
+                field = FieldPace({d: c.laps for d, c in cars.items() if len(c.laps)})
+                ctx = RaceContext(CIRCUIT_CODE, session.laps_total or 78)
+                i = len(car.laps) - 1
+                live[(e.driver, e.lap_number)] = anchor_features(car.laps, e.driver, i, field, ctx)
+    laps = [e for e in monaco.events if isinstance(e, LapEvent)]
+    table = anchor_table(
+        laps_from_events(laps, 2023, "Monaco Grand Prix"), {"monaco": CIRCUIT_CODE}
+    )
+    assert len(table) == len(live) == 1515
+    mismatches = []
+    for row in table.itertuples(index=False):
+        want = np.array([getattr(row, f) for f in ANCHOR_FEATURES], float)
+        got = np.array(live[(row.driver, row.lap)], float)
+        same = np.isclose(want, got, atol=1e-9) | (np.isnan(want) & np.isnan(got))
+        if not same.all():
+            mismatches.append(
+                (row.driver, row.lap, [ANCHOR_FEATURES[k] for k in np.flatnonzero(~same)])
+            )
+    assert not mismatches, mismatches[:5]
+    # the anchor pace itself, beside the features
+    ewm = {(d, c.laps.lap[i]): c.laps.ewm[i] for d, c in cars.items() for i in range(len(c.laps))}
+    for row in table.itertuples(index=False):
+        a, b = row.ewm, ewm[(row.driver, row.lap)]
+        assert (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-9
