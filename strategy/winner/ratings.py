@@ -21,8 +21,8 @@ MEAN = 1500.0
 class EloConfig:
     """Elo parameters (K chosen by walk-forward over 2018-2023, ``benchmarks/RESULTS.md``)."""
 
-    k_driver: float = 48.0
-    k_constructor: float = 36.0
+    k_driver: float = 32.0
+    k_constructor: float = 24.0
     newcomer_offset: float = -100.0  # a driver/team's first rating relative to MEAN
     season_regression_driver: float = 0.2  # share of the distance to MEAN taken back each winter
     season_regression_constructor: float = 0.35
