@@ -108,7 +108,14 @@ class DriverStrategy(BaseModel):
     overcut_opportunity: float = Field(default=0.0, ge=0, le=1)
     win_prob: float = Field(ge=0, le=1)
     podium_prob: float = Field(ge=0, le=1)
-    expected_position: float | None = None
+    expected_position: float | None = Field(
+        default=None, description="Mean simulated finishing position."
+    )
+    predicted_position: int | None = Field(
+        default=None,
+        description="Median simulated finishing position: the forecast least wrong on "
+        "average (schema_version 2).",
+    )
     confidence: float = Field(default=0.5, ge=0, le=1, description="Confidence of the advice.")
     rejoin: list[RejoinProjection] | None = Field(
         default=None,

@@ -16,7 +16,8 @@ with every car's laps so far, into :func:`strategy.decisions.recommend`) and sco
 - the largest drop of the eventual winner's win chance across his green-flag stops.
 
 ``walk_forward``: race k learns from races 1..k-1 of the same file (never from itself or
-later): the lap-time model gets more boosting rounds on their laps before race k is scored.
+later): the lap-time model gets more boosting rounds on their laps, and the teams' wear is
+refitted with them, before race k is scored.
 Evaluate on seasons or races held out of training, never on laps.
 """
 
@@ -33,12 +34,13 @@ import pandas as pd
 
 from strategy.artifacts import RaceModels
 from strategy.calibration import reliability
-from strategy.data import DRY, race_results
+from strategy.data import DRY, lap_files, race_results, read_laps
 from strategy.decisions import plans_for, recommend
 from strategy.lapfeatures import CarLaps
 from strategy.laptime import ahead_rows, anchor_table, race_cars
 from strategy.race_state import DriverState, RaceState
 from strategy.training import circuit_codes, extend_model
+from strategy.wear_fit import fit_wear_scale
 
 STRATEGY_LAP = 5  # the stop-count and sequence advice is taken after this lap
 PCTS = (25, 50, 75)
@@ -242,6 +244,9 @@ def run_backtest(
     order = (
         laps.groupby("race_id")[["season", "round"]].first().sort_values(["season", "round"])
     ).index.tolist()
+    era = pd.DataFrame()
+    if walk_forward and models.metadata.get("seasons"):
+        era = read_laps(lap_files(data_dir, [max(models.metadata["seasons"])]))
     lap_rows: dict[int, list[pd.DataFrame]] = {1: [], 5: []}
     stops_ok, seq_ok, records = [], [], []
     pit_hits: dict[int, list[bool]] = {1: [], 2: []}
@@ -253,7 +258,7 @@ def run_backtest(
         race_models = models
         if walk_forward and k > 0 and models.laptime is not None:
             earlier = laps[laps["race_id"].isin(order[:k])]
-            race_models = _with_laptime(models, extend_model(models.laptime, earlier))
+            race_models = _learnt(models, earlier, era)
         race_anchors = anchors[anchors["race_id"] == race_id]
         for h in (1, 5):
             lap_rows[h].append(lap_accuracy(race_anchors, race_models, h))
@@ -294,10 +299,17 @@ def run_backtest(
     return res
 
 
-def _with_laptime(models: RaceModels, laptime: Any) -> RaceModels:
+def _learnt(models: RaceModels, earlier: pd.DataFrame, era: pd.DataFrame) -> RaceModels:
+    """``models`` having learnt the races ``earlier`` (of the season evaluated): more rounds of
+    the lap-time model, and the teams' wear refitted with them and the latest training
+    season (``era``)."""
     from dataclasses import replace
 
-    return replace(models, laptime=laptime)
+    assert models.laptime is not None
+    laptime = extend_model(models.laptime, earlier)
+    dry = pd.concat([era, earlier], ignore_index=True)
+    wear = fit_wear_scale(dry[~dry["sprint"]], replace(models, laptime=None))
+    return replace(models, laptime=laptime, wear_scale=wear)
 
 
 def _replay(

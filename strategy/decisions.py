@@ -323,6 +323,7 @@ def recommend(
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, [p.best[1] for p in plans], n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
+    median = result.median_position()
     projections = rejoins(
         state, {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")}
     )
@@ -358,6 +359,7 @@ def recommend(
                 win_prob=float(win[i]),
                 podium_prob=float(podium[i]),
                 expected_position=round(float(expected[i]), 3),
+                predicted_position=round(float(median[i])),
                 confidence=round(confidence, 3),
                 rejoin=[RejoinProjection.model_construct(**vars(r)) for r in projections[i]],
             )

@@ -33,6 +33,7 @@ from strategy.lapfeatures import (
     RaceContext,
     anchor_features,
     is_clean,
+    target_features,
 )
 
 SAME_STINT_HORIZONS = (1, 2, 3, 4, 5, 7, 10, 14, 19, 25, 32, 40)
@@ -337,3 +338,58 @@ def _fit(x: pd.DataFrame, y: pd.Series, rounds: int, progress, threads: int, ini
 
 def compound_index(compound: str) -> int:
     return COMPOUND_INDEX.get(compound, -1)
+
+
+def stint_anchor(
+    circuit_code: int,
+    compound: str,
+    tyre_life: float,
+    lap: int,
+    laps_total: int,
+    recent_laps: list[float],
+    stint: int = 1,
+    position: int = 10,
+    gap_ahead: float = 99.0,
+) -> tuple[CarLaps, list[float]]:
+    """The anchor features of a car known only by its last clean laps on its set: its laps
+    become a :class:`CarLaps` (alone in its field; the car ahead only as ``gap_ahead``)."""
+    car = CarLaps()
+    n = len(recent_laps)
+    for k, t in enumerate(recent_laps):
+        age = max(tyre_life - (n - 1 - k), 1.0)
+        car.append(lap - (n - 1 - k), t, True, stint, compound, age, None, position, False,
+                   laps_total)  # fmt: skip
+    ctx = RaceContext(circuit_code, laps_total)
+    anchor = anchor_features(car, "CAR", len(car) - 1, FieldPace({"CAR": car}), ctx)
+    anchor[ANCHOR_FEATURES.index("gap_ahead")] = min(gap_ahead, 99.0)
+    return car, anchor
+
+
+def predict_stint(
+    model: LapTimeModel,
+    circuit: str,
+    compound: str,
+    tyre_life: float,
+    lap: int,
+    laps_total: int,
+    recent_laps: list[float],
+    stint: int = 1,
+    position: int = 10,
+    gap_ahead: float = 99.0,
+    horizon: int = 5,
+) -> list[float]:
+    """A car's next ``horizon`` lap times on its current set (s, with fuel) from its last
+    clean laps (``recent_laps``, oldest first, the last one completed at ``lap``), through the
+    same feature builder as training (:func:`stint_anchor`)."""
+    car, anchor = stint_anchor(
+        model.circuits.get(circuit, -1), compound, tyre_life, lap, laps_total, recent_laps,
+        stint, position, gap_ahead,
+    )  # fmt: skip
+    cidx = compound_index(compound)
+    x = np.array(
+        [[*anchor, *target_features(anchor, lap, h, cidx, tyre_life + h, True, laps_total)]
+         for h in range(1, horizon + 1)]
+    )  # fmt: skip
+    ewm = car.ewm[-1]
+    remaining = np.maximum(laps_total - (lap + np.arange(1, horizon + 1)), 0)
+    return list(ewm + model.delta(x) + FUEL_S_PER_LAP * remaining)

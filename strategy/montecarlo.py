@@ -348,6 +348,11 @@ class SimResult:
     def expected_position(self) -> np.ndarray:
         return self.positions.mean(axis=0)
 
+    def median_position(self) -> np.ndarray:
+        """The middle simulated finishing position: the forecast with the least absolute
+        error to expect (where the mean is pulled by the rare bad race)."""
+        return np.median(self.positions, axis=0)
+
     def dnf_prob(self) -> np.ndarray:
         return np.isnan(self.times).mean(axis=0)
 

@@ -19,7 +19,7 @@ from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
 from strategy.wear_fit import fit_wear_scale
 
 EXTEND_ROUNDS = 60  # boosting rounds added per update with new races
-WEAR_SEASONS = 2  # the latest seasons the teams' stops are learnt from (tyres change)
+WEAR_SEASONS = 1  # the latest seasons the teams' stops are learnt from (tyres change)
 
 
 def circuit_codes(laps: pd.DataFrame, known: dict[str, int] | None = None) -> dict[str, int]:
@@ -94,3 +94,41 @@ def extend_model(
     rows = training_rows(anchor_table(laps, circuits))
     extended, _ = train(rows, circuits, None, rounds, None, threads, init_model=model)
     return extended
+
+
+def add_races(
+    models_dir: Path,
+    data_dir: Path,
+    laps: pd.DataFrame,
+    rounds: int = EXTEND_ROUNDS,
+    threads: int = 1,
+    step: Callable[[str], None] | None = None,
+) -> tuple[Path, list[str]]:
+    """A new artifact from the newest one in ``models_dir`` that has also learnt ``laps``
+    (finished races, e.g. this season's so far): more boosting rounds of the lap-time model,
+    and the teams' wear refitted on the latest training season with them."""
+    from dataclasses import replace
+
+    from strategy.artifacts import latest_artifact, load_models, save
+
+    step = step or (lambda _msg: None)
+    folder = latest_artifact(models_dir)
+    if folder is None:
+        raise FileNotFoundError(f"no trained model in {models_dir}: run `pitwall train` first")
+    models = load_models(models_dir, data_dir)
+    assert models.laptime is not None
+    races = sorted(laps["race_id"].unique())
+    step(f"learning {len(races)} races")
+    laptime = extend_model(models.laptime, laps, rounds, threads)
+    step("refitting the tyre wear the teams' stops reveal")
+    meta = dict(models.metadata)
+    latest = max(meta.get("seasons", [])) if meta.get("seasons") else None
+    era = read_laps(lap_files(data_dir, [latest])) if latest else laps.iloc[0:0]
+    dry = pd.concat([era, laps], ignore_index=True)
+    tables = dict(meta["tables"])
+    tables["wear_scale"] = fit_wear_scale(dry[~dry["sprint"]], replace(models, laptime=None))
+    meta["races_added"] = sorted({*meta.get("races_added", []), *races})
+    meta.pop("tables", None)
+    for key in ("version", "features", "circuits"):
+        meta.pop(key, None)
+    return save(laptime, tables, meta, models_dir), races

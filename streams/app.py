@@ -28,6 +28,7 @@ import faust
 from pitwall.core.kafka import partition_count
 from pitwall.core.settings import Settings
 from schemas.topics import (
+    BATTLES,
     DEGRADATION,
     DLQ,
     FEATURES,
@@ -40,6 +41,7 @@ from schemas.topics import (
     partition_for,
 )
 from strategy.artifacts import RaceModels
+from strategy.battles import BattleModel
 from streams import faust_patch
 from streams.session_worker import Origin, SessionWorker
 from streams.strategy_queue import StrategyQueue
@@ -50,11 +52,15 @@ log = logging.getLogger(__name__)
 #: timing line from completed laps, which is what strategy needs.
 INPUT_TOPICS = (SESSION, LAPS, STINTS, TRACK_STATUS)
 #: What it writes.
-OUTPUT_TOPICS = (FEATURES, DEGRADATION, STRATEGY, DLQ)
+OUTPUT_TOPICS = (FEATURES, DEGRADATION, STRATEGY, BATTLES, DLQ)
 
 
-def make_app(settings: Settings, models: RaceModels) -> faust.App:
-    """The worker's Faust app for the configured broker, computing with ``models``."""
+def make_app(
+    settings: Settings, models: RaceModels, battles: BattleModel | None = None, index: int = 0
+) -> faust.App:
+    """The worker's Faust app for the configured broker, computing with ``models`` (and the
+    battle forecast, when trained); ``index`` tells a worker process from the others of its
+    group."""
     bootstrap = settings.require_kafka
     # Tables must match their input topics' partitions, whatever count those were created with.
     partitions = partition_count(bootstrap, LAPS.name, settings.kafka_partitions)
@@ -79,14 +85,16 @@ def make_app(settings: Settings, models: RaceModels) -> faust.App:
         web_enabled=False,
         producer_linger=0.0,
         producer_max_batch_size=262144,
-        datadir=str(settings.state_dir / "faust"),
+        datadir=str(settings.state_dir / "faust" / str(index)),  # one per worker process
     )
     faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap)
-    wire(app, models, partitions)
+    wire(app, models, partitions, battles)
     return app
 
 
-def wire(app: faust.App, models: RaceModels, partitions: int) -> SessionWorker:
+def wire(
+    app: faust.App, models: RaceModels, partitions: int, battles: BattleModel | None = None
+) -> SessionWorker:
     """Declare the topics, tables and agent of ``app``; returns the worker they drive."""
     inputs = app.topic(*(t.name for t in INPUT_TOPICS), key_type=bytes, value_type=bytes)
     outputs = {t.name: app.topic(t.name, key_type=bytes, value_type=bytes) for t in OUTPUT_TOPICS}
@@ -104,6 +112,7 @@ def wire(app: faust.App, models: RaceModels, partitions: int) -> SessionWorker:
         # recommend() runs here, off the event loop: while it computes, the features and
         # degradation already sent go out to the broker and the next events are fetched.
         executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitwall-strategy"),
+        battles=battles,
     )
 
     @app.on_partitions_revoked.connect

@@ -37,8 +37,9 @@ from schemas import (
     decode,
     encode,
 )
-from schemas.topics import DEGRADATION, DLQ, FEATURES, STRATEGY, TopicSpec
+from schemas.topics import BATTLES, DEGRADATION, DLQ, FEATURES, STRATEGY, TopicSpec
 from strategy.artifacts import RaceModels
+from strategy.battles import BattleModel, battles_event
 from strategy.decisions import recommend
 from strategy.live_state import (
     CarState,
@@ -79,8 +80,10 @@ class SessionWorker:
         executor: Executor | None = None,
         n_sims: int = N_SIMS,
         predict_laps: int = PREDICT_LAPS,
+        battles: BattleModel | None = None,
     ) -> None:
         self.models = models
+        self.battles = battles
         self.send = send
         self.sessions_table = sessions
         self.cars_table = cars
@@ -203,12 +206,19 @@ class SessionWorker:
         await self.send(DEGRADATION, ev.session_key, key, encode(out))
 
     async def publish_strategy(self, req: Request) -> StrategyEvent:
-        """Simulate ``req``'s race state (on the executor) and publish the strategy update."""
+        """Simulate ``req``'s race state (on the executor) and publish the strategy update,
+        and on a lap the battle forecast of the same state."""
         started = time.perf_counter()
         run = partial(recommend, req.state, self.models, n_sims=self.n_sims)
         recs = await asyncio.get_running_loop().run_in_executor(self.executor, run)
         compute_ms = (time.perf_counter() - started) * 1000
         source = req.source
+        if self.battles is not None and req.trigger == "lap":
+            forecast = partial(
+                battles_event, req.state, self.battles, source.event_time, source.produced_at
+            )
+            event = await asyncio.get_running_loop().run_in_executor(self.executor, forecast)
+            await self.send(BATTLES, req.session_key, req.session_key, encode(event))
         lap = source if isinstance(source, LapEvent) else None
         out = StrategyEvent(
             session_key=req.session_key,

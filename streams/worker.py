@@ -8,14 +8,14 @@ import sys
 from pitwall.core.settings import Settings
 
 
-def run(settings: Settings, loglevel: str = "WARNING") -> None:
+def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     """Load and warm the race models, then run the worker in this process until SIGINT or
     SIGTERM. The models are ready before the worker joins its group, so the first lap does
     not block the event loop for seconds (a stall that also widened a Faust rebalance race)."""
     import faust
 
     from pitwall.core.gc import freeze_startup_objects
-    from strategy import warmup
+    from strategy import battles, warmup
     from strategy.artifacts import load_models
     from streams.app import make_app
 
@@ -27,8 +27,37 @@ def run(settings: Settings, loglevel: str = "WARNING") -> None:
     print("pitwall worker: loading the race models ...", file=sys.stderr, flush=True)
     models = load_models(settings.model_dir, settings.data_dir)
     warmup(models)
-    app = make_app(settings, models)
+    app = make_app(settings, models, battles.load(settings.model_dir), index)
     freeze_startup_objects()  # models, pandas, numba: out of every later collection
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(loglevel)
     worker.execute_from_commandline()
+
+
+def run_many(settings: Settings, processes: int, loglevel: str = "WARNING") -> int:
+    """Run ``processes`` workers (one consumer group) until SIGINT/SIGTERM; the exit code is
+    the first non-zero one of a worker, else 0. A worker that dies is not restarted here
+    (the others take its partitions; a supervisor such as compose restarts it)."""
+    import multiprocessing as mp
+    import signal
+
+    ctx = mp.get_context("spawn")  # each worker builds its own Faust app, loop and threads
+    procs = [
+        ctx.Process(target=run, args=(settings, loglevel, i), name=f"pitwall-worker-{i}")
+        for i in range(processes)
+    ]
+    for p in procs:
+        p.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: Faust stops cleanly
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"pitwall worker: {processes} processes in one group", file=sys.stderr, flush=True)
+    for p in procs:
+        p.join()
+    codes = [p.exitcode or 0 for p in procs]
+    return next((c for c in codes if c not in (0, -signal.SIGTERM)), 0)

@@ -40,3 +40,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             else:
                 os.environ[k] = v
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The sink (PostgreSQL + Redis writer) and, when present, the stream worker, started as
+    users start them; shared by every test of the session that needs the pipeline."""
+    from tests.api.conftest import REPO, Service, has_command
+
+    if not has_command("sink"):
+        pytest.skip("consumers/ has no `pitwall sink` command yet: nothing lands the replay")
+    logs = tmp_path_factory.mktemp("pipeline")
+    services = [Service("sink", ["sink"], logs)]
+    if has_command("worker") and (REPO / "streams" / "app.py").exists():
+        services.append(Service("worker", ["worker"], logs))
+    yield {"services": services, "worker": len(services) > 1}
+    for s in services:
+        s.stop()

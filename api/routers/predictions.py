@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import Models
@@ -32,46 +31,25 @@ async def predict_lap_time(req: LapTimeRequest, models: Models) -> LapTimeResult
 
 
 def _lap_time(req: LapTimeRequest, models) -> LapTimeResult:
-    import pandas as pd
-
     from strategy.data import COMPOUND_INDEX
     from strategy.fuel import FUEL_S_PER_LAP, fuel_corrected
-    from strategy.laptime import add_horizon
+    from strategy.laptime import predict_stint
 
-    n = len(req.recent_laps)
-    fc = [
-        fuel_corrected(t, req.lap - (n - 1 - i), req.laps_total)
-        for i, t in enumerate(req.recent_laps)
-    ]
-    ref = statistics.median(fc[-5:])
-    recent = np.array(fc[-6:])
-    slope = 0.0
-    if len(recent) >= 4:
-        x = np.arange(len(recent)) - (len(recent) - 1) / 2
-        slope = float(np.clip((x * (recent - recent.mean())).sum() / (x**2).sum(), -0.5, 0.5))
     horizons = [h for h in range(1, req.horizon + 1) if req.lap + h <= req.laps_total]
     if models.laptime is not None:
-        base = pd.DataFrame(
-            {
-                "circuit": [req.circuit.lower()],
-                "compound_idx": [COMPOUND_INDEX.get(req.compound, -1)],
-                "compound_c": [-1.0],
-                "tyre_life": [req.tyre_life],
-                "stint": [req.stint],
-                "lap": [req.lap],
-                "laps_total": [req.laps_total],
-                "position": [req.position],
-                "rel_pace": [0.0],
-                "last_minus_ref": [fc[-1] - ref],
-                "gap_ahead": [min(req.gap_ahead, 99.0)],
-                "slope_recent": [slope],
-                "ref_pace": [ref],
-            }
-        )
-        rows = pd.concat([add_horizon(base, h, models.laptime.circuits) for h in horizons])
-        times = models.laptime.predict_rows(rows)
+        times = predict_stint(
+            models.laptime, models.key(req.circuit), req.compound, req.tyre_life, req.lap,
+            req.laps_total, req.recent_laps, req.stint, req.position, req.gap_ahead,
+            len(horizons),
+        )  # fmt: skip
         name = f"lightgbm-{models.version}"
     else:
+        n = len(req.recent_laps)
+        fc = [
+            fuel_corrected(t, req.lap - (n - 1 - i), req.laps_total)
+            for i, t in enumerate(req.recent_laps)
+        ]
+        ref = statistics.median(fc[-5:])
         _, slopes = models.compound_arrays(req.circuit)
         s = float(slopes[COMPOUND_INDEX.get(req.compound, 1)])
         times = [ref + s * h + FUEL_S_PER_LAP * (req.laps_total - req.lap - h) for h in horizons]

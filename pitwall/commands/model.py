@@ -49,18 +49,36 @@ def register(app: typer.Typer) -> None:
         if_missing: Annotated[
             bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
         ] = False,
+        add_races: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--add-races",
+                help="Lap CSV(s) of races that finished since: the newest model learns them "
+                "(more boosting rounds, the teams' tyre wear refitted) into a new version.",
+            ),
+        ] = None,
+        race: Annotated[
+            list[str] | None,
+            typer.Option("--race", help="With --add-races: only these events (repeatable)."),
+        ] = None,
     ) -> None:
-        """Train the lap-time/degradation model and fit pit loss, SC hazard and tyre priors.
+        """Train the race model: the lap-time model (LightGBM), the fitted hazards (SC/VSC,
+        retirements, pit loss, passing, undercuts), tyre priors and the wear the teams' stops
+        reveal.
 
-        Reads the lap CSVs of the data directory (2024 stays out for back-testing) and
-        writes `laptime-<version>/` (LightGBM `model.txt` + `metadata.json` with the data
-        used, features and validation metrics) into the model directory.
+        Reads the lap CSVs and Ergast tables of the data directory (2024 stays out for
+        back-testing) and writes `laptime-<version>/` (the boosters + `metadata.json` with the
+        data used, features, fitted tables and validation metrics) into the model directory.
+        With `--add-races`, the newest model learns races that finished since instead.
         """
         from strategy.artifacts import latest_artifact
         from strategy.training import train_models
 
         settings = get_settings()
         model_dir = out or settings.model_dir
+        if add_races:
+            _add_races(model_dir, settings.data_dir, add_races, race or [], threads)
+            return
         if if_missing and model_dir.exists() and latest_artifact(model_dir):
             console.print(f"Model present: {latest_artifact(model_dir)}")
             return
@@ -76,7 +94,7 @@ def register(app: typer.Typer) -> None:
             valid_season = 0  # validate only on a season that is not the whole training set
         started = time.monotonic()
         with _progress() as bar:
-            passes = 2 if valid_season else 1
+            passes = 4 if valid_season else 2  # two boosters, and a validation fit
             task = bar.add_task("training", total=rounds * passes)
 
             def step(msg: str) -> None:
@@ -186,6 +204,40 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(res.to_json(), indent=1))
             return
         Console().print(_backtest_table(res, models.version))
+
+
+def _add_races(
+    model_dir: Path, data_dir: Path, files: list[Path], races: list[str], threads: int
+) -> None:
+    from strategy.data import read_laps
+    from strategy.training import add_races
+
+    for path in files:
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist", param_hint="--add-races")
+    try:
+        laps = read_laps(files)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if races:
+        wanted = laps["event"].str.lower().apply(lambda e: any(r.lower() in e for r in races))
+        if not wanted.any():
+            events = ", ".join(sorted(laps["event"].unique()))
+            console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
+            raise typer.Exit(2)
+        laps = laps[wanted]
+    started = time.monotonic()
+    with console.status("learning the new races...") as status:
+        try:
+            folder, added = add_races(
+                model_dir, data_dir, laps, threads=threads, step=lambda m: status.update(m)
+            )
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    console.print(f"Learnt {len(added)} races ({', '.join(added)})")
+    console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
 
 
 def _backtest_table(res, version: str) -> Table:

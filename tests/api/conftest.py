@@ -100,20 +100,6 @@ def server(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The sink (PostgreSQL + Redis writer) and, when present, the stream worker."""
-    if not has_command("sink"):
-        pytest.skip("consumers/ has no `pitwall sink` command yet: nothing lands the replay")
-    logs = tmp_path_factory.mktemp("pipeline")
-    services = [Service("sink", ["sink"], logs)]
-    if has_command("worker") and (REPO / "streams" / "app.py").exists():
-        services.append(Service("worker", ["worker"], logs))
-    yield {"services": services, "worker": len(services) > 1}
-    for s in services:
-        s.stop()
-
-
-@pytest.fixture(scope="session")
 def timeline(stack: Settings):
     from replay.timeline import build_timeline
 

@@ -67,3 +67,31 @@ def test_worker_and_training_build_the_same_features(monaco) -> None:
     for row in table.itertuples(index=False):
         a, b = row.ewm, ewm[(row.driver, row.lap)]
         assert (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-9
+
+
+def test_the_api_path_builds_the_same_features(monaco) -> None:
+    """``/predictions/lap-time`` knows a car only by its recent laps: the same laps alone in a
+    lap table give the same features through the training path."""
+    from strategy.laptime import stint_anchor
+
+    ver = [e for e in monaco.events if isinstance(e, LapEvent) and e.driver == "VER"]
+    green = [e for e in ver if e.stint == 1 and e.track_status == "1" and e.lap_number > 1]
+    runs = [green[k : k + 7] for k in range(len(green) - 6)]
+    stint = next(r for r in runs if r[-1].lap_number - r[0].lap_number == 6)  # consecutive
+    last = stint[-1]
+    _, api = stint_anchor(
+        CIRCUIT_CODE, last.compound, last.tyre_life, last.lap_number, 78,
+        [e.lap_time for e in stint], 1, last.position, 99.0,
+    )  # fmt: skip
+    # the same laps alone in a lap table (no field: no crossing times), the race's length
+    alone = [
+        e.model_copy(update={"event_time": e.event_time.model_copy(update={"session_time": 0.0})})
+        for e in stint
+    ]
+    laps = laps_from_events(alone, 2023, "Monaco Grand Prix").assign(laps_total=78, time=np.nan)
+    table = anchor_table(laps, {"monaco": CIRCUIT_CODE})
+    row = table.iloc[-1]
+    want = np.array([row[f] for f in ANCHOR_FEATURES], float)
+    assert np.allclose(want, np.array(api, float), equal_nan=True), list(
+        zip(ANCHOR_FEATURES, want, api, strict=True)
+    )
