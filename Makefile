@@ -78,6 +78,7 @@ bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_hazards.py
 	$(BIN)/python benchmarks/bench_live.py
 	$(BIN)/python benchmarks/bench_analytics.py
+	$(BIN)/python benchmarks/bench_predict.py
 
 clean:
 	rm -rf $(VENV) .pitwall artifacts models .pytest_cache .ruff_cache

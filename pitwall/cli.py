@@ -34,6 +34,8 @@ COMMAND_MODULES = (
     "sink",
     "demo",
     "wet",
+    "ingest",
+    "predict",
 )
 
 

@@ -1,4 +1,5 @@
-"""The dashboard's analytics pages (static HTML + JS in ``api/static``, no build step)."""
+"""The dashboard's analytics and pre-race pages (static HTML + JS in ``api/static``, no build
+step)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from fastapi.responses import FileResponse
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("compare", "telemetry", "battles", "track")
+PAGES = (
+    "compare", "telemetry", "battles", "track",
+    "next-race", "calendar", "accuracy", "rankings", "standings",
+)  # fmt: skip
 
 
 def _page(name: str):

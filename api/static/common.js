@@ -1,9 +1,11 @@
-/* Shared by the analytics pages: the nav, the session/driver form state in the URL, JSON
+/* Shared by the analytics and pre-race pages: the nav, the session/driver form state in the URL, JSON
  * fetching with the API's error messages, team colours and a live WebSocket. */
 "use strict";
 
 const PAGES = [["/dashboard", "Live"], ["/compare", "Compare"], ["/telemetry", "Telemetry"],
-  ["/battles", "Battles"], ["/track", "Track map"]];
+  ["/battles", "Battles"], ["/track", "Track map"], ["/next-race", "Next race"],
+  ["/calendar", "Calendar"], ["/accuracy", "Accuracy"], ["/rankings", "Rankings"],
+  ["/standings", "Standings"]];
 const FALLBACK = ["#e10600", "#00d2be", "#ff8700", "#0090ff", "#9b59b6", "#f1c40f", "#2ecc71",
   "#e84393", "#7f8c8d", "#d35400"];
 const COMPOUND_COLOUR = { SOFT: "#ff3b3b", MEDIUM: "#ffd12e", HARD: "#f2f2f2",

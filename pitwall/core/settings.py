@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         description="Consumer group session timeout. The embedded broker makes a new member wait "
         "about half of it to join, and a killed member's partitions wait all of it.",
     )
+    jolpica_url: str = Field(
+        default="https://api.jolpi.ca/ergast/f1",
+        validation_alias=AliasChoices("PITWALL_JOLPICA_URL"),
+        description="Base URL of the Ergast-compatible API read by `pitwall ingest ergast "
+        "--online` (Jolpica; needs internet).",
+    )
     api_key: str = Field(
         default="pitwall-dev-key",
         validation_alias=AliasChoices("PITWALL_API_KEY"),

@@ -1,0 +1,127 @@
+"""SQL reads of the F1 history, ratings and pre-race predictions (``pitwall ingest ergast``).
+
+Tables follow ``consumers.db_schema.HISTORY_DDL``. A database without them (nothing
+ingested yet) answers 503 saying how to fill it; an id the database does not know, 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from fastapi import HTTPException
+from psycopg import AsyncConnection, errors
+
+from api.queries import fetch
+from schemas.winner import RacePrediction, race_cache_key
+from strategy.winner.payload import race_prediction
+
+NO_HISTORY = "no F1 history in the database yet: run `pitwall ingest ergast`"
+#: The last race with results, as a CTE.
+LAST_RUN = """
+    last_run AS (SELECT r.season, r.round FROM races r
+                 WHERE EXISTS (SELECT 1 FROM results x WHERE x.race_id = r.race_id)
+                 ORDER BY r.season DESC, r.round DESC LIMIT 1)
+"""
+
+
+async def rows(conn: AsyncConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """``fetch``, with a missing history table answered as 503 (see the module doc)."""
+    try:
+        return await fetch(conn, sql, *params)
+    except errors.UndefinedTable:
+        raise HTTPException(503, NO_HISTORY) from None
+
+
+async def race(conn: AsyncConnection, race_id: int) -> dict[str, Any]:
+    """One race with its circuit and whether it has results; 404 if unknown."""
+    found = await rows(
+        conn,
+        """
+        SELECT r.race_id, r.season, r.round, r.name AS race_name, r.date, r.time,
+               r.sprint_date IS NOT NULL AS sprint_weekend, c.name AS circuit,
+               c.circuit_ref, c.location, c.country,
+               EXISTS (SELECT 1 FROM results x WHERE x.race_id = r.race_id) AS completed
+        FROM races r LEFT JOIN circuits c USING (circuit_id)
+        WHERE r.race_id = %s
+        """,
+        race_id,
+    )
+    if not found:
+        raise HTTPException(404, f"race {race_id} is not in the database")
+    return found[0]
+
+
+async def default_season(conn: AsyncConnection) -> int:
+    """The season of the next race, else the latest season with results."""
+    nxt = await next_race_id(conn)
+    if nxt is not None:
+        return int((await race(conn, nxt))["season"])
+    found = await rows(conn, "SELECT max(season) AS season FROM races")
+    if not found or found[0]["season"] is None:
+        raise HTTPException(404, NO_HISTORY)
+    return int(found[0]["season"])
+
+
+async def check_season(conn: AsyncConnection, season: int) -> None:
+    found = await rows(conn, "SELECT count(*) AS n FROM races WHERE season = %s", season)
+    if not found[0]["n"]:
+        span = await rows(conn, "SELECT min(season) AS lo, max(season) AS hi FROM races")
+        lo, hi = span[0]["lo"], span[0]["hi"]
+        where = f"; the database holds {lo}-{hi}" if lo is not None else f"; {NO_HISTORY}"
+        raise HTTPException(404, f"no race of season {season} in the database{where}")
+
+
+async def next_race_id(conn: AsyncConnection) -> int | None:
+    """The first race after the last one with results (None when the calendar ends)."""
+    found = await rows(
+        conn,
+        f"""
+        WITH {LAST_RUN}
+        SELECT race_id FROM races r
+        WHERE NOT EXISTS (SELECT 1 FROM results x WHERE x.race_id = r.race_id)
+          AND (NOT EXISTS (SELECT 1 FROM last_run)
+               OR (r.season, r.round) > (SELECT season, round FROM last_run))
+        ORDER BY r.season, r.round LIMIT 1
+        """,
+    )
+    return int(found[0]["race_id"]) if found else None
+
+
+async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePrediction | None:
+    """A race's served prediction: from Redis, else built from PostgreSQL and cached."""
+    if redis is not None:
+        cached = await redis.get(race_cache_key(race_id))
+        if cached:
+            return RacePrediction.model_validate_json(cached)
+    info = await race(conn, race_id)
+    preds = await rows(
+        conn,
+        "SELECT moment, driver_id, constructor_id, grid, p_win, p_podium, model_version, kind, "
+        "generated_at FROM predictions WHERE race_id = %s",
+        race_id,
+    )
+    if not preds:
+        return None
+    ids = sorted({p["driver_id"] for p in preds})
+    teams = sorted({p["constructor_id"] for p in preds if p["constructor_id"] is not None})
+    drivers = await rows(
+        conn,
+        "SELECT driver_id, driver_ref, code, forename, surname FROM drivers "
+        "WHERE driver_id = ANY(%s)",
+        ids,
+    )
+    constructors = await rows(
+        conn, "SELECT constructor_id, name FROM constructors WHERE constructor_id = ANY(%s)", teams
+    )
+    doc = race_prediction(
+        {**info, "name": info["race_name"]},
+        info["circuit"],
+        pd.DataFrame(preds),
+        pd.DataFrame(drivers),
+        pd.DataFrame(constructors),
+        completed=bool(info["completed"]),
+    )
+    if redis is not None:
+        await redis.set(race_cache_key(race_id), doc.model_dump_json())
+    return doc

@@ -1,0 +1,224 @@
+/* pitwall pre-race pages: one script, the page is chosen by <body data-page>. Plain JS + uPlot,
+ * with common.js (nav, getJSON, $). Every page reads the REST API under /api/v1 and shows its
+ * error message when a call fails. */
+"use strict";
+
+const COLOURS = ["#e10600", "#00d2be", "#ff8700", "#0090ff", "#9b59b6", "#f1c40f", "#2ecc71",
+  "#e84393", "#7f8c8d", "#d35400"];
+const query = new URLSearchParams(location.search);
+const view = { data: {} };
+window.prerace = view; // for the browser test
+
+function esc(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+const pct = (v, d = 1) => (v == null ? "–" : `${Number(v).toFixed(d)}%`);
+const num = (v, d = 4) => (v == null ? "–" : Number(v).toFixed(d));
+
+function fail(el, err) {
+  el.innerHTML = `<div class="error" data-testid="error">${esc(err.message || err)}</div>`;
+}
+
+function seasonControl(onChange, value) {
+  const input = $("season");
+  if (value) input.value = value;
+  input.addEventListener("change", () => {
+    const q = new URLSearchParams(location.search);
+    q.set("season", input.value);
+    history.replaceState(null, "", `?${q}`);
+    onChange();
+  });
+}
+
+function axes(xLabel, yLabel) {
+  const grid = { stroke: "#232a35", width: 1 };
+  const ticks = { stroke: "#232a35" };
+  return [
+    { stroke: "#8a93a3", grid, ticks, label: xLabel, labelSize: 18 },
+    { stroke: "#8a93a3", grid, ticks, label: yLabel, labelSize: 18, size: 60 },
+  ];
+}
+
+function plotSize(el, height = 300) {
+  return { width: Math.max(320, el.clientWidth - 4), height };
+}
+
+/* ------------------------------------------------------------ next race */
+async function nextRace() {
+  const race = query.get("race");
+  const main = $("chances");
+  try {
+    const doc = await getJSON(race ? `/api/v1/predictions/race/${encodeURIComponent(race)}` : "/api/v1/predictions/next-race");
+    view.data = doc;
+    const moments = doc.moments.map((m) => m.moment);
+    let moment = moments[moments.length - 1];
+    $("race-title").textContent = `${doc.season} ${doc.race_name}`;
+    $("race-sub").innerHTML = `Round ${doc.round} · ${esc(doc.race_date || "")} · ${esc(doc.circuit || "")} · `
+      + `<span class="badge ${doc.status === "completed" ? "done" : "next"}">${doc.status}</span>`;
+    const toggle = $("moment-toggle");
+    toggle.innerHTML = moments.map((m) => `<button data-m="${m}">${m === "pre" ? "Before qualifying" : "After qualifying"}</button>`).join("");
+    const draw = () => {
+      const m = doc.moments.find((x) => x.moment === moment);
+      view.moment = moment;
+      for (const b of toggle.querySelectorAll("button")) b.classList.toggle("on", b.dataset.m === moment);
+      $("model-meta").textContent = `${m.model_version} · ${m.kind} · ${new Date(m.generated_at).toLocaleString()}`;
+      const rows = m.predictions.map((p, i) => `
+        <div class="chance" data-driver="${esc(p.code || p.driver_id)}">
+          <span class="muted">${i + 1}</span><span class="name">${esc(p.driver_name)}</span>
+          <span class="team">${esc(p.team || "")}</span><span class="muted">${p.grid ?? "–"}</span>
+          <div class="track-bar"><div class="fill win" style="width:${p.win_probability}%"></div><span class="val">${pct(p.win_probability)}</span></div>
+          <div class="track-bar"><div class="fill podium" style="width:${p.podium_probability}%"></div><span class="val">${pct(p.podium_probability)}</span></div>
+        </div>`).join("");
+      main.innerHTML = `<div class="chance head"><span>#</span><span>Driver</span><span>Team</span><span>Grid</span><span>Win</span><span>Podium</span></div>${rows}`;
+      const withGrid = m.predictions.filter((p) => p.grid != null).sort((a, b) => a.grid - b.grid);
+      $("grid").innerHTML = withGrid.length
+        ? withGrid.map((p) => `<div class="slot"><b>P${p.grid}</b>${esc(p.code || p.driver_name)} <span class="muted">${esc(p.team || "")}</span></div>`).join("")
+        : `<div class="muted">The grid is not known yet: chances are from before qualifying.</div>`;
+    };
+    toggle.addEventListener("click", (e) => { if (e.target.dataset.m) { moment = e.target.dataset.m; draw(); } });
+    draw();
+    view.ready = true;
+  } catch (err) {
+    fail(main, err);
+    view.error = String(err.message || err);
+  }
+}
+
+/* ------------------------------------------------------------ calendar */
+async function calendar() {
+  const load = async () => {
+    const el = $("calendar");
+    try {
+      const season = $("season").value;
+      const doc = await getJSON(`/api/v1/races/calendar${season ? `?season=${encodeURIComponent(season)}` : ""}`);
+      view.data = doc;
+      $("season").value = doc.season;
+      const firstOpen = doc.races.find((r) => r.status === "scheduled");
+      el.innerHTML = `<table><thead><tr><th>Rd</th><th>Date</th><th>Grand Prix</th><th>Circuit</th><th></th>
+        <th>Winner</th><th>Favourite</th><th class="num">Win</th></tr></thead><tbody>${doc.races.map((r) => `
+        <tr data-race="${r.race_id}"><td>${r.round}</td><td>${esc(r.date || "")}</td>
+        <td><a href="/next-race?race=${r.race_id}">${esc(r.race_name)}</a></td>
+        <td class="muted">${esc(r.circuit || "")}, ${esc(r.country || "")}</td>
+        <td>${r.sprint_weekend ? '<span class="badge sprint">SPRINT</span> ' : ""}${r === firstOpen ? '<span class="badge next">NEXT</span>' : r.status === "completed" ? '<span class="badge done">RUN</span>' : ""}</td>
+        <td>${esc(r.winner || "")}</td><td>${r.prediction ? esc(r.prediction.favourite) : '<span class="muted">–</span>'}</td>
+        <td class="num">${r.prediction ? pct(r.prediction.win_probability) : ""}</td></tr>`).join("")}</tbody></table>`;
+      view.ready = true;
+    } catch (err) { fail(el, err); }
+  };
+  seasonControl(load, query.get("season"));
+  await load();
+}
+
+/* ------------------------------------------------------------ accuracy */
+let accPlot = null;
+async function accuracy() {
+  let moment = query.get("moment") || "post";
+  const load = async () => {
+    const el = $("acc-table");
+    try {
+      const season = $("season").value;
+      const q = new URLSearchParams({ moment });
+      if (season) q.set("season", season);
+      const doc = await getJSON(`/api/v1/analytics/accuracy?${q}`);
+      view.data = doc;
+      $("season").value = doc.season;
+      for (const b of $("acc-toggle").querySelectorAll("button")) b.classList.toggle("on", b.dataset.m === moment);
+      const iv = doc.intervals || {};
+      const ci = (k, f) => (iv[k] ? `95% CI ${f(iv[k].lo)} – ${f(iv[k].hi)}` : "");
+      const cmp = (a, b) => (a == null || b == null ? "" : a < b ? "better" : "worse");
+      $("cards").innerHTML = `
+        <div class="card"><div class="k">Races</div><div class="v">${doc.races_completed}</div><div class="ci">baseline: ${esc(doc.baseline.replace("_", " "))}</div></div>
+        <div class="card"><div class="k">Winner picked</div><div class="v">${pct(doc.correct_winner_percentage)}</div><div class="ci">${ci("top1", (v) => pct(100 * v, 0))}</div></div>
+        <div class="card"><div class="k">Win Brier (baseline)</div><div class="v ${cmp(doc.average_brier_score, doc.baseline_average_brier_score)}">${num(doc.average_brier_score)}</div><div class="ci">${num(doc.baseline_average_brier_score)} · ${ci("win_brier", (v) => num(v))}</div></div>
+        <div class="card"><div class="k">Podium top-3 hit rate</div><div class="v">${pct(doc.top_3_accuracy)}</div><div class="ci">${ci("top3", (v) => pct(100 * v, 0))}</div></div>`;
+      el.innerHTML = `<table><thead><tr><th>Rd</th><th>Grand Prix</th><th>Favourite</th><th>Winner</th>
+        <th class="num">Brier</th><th class="num">Baseline</th><th class="num">Log-loss</th><th class="num">Baseline</th><th>Kind</th></tr></thead>
+        <tbody>${doc.by_race.map((r) => `<tr data-race="${r.race_id}"><td>${r.round}</td><td>${esc(r.race_name)}</td>
+        <td class="${r.correct_winner ? "better" : ""}">${esc(r.predicted_winner || "")}</td><td>${esc(r.actual_winner || "")}</td>
+        <td class="num ${cmp(r.brier_score, r.baseline_brier_score)}">${num(r.brier_score)}</td><td class="num">${num(r.baseline_brier_score)}</td>
+        <td class="num">${num(r.log_loss, 3)}</td><td class="num">${num(r.baseline_log_loss, 3)}</td><td class="muted">${r.kind}</td></tr>`).join("")}</tbody></table>`;
+      const chart = $("acc-chart");
+      const xs = doc.by_race.map((r) => r.round);
+      const data = [xs, doc.by_race.map((r) => r.brier_score), doc.by_race.map((r) => r.baseline_brier_score)];
+      if (accPlot) accPlot.destroy();
+      chart.innerHTML = "";
+      accPlot = new uPlot({
+        ...plotSize(chart, 280), scales: { x: { time: false } }, axes: axes("round", "win Brier"),
+        series: [{ label: "round" },
+          { label: "model", stroke: "#e10600", width: 2, points: { show: true } },
+          { label: doc.baseline.replace("_", " "), stroke: "#8a93a3", width: 2, dash: [6, 4], points: { show: true } }],
+      }, data, chart);
+      view.ready = true;
+    } catch (err) { fail(el, err); }
+  };
+  $("acc-toggle").addEventListener("click", (e) => { if (e.target.dataset.m) { moment = e.target.dataset.m; load(); } });
+  seasonControl(load, query.get("season"));
+  await load();
+}
+
+/* ------------------------------------------------------------ rankings */
+let eloPlot = null;
+async function rankings() {
+  const load = async () => {
+    const el = $("rank-table");
+    try {
+      const season = $("season").value;
+      const q = season ? `season=${encodeURIComponent(season)}` : "";
+      const [ranks, hist] = await Promise.all([
+        getJSON(`/api/v1/analytics/driver-rankings?${q}&limit=30`),
+        getJSON(`/api/v1/analytics/rating-history?${q}&top=8`),
+      ]);
+      view.data = { ranks, hist };
+      $("season").value = ranks.season;
+      el.innerHTML = `<table><thead><tr><th>#</th><th>Driver</th><th>Team</th><th class="num">Elo</th>
+        <th class="num">Points</th><th class="num">Wins</th><th class="num">Podiums</th><th class="num">Starts</th></tr></thead>
+        <tbody>${ranks.rankings.map((r) => `<tr data-driver="${esc(r.code || r.driver_id)}"><td>${r.rank}</td><td>${esc(r.driver_name)}</td>
+        <td class="muted">${esc(r.team || "")}</td><td class="num">${r.elo_rating.toFixed(0)}</td><td class="num">${r.championship_points}</td>
+        <td class="num">${r.wins}</td><td class="num">${r.podiums}</td><td class="num">${r.starts}</td></tr>`).join("")}</tbody></table>`;
+      const chart = $("elo-chart");
+      const data = [hist.races.map((r) => r.round), ...hist.series.map((s) => s.ratings)];
+      if (eloPlot) eloPlot.destroy();
+      chart.innerHTML = "";
+      eloPlot = new uPlot({
+        ...plotSize(chart, 320), scales: { x: { time: false } }, axes: axes("round", "Elo"),
+        series: [{ label: "round" }, ...hist.series.map((s, i) => ({
+          label: s.code || s.name, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true,
+          points: { show: false }, value: (u, v) => (v == null ? "" : v.toFixed(0)),
+        }))],
+      }, data, chart);
+      view.ready = true;
+    } catch (err) { fail(el, err); }
+  };
+  seasonControl(load, query.get("season"));
+  await load();
+}
+
+/* ------------------------------------------------------------ standings */
+async function standings() {
+  const load = async () => {
+    const q = new URLSearchParams();
+    if ($("season").value) q.set("season", $("season").value);
+    if ($("round").value) q.set("round", $("round").value);
+    for (const kind of ["drivers", "constructors"]) {
+      const el = $(`${kind}-table`);
+      try {
+        const doc = await getJSON(`/api/v1/standings/${kind}?${q}&limit=100`);
+        view.data[kind] = doc;
+        $("season").value = doc.season;
+        $("standings-sub").textContent = `after round ${doc.round}, ${doc.race_name}`;
+        el.innerHTML = `<table><thead><tr><th>Pos</th><th>${kind === "drivers" ? "Driver" : "Constructor"}</th>
+          ${kind === "drivers" ? "<th>Team</th>" : ""}<th class="num">Points</th><th class="num">Wins</th></tr></thead>
+          <tbody>${doc.standings.map((s) => `<tr><td>${s.position}</td><td>${esc(s.driver_name || s.team)}</td>
+          ${kind === "drivers" ? `<td class="muted">${esc(s.team || "")}</td>` : ""}<td class="num">${s.points}</td><td class="num">${s.wins}</td></tr>`).join("")}</tbody></table>`;
+      } catch (err) { fail(el, err); }
+    }
+    view.ready = true;
+  };
+  seasonControl(load, query.get("season"));
+  if (query.get("round")) $("round").value = query.get("round");
+  $("round").addEventListener("change", load);
+  await load();
+}
+
+renderNav();
+({ "next-race": nextRace, calendar, accuracy, rankings, standings })[document.body.dataset.page]();
