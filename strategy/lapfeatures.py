@@ -81,6 +81,20 @@ def is_clean(lap: int, lap_time: float | None, track_status: str | None, pit_in:
     )
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
+def _float(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+#: The fields of :class:`CarLaps` that hold floats (NaN for "none").
+_FLOAT_FIELDS = {
+    k: _float for k in ("lap_time", "fc", "tyre_life", "time", "position", "ewm", "ref", "last")
+}
+
+
 @dataclass
 class CarLaps:
     """One car's completed laps of a race, in order, with the pace they show so far.
@@ -109,7 +123,9 @@ class CarLaps:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CarLaps:
-        return cls(**{k: list(v) for k, v in d.items()})
+        """Laps from :meth:`to_dict`'s form, after JSON: a missing value (NaN, which JSON
+        writes as null) comes back as NaN."""
+        return cls(**{k: [_FLOAT_FIELDS.get(k, _same)(x) for x in v] for k, v in d.items()})
 
     def to_dict(self) -> dict[str, list]:
         return {k: v for k, v in vars(self).items()}
@@ -188,6 +204,11 @@ class CarLaps:
         y = np.array([p[1] for p in pts], float)
         x -= x.mean()
         return _clip(float((x * (y - y.mean())).sum() / (x**2).sum()), -0.5, 0.5)
+
+    def copy(self) -> CarLaps:
+        """A copy that later laps do not change (the strategy thread reads one while the
+        worker's event loop appends to the original)."""
+        return CarLaps(**{name: list(values) for name, values in vars(self).items()})
 
     def upto(self, lap: int) -> CarLaps:
         """The car's laps up to and including ``lap`` (a copy)."""

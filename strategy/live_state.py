@@ -283,7 +283,7 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
         max(s.laps_total or leader_lap + 1, leader_lap + 1),
         s.track_status,
         out,
-        history={c.driver: c.laps for c in cars.values() if len(c.laps)},
+        history={c.driver: c.laps.copy() for c in cars.values() if len(c.laps)},
         sprint=s.session_key.endswith("-S"),
         out=tuple(sorted(c.driver for c in cars.values() if standings.is_out(c.row))),
     )
