@@ -12,7 +12,8 @@ with every car's laps so far, into :func:`strategy.decisions.recommend`) and sco
 - rejoin: for every real green-flag stop, the projected place on the lap of the stop against
   the place at the end of the out-lap;
 - outcomes: win Brier on every lap and at 25/50/75% distance against "the leader wins",
-  podium Brier, the win ECE, and the finishing-position MAE against "the order now";
+  podium Brier, the win ECE, and the finishing-position MAE of the predicted position (the
+  median simulated one; the mean's beside it) against "the order now";
 - the largest drop of the eventual winner's win chance across his green-flag stops;
 - wet races: the lap the engine first calls the switch between slicks and intermediates or
   wets (``strategy.wet``'s crossover advice, which ``recommend`` follows) against the top 10's
@@ -301,10 +302,11 @@ def run_backtest(
     history = read_laps(lap_files(data_dir, seasons)) if seasons else None
     res.crossover_lap_error = crossover_lap_error(laps, models.pit_loss, history=history)["model"]
     for p in PCTS:
-        e = np.array(errs[p]) if errs[p] else np.full((0, 2), np.nan)
+        e = np.array(errs[p]) if errs[p] else np.full((0, 3), np.nan)
         res.position_mae[p] = {
             "model": float(e[:, 0].mean()) if len(e) else float("nan"),
             "hold": float(e[:, 1].mean()) if len(e) else float("nan"),
+            "mean": float(e[:, 2].mean()) if len(e) else float("nan"),
         }
     return res
 
@@ -366,8 +368,9 @@ def _replay(
                 if r.driver in final:
                     detail["errs"][pct_laps[lap]].append(
                         (
-                            abs(r.expected_position - final[r.driver]),
+                            abs(r.predicted_position - final[r.driver]),
                             abs(r.position - final[r.driver]),
+                            abs(r.expected_position - final[r.driver]),
                         )
                     )
         if lap == STRATEGY_LAP and dry:
