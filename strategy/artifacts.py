@@ -34,7 +34,9 @@ PASS_DELTA_S = 0.6  # s of pace advantage that gives a 50% pass chance at an ave
 #: flag allows a free tyre change in the pit lane).
 SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
-PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
+#: s per lap: per-race uncertainty of a car's pace in the Monte Carlo (chosen on the 2023
+#: back-test of a model trained on 2018-2022: benchmarks/RESULTS.md)
+PACE_SD = 0.04
 PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
 
