@@ -200,10 +200,11 @@ class CarLaps:
         pts = [(self.lap[j], self.fc[j]) for j in window if not math.isnan(self.fc[j])]
         if len(pts) < 4:
             return 0.0
-        x = np.array([p[0] for p in pts], float)
-        y = np.array([p[1] for p in pts], float)
-        x -= x.mean()
-        return _clip(float((x * (y - y.mean())).sum() / (x**2).sum()), -0.5, 0.5)
+        # plain floats: numpy costs more than the sums on a few laps
+        mx = sum(p[0] for p in pts) / len(pts)
+        my = sum(p[1] for p in pts) / len(pts)
+        sxx = sum((p[0] - mx) ** 2 for p in pts)
+        return _clip(sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, -0.5, 0.5)
 
     def copy(self) -> CarLaps:
         """A copy that later laps do not change (the strategy thread reads one while the
@@ -257,6 +258,7 @@ class FieldPace:
             times[r, laps] = c.time
             ewm[r, laps] = c.ewm
         self.times, self.ewm, self.fc = times, ewm, fc
+        self._paces: dict[tuple[int, bytes], float] = {}  # (lap, laps known) -> pace
 
     def pace(self, lap: int, before: float = float("inf")) -> float:
         """The field's pace before ``lap``: the median of its per-lap medians over the laps
@@ -269,10 +271,15 @@ class FieldPace:
         known = ~np.isnan(fc)
         if before != float("inf"):
             known &= self.times[:, lo:lap] < before
-        # per-lap medians by hand: numpy's nanmedian costs milliseconds on arrays this small
-        cols = range(fc.shape[1])
-        vals = [statistics.median(fc[known[:, k], k]) for k in cols if known[:, k].any()]
-        return float(statistics.median(vals)) if vals else float("nan")
+        # Most cars of a lap see the same laps known: their field pace is computed once.
+        key = (lap, known.tobytes())
+        pace = self._paces.get(key)
+        if pace is None:
+            # per-lap medians by hand: numpy's nanmedian costs milliseconds on arrays this small
+            cols = range(fc.shape[1])
+            vals = [statistics.median(fc[known[:, k], k]) for k in cols if known[:, k].any()]
+            pace = self._paces[key] = float(statistics.median(vals)) if vals else float("nan")
+        return pace
 
     def ahead(self, driver: str, lap: int) -> tuple[float, float]:
         """Gap (s) to the car that crossed the line just before ``driver`` on ``lap`` and that
