@@ -324,11 +324,13 @@ def wet_plans(state: RaceState, models: RaceModels) -> dict[int, tuple[float, in
     if state.wet is None:
         return {}
     loss = models.pit_loss(state.circuit, state.track_status)
+    by_family = {}  # the advice depends on a car only through its family
     out = {}
     for i, d in enumerate(state.running()):
-        advice = crossover_lap(
-            state.wet, family_of(d.compound) or DRY_FAMILY, state.laps_left, loss
-        )
+        family = family_of(d.compound) or DRY_FAMILY
+        if family not in by_family:
+            by_family[family] = crossover_lap(state.wet, family, state.laps_left, loss)
+        advice = by_family[family]
         if advice.family is not None and advice.lap is not None:
             out[i] = (advice.gain, advice.lap, FAMILY_COMPOUND[advice.family])
     return out
