@@ -42,7 +42,7 @@ import argparse
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -166,9 +166,19 @@ class SessionResult:
     covered: int
     updates: int
     laps: int
-    lap_received_ms: list[float]
+    lap_received: list[tuple[int, float]]  # (lap number, ms) per covered lap
     lap_produced_ms: list[float]
     max_lag_s: float
+
+    @property
+    def lap_received_ms(self) -> list[float]:
+        return [ms for _, ms in self.lap_received]
+
+    @property
+    def from_lap2_ms(self) -> list[float]:
+        """Without lap 1, when every race of the run crosses the line in the same seconds
+        (they all start at once)."""
+        return [ms for lap, ms in self.lap_received if lap > 1]
 
     @property
     def p99(self) -> float:
@@ -230,10 +240,11 @@ def load_races(names: list[str], laps: int) -> list[Race]:
 # -- measuring -----------------------------------------------------------------------------
 def covering_ms(
     laps: list[LapEvent], got: list[tuple[datetime, StrategyEvent]], received: bool
-) -> list[float]:
-    """Per lap: its produced_at -> the earliest arrival (``received``) or produced_at of a
-    strategy update covering it (source_produced_at at or after the lap's produced_at).
-    Laps that no update covers are left out (they show in the laps counts)."""
+) -> list[tuple[int, float]]:
+    """Per lap, its number and ms from its produced_at to the earliest arrival
+    (``received``) or produced_at of a strategy update covering it (source_produced_at at or
+    after the lap's produced_at). Laps that no update covers are left out (they show in the
+    laps counts)."""
     when = [(ev.source_produced_at, at if received else ev.produced_at) for at, ev in got]
     when = [(s, w) for s, w in when if s is not None]
     when.sort(key=lambda p: p[0])
@@ -245,7 +256,7 @@ def covering_ms(
         while j < len(when) and when[j][0] < lap.produced_at:
             j += 1
         if j < len(when):
-            out.append((earliest[j] - lap.produced_at).total_seconds() * 1000)
+            out.append((lap.lap_number, (earliest[j] - lap.produced_at).total_seconds() * 1000))
     return out
 
 
@@ -479,8 +490,8 @@ def session_result(race: Race, got: list[tuple[datetime, StrategyEvent]]) -> Ses
         covered=len(leader),
         updates=len(got),
         laps=len(laps),
-        lap_received_ms=covering_ms(laps, got, received=True),
-        lap_produced_ms=covering_ms(laps, got, received=False),
+        lap_received=covering_ms(laps, got, received=True),
+        lap_produced_ms=[ms for _, ms in covering_ms(laps, got, received=False)],
         max_lag_s=race.producer.max_lag,
     )
 
@@ -520,6 +531,7 @@ def print_run(r: RunResult, args: argparse.Namespace) -> None:
         "p50",
         "p99",
         "max",
+        "p99 from lap 2",
         "p99 to produced_at",
         "replay max lag s",
     ):
@@ -534,10 +546,12 @@ def print_run(r: RunResult, args: argparse.Namespace) -> None:
             cell(s.lap_received_ms, 50),
             cell(s.lap_received_ms, 99),
             cell(s.lap_received_ms, 100),
+            cell(s.from_lap2_ms, 99),
             cell(s.lap_produced_ms, 99),
             f"{s.max_lag_s:.2f}",
         )
     every = [v for s in r.sessions for v in s.lap_received_ms]
+    later = [v for s in r.sessions for v in s.from_lap2_ms]
     table.add_row(
         "all",
         "",
@@ -547,10 +561,20 @@ def print_run(r: RunResult, args: argparse.Namespace) -> None:
         cell(every, 50),
         cell(every, 99),
         cell(every, 100),
+        cell(later, 99),
         "",
         "",
     )
     console.print(table)
+    pairs = sorted((p for s in r.sessions for p in s.lap_received), key=lambda p: -p[1])
+    slow = pairs[: max(len(pairs) // 100, 1)]
+    by_lap = sorted(Counter(lap for lap, _ in slow).items(), key=lambda x: (-x[1], x[0]))
+    console.print(
+        f"the slowest 1% of laps ({len(slow)}, >= {slow[-1][1]:.0f} ms) by lap number: "
+        + ", ".join(f"L{lap} x{n}" for lap, n in by_lap)
+        if slow
+        else "no laps covered"
+    )
 
     hop = Table("where the time goes (ms, every update)", "n", "p50", "p99", "max")
     for name, vals in r.hops.items():
@@ -569,9 +593,11 @@ def print_run(r: RunResult, args: argparse.Namespace) -> None:
     workers = [(u + s) for name, u, s in r.cpu if name.startswith("worker")]
     cpu.add_row("workers, total", "", "", f"{sum(workers) / r.seconds:.0%}")
     console.print(cpu)
+    ours = sum(u + s for _, u, s in r.cpu) / r.seconds
     console.print(
-        f"machine: {r.machine_busy:.2f} of {psutil.cpu_count()} cores busy on average "
-        "(every process on it, others' included)"
+        f"machine: {r.machine_busy:.2f} of {psutil.cpu_count()} cores busy on average, "
+        f"{ours:.2f} of them this run's processes above, {max(r.machine_busy - ours, 0):.2f} "
+        "other processes (a shared machine: others' work slows the run)"
     )
 
 
