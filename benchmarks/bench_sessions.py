@@ -39,12 +39,14 @@ process:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -192,7 +194,8 @@ class RunResult:
     workers: int
     sessions: list[SessionResult] = field(default_factory=list)
     hops: dict[str, list[float]] = field(default_factory=dict)
-    cpu: list[tuple[str, float, float]] = field(default_factory=list)  # name, user, sys
+    #: name, user s, sys s, s waiting for a CPU
+    cpu: list[tuple[str, float, float, float]] = field(default_factory=list)
     seconds: float = 0.0
     machine_busy: float = 0.0  # cores
 
@@ -260,13 +263,25 @@ def covering_ms(
     return out
 
 
+def runq_wait(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a CPU (Linux's
+    /proc/PID/task/*/schedstat, second field; 0 where it is not available): how much a
+    process was held up by the others on the machine."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 class CpuMeter:
     """User + sys CPU seconds of named processes (and a worker's process tree) between
-    :meth:`start` and :meth:`stop`, and how busy the whole machine was meanwhile."""
+    :meth:`start` and :meth:`stop`, the time they waited for a CPU, and how busy the whole
+    machine was meanwhile."""
 
     def __init__(self, procs: dict[str, psutil.Process]) -> None:
         self.procs = procs
-        self.before: dict[str, tuple[float, float]] = {}
+        self.before: dict[str, tuple[float, float, float]] = {}
         self.t0 = 0.0
         self.machine0: Any = None
 
@@ -285,14 +300,14 @@ class CpuMeter:
         named = {f"{name} process {i + 1}": c for i, c in enumerate(kids)}
         return {f"{name} supervisor": root, **named}
 
-    def _times(self) -> dict[str, tuple[float, float]]:
+    def _times(self) -> dict[str, tuple[float, float, float]]:
         out = {}
         for name, p in self.procs.items():
             try:
                 t = p.cpu_times()
             except psutil.Error:
                 continue
-            out[name] = (t.user, t.system)
+            out[name] = (t.user, t.system, runq_wait(p.pid))
         return out
 
     def start(self) -> None:
@@ -306,9 +321,9 @@ class CpuMeter:
         m0, m1 = self.machine0, psutil.cpu_times()
         idle = (m1.idle - m0.idle) + (getattr(m1, "iowait", 0) - getattr(m0, "iowait", 0))
         result.machine_busy = (sum(m1) - sum(m0) - idle) / result.seconds
-        for name, (u, s) in after.items():
-            u0, s0 = self.before.get(name, (0.0, 0.0))
-            result.cpu.append((name, u - u0, s - s0))
+        for name, (u, s, w) in after.items():
+            u0, s0, w0 = self.before.get(name, (0.0, 0.0, 0.0))
+            result.cpu.append((name, u - u0, s - s0, w - w0))
 
 
 # -- one configuration ---------------------------------------------------------------------
@@ -525,6 +540,11 @@ def hops(got: list[tuple[datetime, StrategyEvent]]) -> dict[str, list[float]]:
 
 
 # -- report --------------------------------------------------------------------------------
+def worker_cpu(r: RunResult) -> float:
+    """The worker processes' CPU (user + sys) as a share of one core over the run."""
+    return sum(u + s for name, u, s, _ in r.cpu if name.startswith("worker")) / r.seconds
+
+
 def cell(values: list[float], q: float) -> str:
     return f"{percentile(values, q):.0f}" if values else "-"
 
@@ -601,14 +621,15 @@ def print_run(r: RunResult, args: argparse.Namespace) -> None:
         "user s",
         "sys s",
         "% of one core",
+        "waited for a CPU s",
         title_justify="left",
     )
-    for name, u, s in r.cpu:
-        cpu.add_row(name, f"{u:.1f}", f"{s:.1f}", f"{(u + s) / r.seconds:.0%}")
-    workers = [(u + s) for name, u, s in r.cpu if name.startswith("worker")]
-    cpu.add_row("workers, total", "", "", f"{sum(workers) / r.seconds:.0%}")
+    for name, u, s, w in r.cpu:
+        cpu.add_row(name, f"{u:.1f}", f"{s:.1f}", f"{(u + s) / r.seconds:.0%}", f"{w:.1f}")
+    waited = sum(w for name, _, _, w in r.cpu if name.startswith("worker"))
+    cpu.add_row("workers, total", "", "", f"{worker_cpu(r):.0%}", f"{waited:.1f}")
     console.print(cpu)
-    ours = sum(u + s for _, u, s in r.cpu) / r.seconds
+    ours = sum(u + s for _, u, s, _ in r.cpu) / r.seconds
     console.print(
         f"machine: {r.machine_busy:.2f} of {psutil.cpu_count()} cores busy on average, "
         f"{ours:.2f} of them this run's processes above, {max(r.machine_busy - ours, 0):.2f} "
@@ -636,11 +657,7 @@ def print_comparison(results: list[RunResult], args: argparse.Namespace) -> None
             ]
         table.add_row(*row)
     console.print(table)
-    cpu = "; ".join(
-        f"{r.workers} worker(s): "
-        f"{sum(u + s for n, u, s in r.cpu if n.startswith('worker')) / r.seconds:.0%} of one core"
-        for r in results
-    )
+    cpu = "; ".join(f"{r.workers} worker(s): {worker_cpu(r):.0%} of one core" for r in results)
     console.print(f"workers' CPU: {cpu}")
     two = next((r for r in results if r.workers == 2), None)
     if two is None:
