@@ -1,7 +1,7 @@
 """Benchmark: many races at once through the stream worker, on 1 and on 2 worker processes.
 
     python benchmarks/bench_sessions.py [--races 8] [--speed 20] [--laps 30] [--workers 1,2]
-                                        [--partitions 4]
+                                        [--partitions 4] [--launch processes|separate]
 
 Issue 29's scale test (DESIGN.md: "8 races at 20x on 2 worker processes, lap -> strategy p99
 < 200 ms"). Different 2023 races are replayed at the same time, each paced from lights out
@@ -10,30 +10,34 @@ at ``--speed`` (the hour of feed before the start goes at once, as ``simulate_li
 ``--workers`` count the benchmark starts a fresh embedded broker (unless KAFKA_BOOTSTRAP is
 set), creates the topics with ``--partitions`` partitions per race topic, and starts the
 worker as users do: ``python -m pitwall.cli worker --processes N`` (N processes in one
-consumer group sharing the partitions). The session keys are chosen so that the races spread
+consumer group sharing the partitions; ``--launch separate``: N ``pitwall worker`` commands,
+each in a session of its own). The session keys are chosen so that the races spread
 evenly over the partitions (race i on partition i mod P), as hashing many keys does on
 average; each key's partition is printed.
 
 Before the races, one warm-up session per partition (three laps, at maximum speed) waits for
 a strategy update from each, so every partition is assigned and the worker's first calls are
 made. Then the races run; ``--laps K`` stops each replay after the leader's lap K (0: whole
-races, ~5 min of real time at 20x) so the default run of both configurations takes about
-10 min.
+races, ~5 min of real time per configuration at 20x) so that the default run of both
+configurations takes about 7 min (the figures are of those laps: the output says so).
 
 Printed per session and configuration, read by a plain consumer of f1.strategy.v1 in this
 process:
 
 - lap -> strategy p50/p99/max: for every lap event, its ``produced_at`` -> the ARRIVAL (at
   this reader) of the first strategy update that covers it (whose ``source_produced_at`` is
-  at or after the lap's), the figure the target is judged on; beside it the p99 to that
-  update's ``produced_at`` (the worker's clock: without the last hop to a reader);
+  at or after the lap's), the figure the target is judged on; beside it the p99 without lap
+  1 (the races all start at once) and the p99 to that update's ``produced_at`` (the worker's
+  clock: without the last hop to a reader); and the lap numbers of the slowest 1%;
 - laps covered: the leader laps that got a strategy update of their own / leader laps
   replayed;
-- where the time goes over all sessions: trigger produced -> strategy produced, of which the
-  Monte Carlo (``compute_ms``), and strategy produced -> received;
+- where the time goes over all sessions: trigger produced -> strategy produced, of which
+  ``recommend()`` with its Monte Carlo (``compute_ms``) and the rest (waiting behind other
+  updates, hops, the battle forecast), and strategy produced -> received;
 - CPU (user + sys seconds, and % of one core over the measured run) of each worker process,
-  the broker and this process (the replays and the reader), and how busy the whole machine
-  was (other users' processes included).
+  the broker and this process (the replays and the reader), the seconds each waited for a
+  CPU while runnable, and how busy the whole machine was (other users' processes included);
+- last, 1 against 2 workers per session, and whether the target was met.
 """
 
 from __future__ import annotations
