@@ -90,8 +90,11 @@ def _message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)[:2000]
 
 
-def install(app: FastAPI) -> None:
-    """Exception handlers answering ``ErrorBody``, and the OpenAPI documenting them."""
+def install(app: FastAPI, public: set[tuple[str, str]] | None = None) -> None:
+    """Exception handlers answering ``ErrorBody``, and the OpenAPI documenting them.
+
+    ``public``: (path, method) of operations anyone may call; their credentials are declared
+    optional (an empty security requirement beside the schemes)."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -123,15 +126,16 @@ def install(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        document(schema)
+        document(schema, public or set())
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def document(schema: dict[str, Any]) -> None:
-    """Every operation answers ``ErrorBody`` for the common codes (and 404 on reads)."""
+def document(schema: dict[str, Any], public: set[tuple[str, str]]) -> None:
+    """Every operation answers ``ErrorBody`` for the common codes (and 404 on reads); the
+    credentials of ``public`` operations are optional."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -145,6 +149,8 @@ def document(schema: dict[str, Any]) -> None:
         for method, op in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            if (path, method) in public and op.get("security"):
+                op["security"] = [{}, *op["security"]]
             codes = list(COMMON)
             if method == "get" or "{" in path:
                 codes.append(404)

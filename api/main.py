@@ -170,7 +170,15 @@ def create_app(settings: Settings | None = None, host: str | None = None) -> Fas
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=trusted)
-    errors.install(app)
+    public = set()
+    if not settings.auth_reads:
+        public = {
+            (route.path, method.lower())
+            for router in _read_routers()
+            for route in router.routes
+            for method in getattr(route, "methods", ())
+        }
+    errors.install(app, public)
 
     reader = [Depends(require_reader)]
     for router in _read_routers():

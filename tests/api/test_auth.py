@@ -341,3 +341,34 @@ def test_pitwall_users_add_creates_an_admin_who_can_sign_in(stack: Settings) -> 
         timeout=60,
     )
     assert again.returncode == 1 and "already exists" in again.stdout + again.stderr
+
+
+def test_websocket_needs_a_token_when_reads_need_a_user(stack: Settings) -> None:
+    """Query token, first-message token or API key header: each gets the snapshot; none, or a
+    forged one, is closed with 4401."""
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    settings = get_settings().model_copy(update={"auth_reads": True})
+    app = create_app(settings)
+    url = "/ws/sessions/2023-monaco-R"
+    with TestClient(app) as c:
+        username = name("ws")
+        body = {"username": username, "password": PASSWORD}
+        assert c.post("/api/v1/auth/register", json=body).status_code == 201
+        token = c.post("/api/v1/auth/login", json=body).json()["access_token"]
+
+        with c.websocket_connect(f"{url}?token={token}") as ws:
+            assert ws.receive_json()["type"] == "snapshot"
+        with c.websocket_connect(url) as ws:
+            ws.send_json({"type": "auth", "token": token})
+            assert ws.receive_json()["type"] == "snapshot"
+        with c.websocket_connect(url, headers={"X-API-Key": settings.api_key}) as ws:
+            assert ws.receive_json()["type"] == "snapshot"
+        for attempt in (f"{url}?token=forged.{token[7:]}", url):
+            with c.websocket_connect(attempt) as ws:
+                if attempt == url:
+                    ws.send_json({"type": "hello"})
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    ws.receive_json()
+            assert closed.value.code == 4401
