@@ -106,7 +106,10 @@ def install(app: FastAPI, public: set[tuple[str, str]] | None = None) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return error(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app, request))}
+        return error(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(psycopg.errors.UndefinedTable)
     async def no_schema(request: Request, exc: Exception) -> JSONResponse:
@@ -131,6 +134,18 @@ def install(app: FastAPI, public: set[tuple[str, str]] | None = None) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def document(schema: dict[str, Any], public: set[tuple[str, str]]) -> None:
@@ -159,7 +174,10 @@ def document(schema: dict[str, Any], public: set[tuple[str, str]]) -> None:
                 answers.setdefault(str(code), {"description": DESCRIPTIONS[code]})
             for code, answer in answers.items():
                 if code.startswith(("4", "5")):
-                    answer["content"] = {"application/json": {"schema": ref}}
+                    declared = answer.get("content", {}).get("application/json", {})
+                    own = declared.get("schema", {}).get("$ref", "")
+                    if not own or own.endswith("/HTTPValidationError"):
+                        answer["content"] = {"application/json": {"schema": ref}}
                     answer.setdefault("description", DESCRIPTIONS.get(int(code), "Error."))
                     if code == "429":
                         answer["headers"] = {

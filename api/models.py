@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from api.params import SESSION_PATTERN
 from schemas.derived import DriverStrategy
@@ -21,11 +21,27 @@ DRIVER_CODE_PATTERN = r"^[A-Za-z]{2,4}$"
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
+def _json_number(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: A JSON integer: 3 or 3.0 (JSON Schema's integer), never "3" or true.
+Int = Annotated[int, Strict(False), BeforeValidator(_json_number)]
+
+
+#: A random seed (numpy takes 32 bits).
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1), Strict(False), BeforeValidator(_json_number)]
+FromLap = Annotated[int, Field(ge=1, le=200), Strict(False), BeforeValidator(_json_number)]
+
+
 class Request(BaseModel):
     """A request body: unknown fields are refused (422), as the schema declares
-    (``additionalProperties: false``)."""
+    (``additionalProperties: false``), and values must have their declared JSON type (strict:
+    ``"5"`` is not an integer, ``1`` is not a boolean)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SessionSummary(BaseModel):
@@ -102,13 +118,13 @@ class DriverStateIn(Request):
     """One car, as the race model takes it (``strategy.race_state.DriverState``)."""
 
     driver: str = Field(pattern=DRIVER_CODE_PATTERN, examples=["VER"])
-    position: int = Field(ge=1, le=30)
+    position: Int = Field(ge=1, le=30)
     gap_to_leader: float = Field(
         ge=0, le=36_000, description="Seconds behind the leader (0 for P1)."
     )
     compound: Compound = Field(examples=["MEDIUM"])
-    tyre_age: int = Field(ge=0, le=80)
-    stops: int = Field(default=0, ge=0, le=10)
+    tyre_age: Int = Field(ge=0, le=80)
+    stops: Int = Field(default=0, ge=0, le=10)
     compounds_used: list[Compound] = Field(default_factory=list, max_length=20)
     pace: float | None = Field(
         default=None, gt=40, lt=300, description="Recent fuel-corrected clean lap, s."
@@ -127,9 +143,9 @@ class RaceStateIn(Request):
     circuit: str = Field(
         pattern=CIRCUIT_PATTERN, examples=["monaco"], description="Circuit slug as in session keys."
     )
-    year: int = Field(default=2023, ge=1950, le=2100)
-    lap: int = Field(ge=0, le=99, description="Leader laps completed.")
-    laps_total: int = Field(ge=1, le=100)
+    year: Int = Field(default=2023, ge=1950, le=2100)
+    lap: Int = Field(ge=0, le=99, description="Leader laps completed.")
+    laps_total: Int = Field(ge=1, le=100)
     track_status: Literal["green", "yellow", "sc", "vsc", "vsc_ending", "red"] = "green"
     drivers: list[DriverStateIn] = Field(min_length=1, max_length=30)
 
@@ -175,8 +191,8 @@ class RaceStateIn(Request):
 
 class SimulationRequest(Request):
     state: RaceStateIn
-    n_sims: int = Field(default=2000, ge=100, le=50_000)
-    seed: int | None = Field(default=None, ge=0)
+    n_sims: Int = Field(default=2000, ge=100, le=50_000)
+    seed: Seed | None = None
 
 
 class DriverOutcome(BaseModel):
@@ -199,8 +215,8 @@ class SimulationResult(BaseModel):
 
 class OptimalRequest(Request):
     state: RaceStateIn
-    n_sims: int = Field(default=500, ge=100, le=20_000)
-    seed: int | None = Field(default=None, ge=0)
+    n_sims: Int = Field(default=500, ge=100, le=20_000)
+    seed: Seed | None = None
 
 
 class OptimalResult(BaseModel):
@@ -210,7 +226,7 @@ class OptimalResult(BaseModel):
 
 
 class Stop(Request):
-    lap: int = Field(ge=1, le=100, description="Pit at the end of this lap.")
+    lap: Int = Field(ge=1, le=100, description="Pit at the end of this lap.")
     compound: Compound
 
 
@@ -220,8 +236,8 @@ class CompareRequest(Request):
     plans: list[list[Stop]] = Field(
         min_length=1, max_length=8, description="Candidate plans; [] means no more stops."
     )
-    n_sims: int = Field(default=2000, ge=100, le=20_000)
-    seed: int | None = Field(default=0, ge=0)
+    n_sims: Int = Field(default=2000, ge=100, le=20_000)
+    seed: Seed | None = 0
 
 
 class PlanOutcome(BaseModel):
@@ -243,18 +259,18 @@ class LapTimeRequest(Request):
     circuit: str = Field(pattern=CIRCUIT_PATTERN, examples=["monaco"])
     compound: Compound = Field(examples=["MEDIUM"])
     tyre_life: float = Field(ge=0, le=80, description="Laps on the set at the last lap.")
-    lap: int = Field(ge=1, le=99, description="Last completed lap.")
-    laps_total: int = Field(ge=2, le=100)
+    lap: Int = Field(ge=1, le=99, description="Last completed lap.")
+    laps_total: Int = Field(ge=2, le=100)
     recent_laps: list[Annotated[float, Field(gt=40, lt=300)]] = Field(
         min_length=1,
         max_length=20,
         description="The driver's last clean lap times, s (oldest first; only the last "
         "``lap`` of them count).",
     )
-    stint: int = Field(default=1, ge=1, le=10)
-    position: int = Field(default=10, ge=1, le=30)
+    stint: Int = Field(default=1, ge=1, le=10)
+    position: Int = Field(default=10, ge=1, le=30)
     gap_ahead: float = Field(default=99.0, ge=0, le=36_000, description="Seconds to the car ahead.")
-    horizon: int = Field(default=5, ge=1, le=5, description="Laps ahead to predict (1-5).")
+    horizon: Int = Field(default=5, ge=1, le=5, description="Laps ahead to predict (1-5).")
 
     @model_validator(mode="after")
     def _lap_range(self) -> LapTimeRequest:
@@ -277,15 +293,15 @@ class LapTimeResult(BaseModel):
 class DegradationLap(Request):
     tyre_age: float = Field(ge=0, le=80)
     lap_time: float = Field(gt=40, lt=300)
-    lap_number: int = Field(ge=1, le=100)
+    lap_number: Int = Field(ge=1, le=100)
 
 
 class DegradationRequest(Request):
     compound: Compound = Field(examples=["HARD"])
     circuit: str | None = Field(default=None, pattern=CIRCUIT_PATTERN, examples=["monaco"])
-    laps_total: int = Field(ge=2, le=100)
+    laps_total: Int = Field(ge=2, le=100)
     laps: list[DegradationLap] = Field(min_length=1, max_length=80)
-    predict_laps: int = Field(default=10, ge=0, le=60)
+    predict_laps: Int = Field(default=10, ge=0, le=60)
 
 
 class DegradationResult(BaseModel):
@@ -314,16 +330,15 @@ class SafetyCarResult(BaseModel):
 
 
 class ReplayRequest(Request):
-    year: int = Field(ge=2018, le=2100, examples=[2023])
+    year: Int = Field(ge=2018, le=2100, examples=[2023])
     event: str = Field(
         min_length=2, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 .'-]*$",
         examples=["Monaco"],
     )  # fmt: skip
     session: str = Field(default="R", pattern=r"^[A-Za-z0-9 ]{1,20}$", examples=["R"])
     speed: float | None = Field(default=None, gt=0, le=1000, description="None: max speed.")
-    from_lap: int | None = Field(
+    from_lap: FromLap | None = Field(
         default=None,
-        ge=1,
         description="Send what comes before this lap at once, then pace (1: from lights out).",
     )
     session_key: str | None = Field(
