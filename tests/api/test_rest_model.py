@@ -146,7 +146,7 @@ async def test_predictions(client: httpx.AsyncClient) -> None:
         "/predictions/lap-time",
         json={
             "circuit": "monaco",
-            "compound": "hard",
+            "compound": "HARD",
             "tyre_life": 20,
             "lap": 40,
             "laps_total": 78,
@@ -185,8 +185,8 @@ async def test_predictions(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("method", "url", "payload", "fragment"),
     [
-        ("get", "/sessions/not_a_key/laps", None, "invalid session key"),
-        ("get", "/sessions/2023-monaco-R/laps?driver=MAXV", None, "three-letter code"),
+        ("get", "/sessions/not_a_key/laps", None, "session_key: String should match pattern"),
+        ("get", "/sessions/2023-monaco-R/laps?driver=MAXV", None, "driver: String should match pattern"),
         ("get", "/sessions/2023-monaco-R/laps?from_lap=50&to_lap=10", None, "from_lap (50)"),
         ("get", "/predictions/safety-car?circuit=monaco&laps_remaining=-3", None, "laps_remaining"),
         ("get", "/exports/sessions/2023-monaco-R/laps?format=xml", None, "format"),
@@ -196,7 +196,7 @@ async def test_predictions(client: httpx.AsyncClient) -> None:
             "/predictions/lap-time",
             {"circuit": "monaco", "compound": "PINK", "tyre_life": 3, "lap": 4,
              "laps_total": 78, "recent_laps": [76.1]},
-            "unknown compound 'PINK'",
+            "compound: Input should be 'SOFT'",
         ),
         (
             "post",
