@@ -4,6 +4,7 @@ processes; the input there is a real one of the same session."""
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from schemas.topics import DEGRADATION, STRATEGY
@@ -12,7 +13,7 @@ from tests.kafka_utils import consumer_config, end_offsets, read_since
 
 def test_worker_outputs_carry_their_source(landed: str, pipeline: dict) -> None:
     if not pipeline["worker"]:
-        return
+        pytest.skip("no stream worker in this checkout")
     for topic in (STRATEGY.name, DEGRADATION.name):
         start = dict.fromkeys(end_offsets(topic), 0)
         mine = [
