@@ -109,7 +109,11 @@ class CarLaps:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CarLaps:
-        return cls(**{k: list(v) for k, v in d.items()})
+        """From ``to_dict``'s JSON. JSON has no NaN: the worker's changelog stores it as null,
+        which comes back here as NaN again (a restarted worker recovering its tables crashed
+        on ``math.isnan(None)``)."""
+        nan = float("nan")
+        return cls(**{k: [nan if x is None else x for x in v] for k, v in d.items()})
 
     def to_dict(self) -> dict[str, list]:
         return {k: v for k, v in vars(self).items()}
