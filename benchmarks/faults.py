@@ -345,6 +345,11 @@ def check(database_url: str, session: str, counts: Counter, watch, clients) -> d
             "FROM strategy WHERE session_key = %s",
             (session,),
         ).fetchall()
+        # Every leader lap gets a strategy update of its own (README: strategy cadence).
+        leader_laps = conn.execute(
+            "SELECT DISTINCT lap_number FROM laps WHERE session_key = %s AND position = 1",
+            (session,),
+        ).fetchall()
     stored = Counter((r[0], r[1], r[2], float(r[3]) if r[3] is not None else 0.0) for r in rows)
     published = set(watch.keys)
     missing = published - set(stored)
@@ -356,6 +361,12 @@ def check(database_url: str, session: str, counts: Counter, watch, clients) -> d
     dup += dup_rows
     if missing:
         failures.append(f"strategy: {len(missing)} published updates not stored")
+    updated = {r[0] for r in rows}
+    without = sorted({r[0] for r in leader_laps} - updated)
+    print(f"strategy: {len(leader_laps)} leader laps, {len(without)} without an update")
+    lost += len(without)
+    if without:
+        failures.append(f"strategy: leader laps without an update: {without[:20]}")
     ws_bad = sum(c.first_not_snapshot for c in clients)
     if ws_bad:
         failures.append(f"WebSocket: {ws_bad} (re)connections did not begin with a snapshot")
