@@ -9,8 +9,9 @@ restarts on the same port). For each fault it prints the seconds until
 
 * the strategy stream recovers (a new ``f1.strategy.v1`` event of the session),
 * the tables recover (a new lap of the session lands in PostgreSQL),
-* the WebSocket clients recover (every client has received something after the fault; a
-  client whose socket closed has reconnected, and its first message was a fresh snapshot).
+* the WebSocket clients recover (every client has received live data, an update or a
+  snapshot, not a heartbeat, after the fault; a client whose socket closed has reconnected,
+  and its first message was a fresh snapshot).
 
 Once the replay has finished and the pipeline drained, PostgreSQL is checked against the
 replay: every lap and stint of the timeline stored exactly once, every strategy update the
@@ -78,7 +79,8 @@ class WsClient:
                             if message.get("type") != "snapshot":
                                 self.first_not_snapshot += 1
                             first = False
-                        self.received.append(time.monotonic())
+                        if message.get("type") != "heartbeat":  # live data only
+                            self.received.append(time.monotonic())
             except Exception as exc:  # closed, refused while the API restarts, ...
                 self.closes[type(exc).__name__] += 1
                 time.sleep(0.3)
