@@ -37,6 +37,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -79,13 +80,26 @@ class WsClient:
                             if message.get("type") != "snapshot":
                                 self.first_not_snapshot += 1
                             first = False
-                        if message.get("type") != "heartbeat":  # live data only
-                            self.received.append(time.monotonic())
+                        self.note(message)
             except Exception as exc:  # closed, refused while the API restarts, ...
                 self.closes[type(exc).__name__] += 1
                 time.sleep(0.3)
 
+    def note(self, message: dict) -> None:
+        """Keep the wall time of live data: a snapshot's arrival, an update's publication by
+        the Redis writer (so updates published before a fault and delivered after it do not
+        count as recovered). Heartbeats are no data."""
+        kind = message.get("type")
+        if kind == "snapshot":
+            self.received.append(time.time())
+        elif kind == "update":
+            self.received.append(float(message.get("published_at") or 0))
+        elif kind == "batch":
+            for update in message.get("updates", []):
+                self.received.append(float(update.get("published_at") or 0))
+
     def since(self, t: float) -> bool:
+        """Live data published (or a snapshot received) after wall time ``t``."""
         return any(r > t for r in self.received)
 
 
@@ -118,7 +132,8 @@ class StrategyWatch:
                     if msg.error() or not (msg.key() or b"").decode().startswith(self.session):
                         continue
                     event = json.loads(msg.value())
-                    self.arrivals.append(time.monotonic())
+                    produced = datetime.fromisoformat(event["produced_at"]).timestamp()
+                    self.arrivals.append(produced)  # made after a fault, not just delivered
                     t = event.get("event_time") or {}
                     key = (
                         event.get("lap"),
@@ -131,6 +146,7 @@ class StrategyWatch:
             consumer.close()
 
     def since(self, t: float) -> bool:
+        """A strategy event produced after wall time ``t``."""
         return any(a > t for a in self.arrivals)
 
 
@@ -181,6 +197,15 @@ def pick_victim(fault: str, procs: dict[str, int], db_port: int, redis_port: int
         return sink_child(procs["sink"], redis_port)
     names = {"redis": "embeddedredis", "postgres": "embeddedpostgres"}
     return procs[names.get(fault, fault)]
+
+
+def until(at: float, predicate, timeout: float) -> float | None:
+    """Seconds from monotonic time ``at`` until ``predicate()`` holds (None: not in time)."""
+    while time.monotonic() - at < timeout:
+        if predicate():
+            return time.monotonic() - at
+        time.sleep(0.1)
+    return None
 
 
 def wait_for(predicate, timeout: float) -> float | None:
@@ -260,18 +285,20 @@ def main() -> None:
             redis_port = int(urls["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
             victim = pick_victim(fault, procs, db_port, redis_port)
             at = time.monotonic()
+            wall = time.time()
             os.kill(victim, signal.SIGKILL)
             # Rows the victim committed before it died are in by now: count from here.
             time.sleep(0.3)
             laps_before = laps_stored(urls["DATABASE_URL"], session) or 0
-            stream = wait_for(lambda at=at: watch.since(at), args.recovery_timeout)
-            tables = wait_for(
+            # Each time counts from the kill (the waits run one after another).
+            stream = until(at, lambda w=wall: watch.since(w), args.recovery_timeout)
+            tables = until(
+                at,
                 lambda n=laps_before: (laps_stored(urls["DATABASE_URL"], session) or 0) > n,
                 args.recovery_timeout,
             )
-            tables = None if tables is None else tables + 0.3
-            sockets = wait_for(
-                lambda at=at: all(c.since(at) for c in clients), args.recovery_timeout
+            sockets = until(
+                at, lambda w=wall: all(c.since(w) for c in clients), args.recovery_timeout
             )
             rows.append((fault, victim, stream, tables, sockets))
             print(f"  kill -9 {fault:<12} (pid {victim}): strategy {_s(stream)}, "
