@@ -199,13 +199,18 @@ def pick_victim(fault: str, procs: dict[str, int], db_port: int, redis_port: int
     return procs[names.get(fault, fault)]
 
 
-def until(at: float, predicate, timeout: float) -> float | None:
-    """Seconds from monotonic time ``at`` until ``predicate()`` holds (None: not in time)."""
-    while time.monotonic() - at < timeout:
-        if predicate():
-            return time.monotonic() - at
+def recovered(at: float, checks: dict, timeout: float) -> dict[str, float | None]:
+    """Seconds from monotonic time ``at`` until each check first holds (None: not within
+    ``timeout``), all polled together."""
+    got: dict[str, float | None] = dict.fromkeys(checks)
+    pending = dict(checks)
+    while pending and time.monotonic() - at < timeout:
+        for name, check in list(pending.items()):
+            if check():
+                got[name] = time.monotonic() - at
+                del pending[name]
         time.sleep(0.1)
-    return None
+    return got
 
 
 def wait_for(predicate, timeout: float) -> float | None:
@@ -290,16 +295,19 @@ def main() -> None:
             # Rows the victim committed before it died are in by now: count from here.
             time.sleep(0.3)
             laps_before = laps_stored(urls["DATABASE_URL"], session) or 0
-            # Each time counts from the kill (the waits run one after another).
-            stream = until(at, lambda w=wall: watch.since(w), args.recovery_timeout)
-            tables = until(
+            # Each time counts from the kill; the three are watched together.
+            got = recovered(
                 at,
-                lambda n=laps_before: (laps_stored(urls["DATABASE_URL"], session) or 0) > n,
+                {
+                    "stream": lambda w=wall: watch.since(w),
+                    "tables": lambda n=laps_before: (
+                        (laps_stored(urls["DATABASE_URL"], session) or 0) > n
+                    ),
+                    "sockets": lambda w=wall: all(c.since(w) for c in clients),
+                },
                 args.recovery_timeout,
             )
-            sockets = until(
-                at, lambda w=wall: all(c.since(w) for c in clients), args.recovery_timeout
-            )
+            stream, tables, sockets = got["stream"], got["tables"], got["sockets"]
             rows.append((fault, victim, stream, tables, sockets))
             print(f"  kill -9 {fault:<12} (pid {victim}): strategy {_s(stream)}, "
                   f"tables {_s(tables)}, WebSockets {_s(sockets)}")  # fmt: skip
