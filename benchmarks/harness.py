@@ -69,6 +69,9 @@ class Harness:
         self.settings: Settings = get_settings()
         self.procs: list[tuple[str, subprocess.Popen, bool]] = []
         self._logs: Path | None = None
+        #: The environment variables the embedded servers' URLs replaced (None: were unset),
+        #: restored on exit so that a later Harness in the same run starts servers of its own.
+        self._saved_env: dict[str, str | None] = {}
 
     # -- servers ---------------------------------------------------------------------------
     def __enter__(self) -> Harness:
@@ -93,7 +96,9 @@ class Harness:
 
             try:
                 with console.status(f"starting the embedded {', '.join(missing)}..."):
-                    os.environ.update(self.stack.start(started))
+                    urls = self.stack.start(started)
+                self._saved_env = {k: os.environ.get(k) for k in urls}
+                os.environ.update(urls)
             except BaseException:
                 self._remove_state()
                 raise
@@ -105,6 +110,13 @@ class Harness:
         self.stop_processes()
         if self.stack is not None:
             self.stack.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if self._saved_env:
+            get_settings.cache_clear()
         self._remove_state()
 
     def _remove_state(self) -> None:

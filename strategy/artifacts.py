@@ -34,7 +34,9 @@ PASS_DELTA_S = 0.6  # s of pace advantage that gives a 50% pass chance at an ave
 #: flag allows a free tyre change in the pit lane).
 SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
-PACE_SD = 0.15  # s per lap: per-race uncertainty of a car's pace in the Monte Carlo
+#: s per lap: per-race uncertainty of a car's pace in the Monte Carlo (chosen on the 2023
+#: back-test of a model trained on 2018-2022: benchmarks/RESULTS.md)
+PACE_SD = 0.04
 PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
 
@@ -60,6 +62,9 @@ class RaceModels:
     #: SC/VSC, retirement, pit-loss, passing and undercut models fitted on history
     #: (``strategy.hazards``); None: the circuit tables and constants above
     fitted: HazardModels | None = None
+    #: circuit -> a dry reference lap (fuel-corrected median slick pace at its best lap of
+    #: the latest training race there), for a race that starts wet (``strategy.wet``)
+    dry_refs: dict[str, float] = field(default_factory=dict)
 
     @staticmethod
     def key(circuit: str) -> str:
@@ -103,6 +108,10 @@ class RaceModels:
             return PASS_DELTA_S
         return PASS_DELTA_S * float(np.exp(-self.fitted.passing.log_ratio(self.key(circuit))))
 
+    def dry_reference(self, circuit: str) -> float | None:
+        """The circuit's dry reference lap in s (None: no dry race there in training)."""
+        return self.dry_refs.get(self.key(circuit))
+
     def wear_multiplier(self, circuit: str | None) -> float:
         """How much harder than measured the tyres wear at ``circuit`` (teams' stops)."""
         default = self.wear_scale.get("_all", 1.0)
@@ -136,12 +145,22 @@ def circuit_tables(data_dir: Path, laps=None) -> dict:
         # with the usual pace gaps between compounds.
         prior.offset = 0.5 * prior.offset + 0.5 * DEFAULT_OFFSET.get(comp, 0.0)
     return {
+        "dry_refs": dry_references(laps),
         "pit_losses": losses,
         "hazards": {k: vars(v) for k, v in table.items()},
         "global_hazard": vars(overall),
         "priors": {k: vars(v) for k, v in priors.items()},
         "deg_scale": deg_scale,
     }
+
+
+def dry_references(laps) -> dict[str, float]:
+    """Per circuit key, the dry reference of its latest race in ``laps``
+    (:func:`strategy.wet.history.race_dry_paces`)."""
+    from strategy.wet.history import race_dry_paces
+
+    paces = race_dry_paces(laps).sort_values(["season", "round"])
+    return {canonical_circuit(r.circuit): float(r.dry_pace) for r in paces.itertuples()}
 
 
 def models_from_tables(tables: dict, **kw) -> RaceModels:
@@ -153,6 +172,7 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
         wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
+        dry_refs={k: float(v) for k, v in tables.get("dry_refs", {}).items()},
         fitted=HazardModels.from_dict(tables["fitted"]) if tables.get("fitted") else None,
         **kw,
     )

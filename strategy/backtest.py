@@ -12,8 +12,12 @@ with every car's laps so far, into :func:`strategy.decisions.recommend`) and sco
 - rejoin: for every real green-flag stop, the projected place on the lap of the stop against
   the place at the end of the out-lap;
 - outcomes: win Brier on every lap and at 25/50/75% distance against "the leader wins",
-  podium Brier, the win ECE, and the finishing-position MAE against "the order now";
-- the largest drop of the eventual winner's win chance across his green-flag stops.
+  podium Brier, the win ECE, and the finishing-position MAE of the predicted position (the
+  median simulated one; the mean's beside it) against "the order now";
+- the largest drop of the eventual winner's win chance across his green-flag stops;
+- wet races: the lap the engine first calls the switch between slicks and intermediates or
+  wets (``strategy.wet``'s crossover advice, which ``recommend`` follows) against the top 10's
+  median in-lap.
 
 ``walk_forward``: race k learns from races 1..k-1 of the same file (never from itself or
 later): the lap-time model gets more boosting rounds on their laps, and the teams' wear is
@@ -41,6 +45,7 @@ from strategy.laptime import ahead_rows, anchor_table, race_cars
 from strategy.race_state import DriverState, RaceState
 from strategy.training import circuit_codes, extend_model
 from strategy.wear_fit import fit_wear_scale
+from strategy.wet.backtest import crossover_lap_error
 
 STRATEGY_LAP = 5  # the stop-count and sequence advice is taken after this lap
 PCTS = (25, 50, 75)
@@ -290,11 +295,18 @@ def run_backtest(
         res.rejoin_within_1 = float(np.mean(np.abs(rejoin_err) <= 1))
         res.rejoin_mae = float(np.mean(np.abs(rejoin_err)))
     _outcomes(res, records)
+    # Wet races: the lap the engine first calls a change of tyre family against the top 10's
+    # median in-lap (dry references from the seasons before the evaluated ones).
+    first_season = int(laps["season"].min())
+    seasons = [s for s in models.metadata.get("seasons", []) if s < first_season]
+    history = read_laps(lap_files(data_dir, seasons)) if seasons else None
+    res.crossover_lap_error = crossover_lap_error(laps, models.pit_loss, history=history)["model"]
     for p in PCTS:
-        e = np.array(errs[p]) if errs[p] else np.full((0, 2), np.nan)
+        e = np.array(errs[p]) if errs[p] else np.full((0, 3), np.nan)
         res.position_mae[p] = {
             "model": float(e[:, 0].mean()) if len(e) else float("nan"),
             "hold": float(e[:, 1].mean()) if len(e) else float("nan"),
+            "mean": float(e[:, 2].mean()) if len(e) else float("nan"),
         }
     return res
 
@@ -356,8 +368,9 @@ def _replay(
                 if r.driver in final:
                     detail["errs"][pct_laps[lap]].append(
                         (
-                            abs(r.expected_position - final[r.driver]),
+                            abs(r.predicted_position - final[r.driver]),
                             abs(r.position - final[r.driver]),
+                            abs(r.expected_position - final[r.driver]),
                         )
                     )
         if lap == STRATEGY_LAP and dry:

@@ -8,7 +8,9 @@ the pit loss (cheaper now under SC/VSC) and an out-lap penalty. The pit window i
 laps whose expected time is within noise of the best. The field then races its best plans
 in the Monte Carlo simulator (traffic, overtaking, SC/VSC, retirements) for win/podium
 probabilities and expected positions, and the gaps to the cars around give undercut/overcut
-threats and opportunities.
+threats and opportunities. When the track calls for another kind of tyre (slicks,
+intermediates, wets: ``strategy.wet``'s crossover advice on the state's track estimate), that
+switch is the car's plan.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from strategy.montecarlo import Field, SimParams, simulate
 from strategy.pace import PaceCurves, pace_curves
 from strategy.race_state import RaceState
 from strategy.rejoin import rejoins
+from strategy.wet import DRY as DRY_FAMILY
+from strategy.wet import FAMILY_COMPOUND, crossover_lap, family_of
 
 WINDOW_TOLERANCE_S = 1.0  # expected-time margin treated as "within noise" of the best plan
 OUT_LAP_PENALTY_S = 1.2  # cold tyres and pit exit on the out-lap
@@ -310,6 +314,28 @@ def fresh_gain(curves: PaceCurves, i: int, compound: str) -> float:
     return float(old - new) - OUT_LAP_PENALTY_S
 
 
+def wet_plans(state: RaceState, models: RaceModels) -> dict[int, tuple[float, int, str]]:
+    """Cars (by index into ``state.running()``) that should change tyre family: the seconds
+    the switch gains to the flag after the pit loss, its in-lap and the tyre to fit.
+
+    The crossover advice of :mod:`strategy.wet` on the track estimate the state carries
+    (each family's pace now and its trend, the field's moves); empty when the state has none.
+    """
+    if state.wet is None:
+        return {}
+    loss = models.pit_loss(state.circuit, state.track_status)
+    by_family = {}  # the advice depends on a car only through its family
+    out = {}
+    for i, d in enumerate(state.running()):
+        family = family_of(d.compound) or DRY_FAMILY
+        if family not in by_family:
+            by_family[family] = crossover_lap(state.wet, family, state.laps_left, loss)
+        advice = by_family[family]
+        if advice.family is not None and advice.lap is not None:
+            out[i] = (advice.gain, advice.lap, FAMILY_COMPOUND[advice.family])
+    return out
+
+
 def recommend(
     state: RaceState, models: RaceModels, n_sims: int = 500, seed: int | None = None
 ) -> list[DriverStrategy]:
@@ -320,8 +346,12 @@ def recommend(
     started = time.perf_counter()
     curves = pace_curves(state, models)
     plans = plans_for(state, models, curves)
+    # A change of tyre family (slicks, intermediates, wets) the track calls for comes first:
+    # the plan table only plans stops onto the kind of tyre a car is on.
+    wet = wet_plans(state, models)
+    best = [((wet[i][1], wet[i][2]),) if i in wet else p.best[1] for i, p in enumerate(plans)]
     seed = int(started * 1e6) % (2**31) if seed is None else seed
-    result = simulate_state(state, models, [p.best[1] for p in plans], n_sims, seed, curves=curves)
+    result = simulate_state(state, models, best, n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
     median = result.median_position()
     projections = rejoins(
@@ -330,9 +360,13 @@ def recommend(
     moves = _moves_fitted if models.fitted is not None else _moves_formula
     out = []
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
-        best_plan = p.best[1]
+        best_plan = best[i]
         window = p.window()
         confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
+        if i in wet:
+            gain, in_lap, _ = wet[i]
+            window = PitWindow.model_construct(open_lap=in_lap, close_lap=in_lap, best_lap=in_lap)
+            confidence = _clip(1 - math.exp(-gain / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
         under_opp, over_opp, under_threat, over_threat = moves(
             state, models, curves, plans, i, confidence

@@ -81,6 +81,20 @@ def is_clean(lap: int, lap_time: float | None, track_status: str | None, pit_in:
     )
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
+def _float(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+#: The fields of :class:`CarLaps` that hold floats (NaN for "none").
+_FLOAT_FIELDS = {
+    k: _float for k in ("lap_time", "fc", "tyre_life", "time", "position", "ewm", "ref", "last")
+}
+
+
 @dataclass
 class CarLaps:
     """One car's completed laps of a race, in order, with the pace they show so far.
@@ -109,11 +123,9 @@ class CarLaps:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CarLaps:
-        """From ``to_dict``'s JSON. JSON has no NaN: the worker's changelog stores it as null,
-        which comes back here as NaN again (a restarted worker recovering its tables crashed
-        on ``math.isnan(None)``)."""
-        nan = float("nan")
-        return cls(**{k: [nan if x is None else x for x in v] for k, v in d.items()})
+        """Laps from :meth:`to_dict`'s form, after JSON: a missing value (NaN, which JSON
+        writes as null) comes back as NaN."""
+        return cls(**{k: [_FLOAT_FIELDS.get(k, _same)(x) for x in v] for k, v in d.items()})
 
     def to_dict(self) -> dict[str, list]:
         return {k: v for k, v in vars(self).items()}
@@ -188,10 +200,16 @@ class CarLaps:
         pts = [(self.lap[j], self.fc[j]) for j in window if not math.isnan(self.fc[j])]
         if len(pts) < 4:
             return 0.0
-        x = np.array([p[0] for p in pts], float)
-        y = np.array([p[1] for p in pts], float)
-        x -= x.mean()
-        return _clip(float((x * (y - y.mean())).sum() / (x**2).sum()), -0.5, 0.5)
+        # plain floats: numpy costs more than the sums on a few laps
+        mx = sum(p[0] for p in pts) / len(pts)
+        my = sum(p[1] for p in pts) / len(pts)
+        sxx = sum((p[0] - mx) ** 2 for p in pts)
+        return _clip(sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, -0.5, 0.5)
+
+    def copy(self) -> CarLaps:
+        """A copy that later laps do not change (the strategy thread reads one while the
+        worker's event loop appends to the original)."""
+        return CarLaps(**{name: list(values) for name, values in vars(self).items()})
 
     def upto(self, lap: int) -> CarLaps:
         """The car's laps up to and including ``lap`` (a copy)."""
@@ -240,6 +258,7 @@ class FieldPace:
             times[r, laps] = c.time
             ewm[r, laps] = c.ewm
         self.times, self.ewm, self.fc = times, ewm, fc
+        self._paces: dict[tuple[int, bytes], float] = {}  # (lap, laps known) -> pace
 
     def pace(self, lap: int, before: float = float("inf")) -> float:
         """The field's pace before ``lap``: the median of its per-lap medians over the laps
@@ -252,10 +271,15 @@ class FieldPace:
         known = ~np.isnan(fc)
         if before != float("inf"):
             known &= self.times[:, lo:lap] < before
-        # per-lap medians by hand: numpy's nanmedian costs milliseconds on arrays this small
-        cols = range(fc.shape[1])
-        vals = [statistics.median(fc[known[:, k], k]) for k in cols if known[:, k].any()]
-        return float(statistics.median(vals)) if vals else float("nan")
+        # Most cars of a lap see the same laps known: their field pace is computed once.
+        key = (lap, known.tobytes())
+        pace = self._paces.get(key)
+        if pace is None:
+            # per-lap medians by hand: numpy's nanmedian costs milliseconds on arrays this small
+            cols = range(fc.shape[1])
+            vals = [statistics.median(fc[known[:, k], k]) for k in cols if known[:, k].any()]
+            pace = self._paces[key] = float(statistics.median(vals)) if vals else float("nan")
+        return pace
 
     def ahead(self, driver: str, lap: int) -> tuple[float, float]:
         """Gap (s) to the car that crossed the line just before ``driver`` on ``lap`` and that

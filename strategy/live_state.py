@@ -21,6 +21,7 @@ from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected, fuel_effect
 from strategy.lapfeatures import CarLaps, is_clean
 from strategy.race_state import DriverState, RaceState
+from strategy.wet import TrackConditions
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
@@ -42,6 +43,8 @@ class SessionState:
     drivers: list[str] = field(default_factory=list)
     #: lap (as text) -> session time at which the first car completed it
     crossings: dict[str, float] = field(default_factory=dict)
+    #: the track per tyre family (slicks, intermediates, wets), for the wet-weather advice
+    conditions: TrackConditions = field(default_factory=TrackConditions)
 
     @classmethod
     def new(cls, session_key: str) -> SessionState:
@@ -50,10 +53,11 @@ class SessionState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SessionState:
-        return cls(**d)
+        conditions = TrackConditions.from_dict(d.get("conditions") or {})
+        return cls(**{**d, "conditions": conditions})
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {**vars(self), "conditions": self.conditions.to_dict()}
 
     def apply_session(self, e: Any) -> None:
         """A ``SessionEvent``: lap count, year and circuit."""
@@ -72,6 +76,11 @@ class SessionState:
             return False
         before, self.track_status = self.track_status, state
         return state != before
+
+    def apply_conditions(self, e: Any) -> None:
+        """A stint or weather event, for the track conditions (laps come through
+        :func:`apply_lap`)."""
+        self.conditions.apply(e)
 
     def add_driver(self, driver: str) -> None:
         if driver not in self.drivers:
@@ -169,6 +178,11 @@ def apply_lap(s: SessionState, car: CarState, e: LapEvent) -> bool:
         car.stint_laps.append([e.tyre_life or 0.0, fc])
         car.clean_recent = [*car.clean_recent, fc][-PACE_LAPS:]
     s.leader_lap = max(s.leader_lap, e.lap_number)
+    s.conditions.update_lap(
+        e.driver, e.lap_number, e.lap_time, e.compound, pit_in=bool(e.pit_in),
+        pit_out=bool(e.pit_out), track_status=e.track_status, deleted=bool(e.deleted),
+        laps_total=s.laps_total,
+    )  # fmt: skip
     # Gaps from the timing line: time behind the first car to complete the same lap.
     car.row.gap_to_leader = standings.gap_at_line(
         s.crossings, e.lap_number, e.event_time.session_time
@@ -283,7 +297,8 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
         max(s.laps_total or leader_lap + 1, leader_lap + 1),
         s.track_status,
         out,
-        history={c.driver: c.laps for c in cars.values() if len(c.laps)},
+        history={c.driver: c.laps.copy() for c in cars.values() if len(c.laps)},
         sprint=s.session_key.endswith("-S"),
         out=tuple(sorted(c.driver for c in cars.values() if standings.is_out(c.row))),
+        wet=s.conditions.estimate(leader_lap) if s.conditions.lap else None,
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from strategy.lapfeatures import CarLaps
+    from strategy.wet import TrackEstimate
 
 
 @dataclass
@@ -43,6 +44,9 @@ class RaceState:
     sprint: bool = False
     #: Cars out of the race (stopped or retired): no plan, no chance
     out: tuple[str, ...] = ()
+    #: The track per tyre family now (``strategy.wet``): what the wet-weather advice reads;
+    #: None: not followed (every car's plan stays on its kind of tyre)
+    wet: TrackEstimate | None = None
 
     @property
     def laps_left(self) -> int:

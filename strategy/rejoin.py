@@ -8,9 +8,10 @@ leader now, with its own gap plus the loss.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
-from strategy.race_state import RaceState
+from strategy.race_state import DriverState, RaceState
 
 #: Track statuses a projection is made for, and the label the recommendation carries.
 STATUSES = ("green", "sc", "vsc")
@@ -33,28 +34,39 @@ def rejoin(state: RaceState, i: int, pit_loss: float, status: str) -> Rejoin:
     """Projected place of running car ``i`` (position order) after a stop costing
     ``pit_loss`` seconds."""
     cars = state.running()
-    me = cars[i]
-    after = me.gap_to_leader + pit_loss
-    others = sorted((c for k, c in enumerate(cars) if k != i), key=lambda c: c.gap_to_leader)
-    ahead = [c for c in others if c.gap_to_leader <= after]
-    behind = [c for c in others if c.gap_to_leader > after]
-    a = ahead[-1] if ahead else None
-    b = behind[0] if behind else None
-    return Rejoin(
-        status=status,
-        pit_loss=round(pit_loss, 2),
-        position=len(ahead) + 1,
-        ahead=a.driver if a else None,
-        gap_ahead=round(after - a.gap_to_leader, 2) if a else None,
-        behind=b.driver if b else None,
-        gap_behind=round(b.gap_to_leader - after, 2) if b else None,
-    )
+    return _project(cars, _by_gap(cars), i, pit_loss, status)
 
 
 def rejoins(state: RaceState, losses: dict[str, float]) -> list[list[Rejoin]]:
     """For every running car (position order): its projection under each status of
     ``losses`` (status -> pit loss, s)."""
+    cars = state.running()
+    order = _by_gap(cars)
     return [
-        [rejoin(state, i, loss, status) for status, loss in losses.items()]
-        for i in range(len(state.running()))
+        [_project(cars, order, i, loss, status) for status, loss in losses.items()]
+        for i in range(len(cars))
     ]
+
+
+def _by_gap(cars: list[DriverState]) -> list[int]:
+    return sorted(range(len(cars)), key=lambda k: cars[k].gap_to_leader)
+
+
+def _project(
+    cars: list[DriverState], order: list[int], i: int, pit_loss: float, status: str
+) -> Rejoin:
+    """``rejoin`` on the running cars and their indices by gap to the leader."""
+    after = cars[i].gap_to_leader + pit_loss
+    others = [cars[k] for k in order if k != i]
+    n_ahead = bisect_right([c.gap_to_leader for c in others], after)
+    a = others[n_ahead - 1] if n_ahead else None
+    b = others[n_ahead] if n_ahead < len(others) else None
+    return Rejoin(
+        status=status,
+        pit_loss=round(pit_loss, 2),
+        position=n_ahead + 1,
+        ahead=a.driver if a else None,
+        gap_ahead=round(after - a.gap_to_leader, 2) if a else None,
+        behind=b.driver if b else None,
+        gap_behind=round(b.gap_to_leader - after, 2) if b else None,
+    )

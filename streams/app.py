@@ -39,6 +39,7 @@ from schemas.topics import (
     STINTS,
     STRATEGY,
     TRACK_STATUS,
+    WEATHER,
     TopicSpec,
     partition_for,
 )
@@ -51,8 +52,9 @@ from streams.strategy_queue import StrategyQueue
 log = logging.getLogger(__name__)
 
 #: What the worker reads. f1.timing.v1 (~30k per race) is left out: gaps are taken at the
-#: timing line from completed laps, which is what strategy needs.
-INPUT_TOPICS = (SESSION, LAPS, STINTS, TRACK_STATUS)
+#: timing line from completed laps, which is what strategy needs. Weather (rain, track
+#: temperature) bounds the wet-weather advice.
+INPUT_TOPICS = (SESSION, LAPS, STINTS, TRACK_STATUS, WEATHER)
 #: What it writes.
 OUTPUT_TOPICS = (FEATURES, DEGRADATION, STRATEGY, BATTLES, DLQ)
 

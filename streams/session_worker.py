@@ -34,6 +34,7 @@ from schemas import (
     StrategyEvent,
     TrackState,
     TrackStatusEvent,
+    WeatherEvent,
     decode,
     encode,
 )
@@ -144,6 +145,12 @@ class SessionWorker:
             return self._request(s, "car_status", ev) if went_out else None
         if isinstance(ev, SessionEvent):
             s.apply_session(ev)
+            if s.conditions.dry_reference is None and s.circuit:
+                s.conditions.dry_reference = self.models.dry_reference(s.circuit)
+            self._save_session(s)
+            return None
+        if isinstance(ev, WeatherEvent):
+            s.apply_conditions(ev)
             self._save_session(s)
             return None
         if isinstance(ev, TrackStatusEvent):
@@ -157,7 +164,9 @@ class SessionWorker:
         car = self.car(s.session_key, ev.driver)
         if isinstance(ev, StintEvent):
             car.apply_stint(ev)
+            s.apply_conditions(ev)
             self._save_car(s.session_key, car)
+            self._save_session(s)
             return None
         fresh = apply_lap(s, car, ev)
         self._save_car(s.session_key, car)

@@ -295,7 +295,8 @@ def _backtest_table(res, version: str) -> Table:
         out.add_row(
             f"finishing position MAE at {pct}%",
             f"{m.get('model', float('nan')):.2f}",
-            f"{m.get('hold', float('nan')):.2f} (current order)",
+            f"{m.get('hold', float('nan')):.2f} (current order), "
+            f"{m.get('mean', float('nan')):.2f} (mean simulated position)",
         )
     out.add_row(
         "largest drop of the winner's win chance in his green-flag stops",

@@ -461,12 +461,16 @@ def report(
 
 
 def crossover_lap_error(
-    laps: pd.DataFrame, pit_loss: Callable[[str, str], float], params: WetParams | None = None
+    laps: pd.DataFrame,
+    pit_loss: Callable[[str, str], float],
+    params: WetParams | None = None,
+    history: pd.DataFrame | None = None,
 ) -> dict[str, float | None]:
     """``crossover_lap_error`` of the model and the baselines over the wet races of a lap
     table (those where the field switched between slicks and inters or wets), with the
-    fitted parameters; None for each when the table has no such race. For a back-test
-    report of its own (``pitwall backtest --json``)."""
+    fitted parameters; None for each when the table has no such race. ``history``: laps of
+    earlier seasons, for each race's dry reference. For a back-test report of its own
+    (``pitwall backtest --json``)."""
     ids = [
         race_id
         for race_id, race in laps.groupby("race_id")
@@ -474,6 +478,7 @@ def crossover_lap_error(
     ]
     if not ids:
         return dict.fromkeys(CANDIDATES)
-    inputs = [(r, "eval") for r in race_inputs(laps, ids, pit_loss)]
+    table = laps if history is None else pd.concat([history, laps], ignore_index=True)
+    inputs = [(r, "eval") for r in race_inputs(table, ids, pit_loss)]
     results = evaluate(inputs, params or WetParams(), *BASELINE_FIT)
     return {n: _nan_to_none(s.error) for n, s in summaries(results, "eval").items()}

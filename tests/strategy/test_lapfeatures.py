@@ -95,3 +95,34 @@ def test_the_api_path_builds_the_same_features(monaco) -> None:
     assert np.allclose(want, np.array(api, float), equal_nan=True), list(
         zip(ANCHOR_FEATURES, want, api, strict=True)
     )
+
+
+def test_car_laps_survive_the_worker_changelog(monaco) -> None:
+    """A restarted worker rebuilds each car from its Faust table row (JSON, where NaN becomes
+    null): the laps come back equal, missing values as NaN, and the features from them too."""
+    from faust.serializers.codecs import get_codec
+
+    session = SessionState.new(monaco.session_key)
+    cars: dict[str, CarState] = {}
+    for e in monaco.events:
+        if isinstance(e, SessionEvent):
+            session.apply_session(e)
+        elif isinstance(e, StintEvent):
+            cars.setdefault(e.driver, CarState.new(e.driver)).apply_stint(e)
+        elif isinstance(e, LapEvent) and e.lap_number <= 30:
+            apply_lap(session, cars.setdefault(e.driver, CarState.new(e.driver)), e)
+    codec = get_codec("json")
+    back = {d: CarState.from_dict(codec.loads(codec.dumps(c.to_dict()))) for d, c in cars.items()}
+    assert any(math.isnan(x) for c in cars.values() for x in c.laps.fc)  # NaN was there
+    ctx = RaceContext(CIRCUIT_CODE, session.laps_total or 78)
+    fields = [FieldPace({d: c.laps for d, c in m.items()}) for m in (cars, back)]
+    for d, c in cars.items():
+        r = back[d].laps
+        for name, values in vars(c.laps).items():
+            assert np.allclose(values, getattr(r, name), equal_nan=True), (d, name)
+        i = len(c.laps) - 1
+        a, b = (
+            anchor_features(m[d].laps, d, i, f, ctx)
+            for m, f in zip((cars, back), fields, strict=True)
+        )
+        assert np.allclose(a, b, equal_nan=True), d

@@ -191,3 +191,50 @@ def test_backtest_cli_json_and_bad_race() -> None:
     assert ep["2023-monaco"]["model"]["error"] == out["crossover_lap_error"]["train"]["model"]
     bad = _cli("backtest", "--races", "2023 Atlantis")
     assert bad.returncode == 2 and "2023 Atlantis" in bad.stderr
+
+
+def test_the_engine_calls_the_switch_to_inters_on_the_monaco_replay(
+    monaco: RaceInput, data_dir
+) -> None:
+    """The worker's path end to end: the replayed 2023 Monaco events applied to the live
+    state, ``recommend`` on each leader lap. Before the rain no car is told to leave slicks;
+    the first call to fit intermediates comes within two laps of the top 10's median in-lap
+    (the issue's target), and it is the plan the Monte Carlo races."""
+    from pitwall.core.settings import get_settings
+    from replay.timeline import build_timeline
+    from schemas import LapEvent, SessionEvent, StintEvent, WeatherEvent
+    from strategy.artifacts import load_models
+    from strategy.decisions import recommend
+    from strategy.live_state import CarState, SessionState, apply_lap, race_state
+
+    settings = get_settings()
+    models = load_models(settings.model_dir, data_dir)
+    timeline = build_timeline(2023, "Monaco", settings=settings)
+    session, cars, seen = SessionState.new(timeline.session_key), {}, 0
+    calls: dict[int, list[str]] = {}
+    for e in timeline.events:
+        if isinstance(e, SessionEvent) and e.kind != "car_status":
+            session.apply_session(e)
+        elif isinstance(e, WeatherEvent):
+            session.apply_conditions(e)
+        elif isinstance(e, StintEvent):
+            cars.setdefault(e.driver, CarState.new(e.driver)).apply_stint(e)
+            session.apply_conditions(e)
+        elif isinstance(e, LapEvent):
+            apply_lap(session, cars.setdefault(e.driver, CarState.new(e.driver)), e)
+            if session.leader_lap > seen and session.leader_lap < 60:
+                seen = session.leader_lap
+                recs = recommend(race_state(session, cars), models, n_sims=50, seed=seen)
+                calls[seen] = [
+                    r.driver
+                    for r in recs
+                    if r.compound in ("SOFT", "MEDIUM", "HARD")
+                    and r.recommended_compound == "INTERMEDIATE"
+                    and r.pit_window is not None
+                    and r.pit_window.best_lap == seen + 1
+                ]
+    first = min(lap for lap, drivers in calls.items() if drivers)
+    episode = episodes(monaco.laps)[0]
+    assert not any(calls[lap] for lap in range(2, episode.first_lap - 1))  # dry: no call
+    # "box now" after leader lap L is a stop at the end of lap L + 1
+    assert abs(first + 1 - episode.median_lap) <= 2, (first, episode.median_lap)
