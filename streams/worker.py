@@ -34,12 +34,13 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     # worker's lines are JSON/readable like every other process's, with the event's
     # session, topic, partition and offset (streams.app.bind_event).
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_pitwall", False)]
+    if ours:
+        app.conf.loghandlers = ours
     worker = Worker(
         app,
         loglevel=loglevel,
         quiet=True,
         redirect_stdouts=False,
-        loghandlers=ours or None,
         logging_config={"version": 1, "disable_existing_loggers": False} if ours else None,
     )
     logging.getLogger("faust").setLevel(loglevel)
