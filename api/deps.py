@@ -123,6 +123,7 @@ def session_key_path(
             description="Session key: year, event slug and session, e.g. 2023-monaco-R.",
             examples=["2023-monaco-R"],
             max_length=100,
+            pattern=r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9-]*$",
         ),
     ],
 ) -> str:

@@ -1,9 +1,10 @@
 """The FastAPI app factory: REST routers, the WebSocket gateway, metrics and the dashboard.
 
 ``create_app()`` wires everything on one app; ``pitwall serve`` runs it under uvicorn
-(``uvicorn --factory api.main:create_app`` works too). Errors answer JSON ``{"detail": ...}``
-with a message saying what was wrong; a database whose schema the sink has not created yet
-answers 503 saying so.
+(``uvicorn --factory api.main:create_app`` works too). Errors answer ``api.errors.ErrorBody``
+(``{"detail": ...}``) with a message saying what was wrong; a database whose schema the sink
+has not created yet answers 503 saying so. The app refuses to be built for a non-loopback
+address while ``PITWALL_API_KEY`` or ``PITWALL_JWT_SECRET`` is the development default.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import psycopg
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import errors
+from api.auth import require_reader
+from api.auth import store as auth_store
+from api.auth.router import router as auth_router
 from api.deps import Resources
 from api.gateway import Gateway
 from api.gateway import router as ws_router
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
+from api.middleware import RequestContextMiddleware, cors_options, parse_networks
 from api.ratelimit import RateLimitMiddleware
 from api.routers import (
     admin,
@@ -45,6 +50,7 @@ from api.routers import (
     telemetry,
     topic_schemas,
 )
+from pitwall.core import logs
 from pitwall.core.gc import freeze_startup_objects
 from pitwall.core.settings import Settings, get_settings
 
@@ -58,24 +64,54 @@ predictions (lap time, tyre degradation, safety car), the Monte Carlo race simul
 decision engine, exports, and a WebSocket per session (`/ws/sessions/{session_key}`) that
 pushes a snapshot and then every standings/strategy update. The dashboard is at `/`.
 
-Endpoints under `/admin` need the `X-API-Key` header. Requests are rate-limited per client
-(429 with `Retry-After`).
+Auth (`/api/v1/auth`): users sign in for a 60-minute access token (`Authorization: Bearer`)
+and a refresh token usable once; admins create API keys (`X-API-Key`). Endpoints under
+`/admin` need an admin: an admin's token, an admin API key or the shared `X-API-Key`. Reads
+are public unless the server sets `PITWALL_AUTH_READS=1`. Requests are rate-limited per
+address and per user (429 with `Retry-After`). Every error answers `ErrorBody`.
 """
 
 
-def create_app(settings: Settings | None = None, rate_limit: int | None = None) -> FastAPI:
-    """Build the API app for ``settings``.
+#: Routers of data anyone may read (or, with PITWALL_AUTH_READS, any user or key).
+def _read_routers() -> tuple:
+    return (
+        sessions.router,
+        predictions.router,
+        simulations.router,
+        strategies.router,
+        compare.router,
+        insights.router,
+        telemetry.router,
+        battles.router,
+        exports.router,
+        race_predictions.router,
+        races.router,
+        standings.router,
+        prediction_analytics.router,
+        history_exports.router,
+        topic_schemas.router,
+    )
+
+
+def create_app(settings: Settings | None = None, host: str | None = None) -> FastAPI:
+    """Build the API app for ``settings``, to listen on ``host``.
 
     The entry point of the API process (``pitwall serve``, ``uvicorn --factory``): without
     ``settings`` it reads the process settings; everything below takes them from here.
+    Refuses (``InsecureSettingsError``) a non-loopback ``host`` (default
+    ``PITWALL_API_HOST``) while a secret is its development default.
     """
     settings = settings or get_settings()
+    settings.check_exposure(host or settings.api_host)
+    logs.configure("api", settings.log_format, settings.log_level)
+    trusted = parse_networks(settings.trusted_proxy_list)
     res = Resources(settings)
     metrics = Metrics(settings.kafka_bootstrap)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
+        await _ensure_auth_tables(res)
         gateway = Gateway(res.redis, metrics, max_buffer=settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
@@ -110,7 +146,8 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
             {"name": "races", "description": "F1 calendar and results (Ergast history)."},
             {"name": "standings", "description": "Drivers' and constructors' standings."},
             {"name": "prediction analytics", "description": "Prediction accuracy, Elo."},
-            {"name": "admin", "description": "Replays and model reload (API key)."},
+            {"name": "auth", "description": "Users, tokens, API keys, the audit log."},
+            {"name": "admin", "description": "Replays and model reload (admins)."},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
             {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
         ],
@@ -120,36 +157,35 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     app.state.replay_jobs = {}
     app.state.background = set()
 
+    # Outermost last: request id and headers wrap everything (429s included), then CORS.
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RateLimitMiddleware,
         redis_getter=lambda: res.redis,
-        limit=settings.rate_limit if rate_limit is None else rate_limit,
+        ip_limit=settings.rate_limit_ip,
+        user_limit=settings.rate_limit_user,
+        jwt_secret=settings.jwt_secret.get_secret_value(),
     )
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    cors = cors_options(settings)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=trusted)
+    public = set()
+    if not settings.auth_reads:
+        public = {
+            (route.path, method.lower())
+            for router in _read_routers()
+            for route in router.routes
+            for method in getattr(route, "methods", ())
+        }
+    errors.install(app, public)
 
-    for router in (
-        sessions.router,
-        predictions.router,
-        simulations.router,
-        strategies.router,
-        compare.router,
-        insights.router,
-        telemetry.router,
-        battles.router,
-        pages.router,
-        exports.router,
-        race_predictions.router,
-        races.router,
-        standings.router,
-        prediction_analytics.router,
-        history_exports.router,
-        admin.router,
-        health.router,
-        topic_schemas.router,
-        metrics_router,
-        ws_router,
-    ):
+    reader = [Depends(require_reader)]
+    for router in _read_routers():
+        app.include_router(router, dependencies=reader)
+    for router in (auth_router, pages.router, admin.router, health.router, metrics_router):
         app.include_router(router)
+    app.include_router(ws_router)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -162,36 +198,16 @@ def create_app(settings: Settings | None = None, rate_limit: int | None = None) 
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    @app.exception_handler(psycopg.errors.UndefinedTable)
-    async def no_schema(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "the database has no pitwall tables yet: start the sink (`pitwall sink`)"},
-            status_code=503,
-        )
-
-    @app.exception_handler(psycopg.OperationalError)
-    async def db_down(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": f"database unavailable: {exc}"[:300]}, status_code=503)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        parts = []
-        for err in errors:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        return JSONResponse(
-            {"detail": "; ".join(parts), "errors": _jsonable(errors)}, status_code=422
-        )
-
     return app
 
 
-def _jsonable(errors: list) -> list:
-    out = []
-    for err in errors:
-        err = dict(err)
-        err.pop("ctx", None)
-        err.pop("input", None)
-        out.append(err)
-    return out
+async def _ensure_auth_tables(res: Resources) -> None:
+    """Create the users/keys/audit tables if missing; PostgreSQL down is not fatal here (the
+    auth endpoints answer 503 until it is back, and the sink's migrate creates them too)."""
+    if res.pg is None:
+        return
+    try:
+        async with res.pg.connection(timeout=10) as conn:
+            await auth_store.ensure_tables(conn)
+    except Exception as exc:
+        log.warning("auth tables not checked (PostgreSQL unavailable?): %s", exc)

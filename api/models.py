@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
+from api.params import SESSION_PATTERN
 from schemas.derived import DriverStrategy
 
 COMPOUND_NAMES = ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET", "UNKNOWN")
 TRACK_STATES = ("green", "yellow", "sc", "vsc", "vsc_ending", "red")
+#: A tyre compound, in capitals (the OpenAPI enum; "medium" is refused, not guessed).
+Compound = Literal["SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET", "UNKNOWN"]
+#: A circuit slug as in session keys (monaco, saudi-arabian): letters, digits, - and _.
+CIRCUIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+DRIVER_CODE_PATTERN = r"^[A-Za-z]{2,4}$"
+#: Free text: printable (no control characters: NUL has no place in a PostgreSQL text).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
-def _compound(value: str) -> str:
-    up = value.strip().upper()
-    if up not in COMPOUND_NAMES:
-        raise ValueError(f"unknown compound {value!r}; use one of {', '.join(COMPOUND_NAMES)}")
-    return up
+def _json_number(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: A JSON integer: 3 or 3.0 (JSON Schema's integer), never "3" or true.
+Int = Annotated[int, Strict(False), BeforeValidator(_json_number)]
+
+
+#: A random seed (numpy takes 32 bits).
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1), Strict(False), BeforeValidator(_json_number)]
+FromLap = Annotated[int, Field(ge=1, le=200), Strict(False), BeforeValidator(_json_number)]
+
+
+class Request(BaseModel):
+    """A request body: unknown fields are refused (422), as the schema declares
+    (``additionalProperties: false``), and values must have their declared JSON type (strict:
+    ``"5"`` is not an integer, ``1`` is not a boolean)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SessionSummary(BaseModel):
@@ -90,38 +114,38 @@ class StrategySnapshot(BaseModel):
 
 
 # -- the race model ---------------------------------------------------------------------
-class DriverStateIn(BaseModel):
+class DriverStateIn(Request):
     """One car, as the race model takes it (``strategy.race_state.DriverState``)."""
 
-    driver: str = Field(min_length=2, max_length=4, examples=["VER"])
-    position: int = Field(ge=1, le=30)
-    gap_to_leader: float = Field(ge=0, description="Seconds behind the leader (0 for P1).")
-    compound: str = Field(examples=["MEDIUM"])
-    tyre_age: int = Field(ge=0, le=80)
-    stops: int = Field(default=0, ge=0, le=10)
-    compounds_used: list[str] = Field(default_factory=list)
+    driver: str = Field(pattern=DRIVER_CODE_PATTERN, examples=["VER"])
+    position: Int = Field(ge=1, le=30)
+    gap_to_leader: float = Field(
+        ge=0, le=36_000, description="Seconds behind the leader (0 for P1)."
+    )
+    compound: Compound = Field(examples=["MEDIUM"])
+    tyre_age: Int = Field(ge=0, le=80)
+    stops: Int = Field(default=0, ge=0, le=10)
+    compounds_used: list[Compound] = Field(default_factory=list, max_length=20)
     pace: float | None = Field(
         default=None, gt=40, lt=300, description="Recent fuel-corrected clean lap, s."
     )
-    team: str | None = None
+    team: str | None = Field(default=None, max_length=60, pattern=TEXT_PATTERN)
     retired: bool = False
 
-    _c = field_validator("compound")(lambda cls, v: _compound(v))
 
-    @field_validator("compounds_used")
-    @classmethod
-    def _used(cls, v: list[str]) -> list[str]:
-        return [_compound(c) for c in v]
-
-
-class RaceStateIn(BaseModel):
+class RaceStateIn(Request):
     """A race at one moment (``strategy.race_state.RaceState``)."""
 
-    session_key: str = Field(default="api-request", examples=["2023-monaco-R"])
-    circuit: str = Field(examples=["monaco"], description="Circuit slug as in session keys.")
-    year: int = Field(default=2023, ge=1950, le=2100)
-    lap: int = Field(ge=0, description="Leader laps completed.")
-    laps_total: int = Field(ge=1, le=100)
+    session_key: str = Field(
+        default="2000-api-request", pattern=SESSION_PATTERN, max_length=100,
+        examples=["2023-monaco-R"],
+    )  # fmt: skip
+    circuit: str = Field(
+        pattern=CIRCUIT_PATTERN, examples=["monaco"], description="Circuit slug as in session keys."
+    )
+    year: Int = Field(default=2023, ge=1950, le=2100)
+    lap: Int = Field(ge=0, le=99, description="Leader laps completed.")
+    laps_total: Int = Field(ge=1, le=100)
     track_status: Literal["green", "yellow", "sc", "vsc", "vsc_ending", "red"] = "green"
     drivers: list[DriverStateIn] = Field(min_length=1, max_length=30)
 
@@ -165,10 +189,10 @@ class RaceStateIn(BaseModel):
         )
 
 
-class SimulationRequest(BaseModel):
+class SimulationRequest(Request):
     state: RaceStateIn
-    n_sims: int = Field(default=2000, ge=100, le=50_000)
-    seed: int | None = Field(default=None, ge=0)
+    n_sims: Int = Field(default=2000, ge=100, le=50_000)
+    seed: Seed | None = None
 
 
 class DriverOutcome(BaseModel):
@@ -189,10 +213,10 @@ class SimulationResult(BaseModel):
     drivers: list[DriverOutcome]
 
 
-class OptimalRequest(BaseModel):
+class OptimalRequest(Request):
     state: RaceStateIn
-    n_sims: int = Field(default=500, ge=100, le=20_000)
-    seed: int | None = Field(default=None, ge=0)
+    n_sims: Int = Field(default=500, ge=100, le=20_000)
+    seed: Seed | None = None
 
 
 class OptimalResult(BaseModel):
@@ -201,21 +225,19 @@ class OptimalResult(BaseModel):
     recommendations: list[DriverStrategy]
 
 
-class Stop(BaseModel):
-    lap: int = Field(ge=1, description="Pit at the end of this lap.")
-    compound: str
-
-    _c = field_validator("compound")(lambda cls, v: _compound(v))
+class Stop(Request):
+    lap: Int = Field(ge=1, le=100, description="Pit at the end of this lap.")
+    compound: Compound
 
 
-class CompareRequest(BaseModel):
+class CompareRequest(Request):
     state: RaceStateIn
-    driver: str = Field(examples=["VER"])
+    driver: str = Field(pattern=DRIVER_CODE_PATTERN, examples=["VER"])
     plans: list[list[Stop]] = Field(
         min_length=1, max_length=8, description="Candidate plans; [] means no more stops."
     )
-    n_sims: int = Field(default=2000, ge=100, le=20_000)
-    seed: int | None = Field(default=0, ge=0)
+    n_sims: Int = Field(default=2000, ge=100, le=20_000)
+    seed: Seed | None = 0
 
 
 class PlanOutcome(BaseModel):
@@ -233,28 +255,22 @@ class CompareResult(BaseModel):
     outcomes: list[PlanOutcome]
 
 
-class LapTimeRequest(BaseModel):
-    circuit: str = Field(examples=["monaco"])
-    compound: str = Field(examples=["MEDIUM"])
+class LapTimeRequest(Request):
+    circuit: str = Field(pattern=CIRCUIT_PATTERN, examples=["monaco"])
+    compound: Compound = Field(examples=["MEDIUM"])
     tyre_life: float = Field(ge=0, le=80, description="Laps on the set at the last lap.")
-    lap: int = Field(ge=1, description="Last completed lap.")
-    laps_total: int = Field(ge=2, le=100)
-    recent_laps: list[float] = Field(
-        min_length=1, max_length=20, description="The driver's last clean lap times, s."
+    lap: Int = Field(ge=1, le=99, description="Last completed lap.")
+    laps_total: Int = Field(ge=2, le=100)
+    recent_laps: list[Annotated[float, Field(gt=40, lt=300)]] = Field(
+        min_length=1,
+        max_length=20,
+        description="The driver's last clean lap times, s (oldest first; only the last "
+        "``lap`` of them count).",
     )
-    stint: int = Field(default=1, ge=1, le=10)
-    position: int = Field(default=10, ge=1, le=30)
-    gap_ahead: float = Field(default=99.0, ge=0, description="Seconds to the car ahead.")
-    horizon: int = Field(default=5, ge=1, le=5, description="Laps ahead to predict (1-5).")
-
-    _c = field_validator("compound")(lambda cls, v: _compound(v))
-
-    @field_validator("recent_laps")
-    @classmethod
-    def _laps(cls, v: list[float]) -> list[float]:
-        if any(t <= 40 or t >= 300 for t in v):
-            raise ValueError("lap times must be in seconds, between 40 and 300")
-        return v
+    stint: Int = Field(default=1, ge=1, le=10)
+    position: Int = Field(default=10, ge=1, le=30)
+    gap_ahead: float = Field(default=99.0, ge=0, le=36_000, description="Seconds to the car ahead.")
+    horizon: Int = Field(default=5, ge=1, le=5, description="Laps ahead to predict (1-5).")
 
     @model_validator(mode="after")
     def _lap_range(self) -> LapTimeRequest:
@@ -274,20 +290,18 @@ class LapTimeResult(BaseModel):
     predictions: list[LapTimePrediction]
 
 
-class DegradationLap(BaseModel):
+class DegradationLap(Request):
     tyre_age: float = Field(ge=0, le=80)
     lap_time: float = Field(gt=40, lt=300)
-    lap_number: int = Field(ge=1)
+    lap_number: Int = Field(ge=1, le=100)
 
 
-class DegradationRequest(BaseModel):
-    compound: str = Field(examples=["HARD"])
-    circuit: str | None = Field(default=None, examples=["monaco"])
-    laps_total: int = Field(ge=2, le=100)
+class DegradationRequest(Request):
+    compound: Compound = Field(examples=["HARD"])
+    circuit: str | None = Field(default=None, pattern=CIRCUIT_PATTERN, examples=["monaco"])
+    laps_total: Int = Field(ge=2, le=100)
     laps: list[DegradationLap] = Field(min_length=1, max_length=80)
-    predict_laps: int = Field(default=10, ge=0, le=60)
-
-    _c = field_validator("compound")(lambda cls, v: _compound(v))
+    predict_laps: Int = Field(default=10, ge=0, le=60)
 
 
 class DegradationResult(BaseModel):
@@ -315,17 +329,22 @@ class SafetyCarResult(BaseModel):
     pit_loss_under_sc_s: float
 
 
-class ReplayRequest(BaseModel):
-    year: int = Field(ge=2018, le=2100, examples=[2023])
-    event: str = Field(min_length=2, examples=["Monaco"])
-    session: str = Field(default="R", examples=["R"])
+class ReplayRequest(Request):
+    year: Int = Field(ge=2018, le=2100, examples=[2023])
+    event: str = Field(
+        min_length=2, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 .'-]*$",
+        examples=["Monaco"],
+    )  # fmt: skip
+    session: str = Field(default="R", pattern=r"^[A-Za-z0-9 ]{1,20}$", examples=["R"])
     speed: float | None = Field(default=None, gt=0, le=1000, description="None: max speed.")
-    from_lap: int | None = Field(
+    from_lap: FromLap | None = Field(
         default=None,
-        ge=1,
         description="Send what comes before this lap at once, then pace (1: from lights out).",
     )
-    session_key: str | None = Field(default=None, description="Replay under another key.")
+    session_key: str | None = Field(
+        default=None, pattern=SESSION_PATTERN, max_length=100,
+        description="Replay under another key.",
+    )  # fmt: skip
 
 
 class ReplayJob(BaseModel):

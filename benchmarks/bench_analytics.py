@@ -42,7 +42,7 @@ async def run(args: argparse.Namespace, redis_url: str) -> None:
     from pitwall.core.settings import Settings
 
     settings = Settings(state_dir=Path(args.state_dir), redis_url=redis_url)
-    app = create_app(settings, rate_limit=0)
+    app = create_app(settings.model_copy(update={"rate_limit_ip": 0, "rate_limit_user": 0}))
     url = f"/api/v1/compare/drivers?session={args.session}&drivers={args.drivers}"
     key = f"pitwall:analytics:v{analytics.CACHE_VERSION}:drivers:{args.session}:{args.drivers}"
     r = aioredis.Redis.from_url(settings.redis_url)

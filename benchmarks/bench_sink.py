@@ -11,7 +11,9 @@ races, repeated under fresh session keys until there are at least ``--rows`` of 
   once in two processes of one consumer group (``pitwall sink --pg-processes 2``); the rows
   are deleted between the runs so each run adds them all.
 
-Target: >= 100k timing rows/s.
+Target: >= 100k timing rows/s. With the embedded PostgreSQL it measures both durability
+modes (``--durability durable,fast``): durable, the default (``PITWALL_PG_DURABLE=1``), and
+fast (fsync, synchronous_commit and full_page_writes off), what the tests run.
 
     python benchmarks/bench_sink.py [--events Monaco,Spain] [--rows 200000] [--batch 20000]
                                     [--processes 1,2] [--partitions 4]
@@ -22,10 +24,13 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing as mp
+import os
 import time
 import uuid
 
 from harness import Harness
+
+from pitwall.core.settings import get_settings
 
 
 def main() -> None:
@@ -47,10 +52,29 @@ def main() -> None:
         type=lambda v: [int(x) for x in v.split(",")],
         help="end-to-end runs with this many sink processes each, comma-separated",
     )
+    parser.add_argument(
+        "--durability",
+        default="durable,fast",
+        type=lambda v: v.split(","),
+        help="embedded PostgreSQL modes to measure, comma-separated: durable (fsync, "
+        "synchronous_commit, full_page_writes on: the default, PITWALL_PG_DURABLE=1) and fast "
+        "(all three off: PITWALL_PG_DURABLE=0, what the tests use)",
+    )
     args = parser.parse_args()
 
-    with Harness("kafka", "postgres") as h:
-        run(h.settings, args)
+    if get_settings().database_url:  # a configured server: its own settings, measured once
+        with Harness("kafka", "postgres") as h:
+            run(h.settings, args)
+        return
+    for mode in args.durability:
+        if mode not in ("durable", "fast"):
+            raise SystemExit(f"--durability: unknown mode {mode!r} (durable, fast)")
+        os.environ["PITWALL_PG_DURABLE"] = "1" if mode == "durable" else "0"
+        get_settings.cache_clear()
+        print(f"\n== embedded PostgreSQL, {mode} (PITWALL_PG_DURABLE="
+              f"{os.environ['PITWALL_PG_DURABLE']}) ==")  # fmt: skip
+        with Harness("kafka", "postgres") as h:
+            run(h.settings, args)
 
 
 def run(settings, args) -> None:

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from pitwall.core.gc import raise_gc_thresholds
@@ -33,6 +34,8 @@ from schemas.fastcodec import decode_fast
 from schemas.topics import DLQ
 
 log = logging.getLogger(__name__)
+#: Structured lines: each names the session, topic, partition and offset it is about.
+slog = structlog.get_logger(__name__)
 
 B = TypeVar("B")
 
@@ -102,7 +105,15 @@ def consume(
     def dead_letter(message: Message, reason: str, error_type: str) -> None:
         stats.dead_letters += 1
         topic = message.topic()
-        log.warning("%s[%s]@%s: %s", topic, message.partition(), message.offset(), reason)
+        key = (message.key() or b"").decode("utf-8", "replace")
+        slog.warning(
+            "dead letter",
+            reason=reason,
+            session=key.split(":", 1)[0] or None,
+            topic=topic,
+            partition=message.partition(),
+            offset=message.offset(),
+        )
         if producer is not None and topic != DLQ.name:
             producer.dead_letter(
                 topic,
@@ -127,7 +138,11 @@ def consume(
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # e.g. partitions moved in a rebalance: rows stay
-            log.warning("offset commit failed (%s); the batch may be re-read, adding no row", exc)
+            slog.warning(
+                "offset commit failed; the batch may be re-read, adding no row",
+                error=str(exc),
+                offsets=[f"{tp.topic}/{tp.partition}/{tp.offset}" for tp in offsets],
+            )
         stats.batches += 1
         stats.events += n
         if on_batch:

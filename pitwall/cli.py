@@ -6,7 +6,6 @@ Each area registers its own commands (``pitwall/commands/*.py``) on this app.
 from __future__ import annotations
 
 import importlib
-import logging
 
 import typer
 
@@ -36,6 +35,7 @@ COMMAND_MODULES = (
     "wet",
     "ingest",
     "predict",
+    "users",
 )
 
 
@@ -54,7 +54,15 @@ _register_all()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """Configure the structured logs for this process (named after its command), then run."""
+    import sys
+
+    from pitwall.core.logs import configure
+    from pitwall.core.settings import get_settings
+
+    settings = get_settings()
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "pitwall")
+    configure(command, settings.log_format, settings.log_level)
     app()
 
 

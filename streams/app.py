@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
 
+from pitwall.core import logs
 from pitwall.core.kafka import partition_count
 from pitwall.core.settings import Settings
 from schemas.topics import (
@@ -96,6 +98,20 @@ def make_app(
     return app
 
 
+#: Kafka header of every event the worker publishes: the input it came from,
+#: ``topic/partition/offset`` (for a strategy update, the newest event folded into it).
+SOURCE_HEADER = "pitwall-source"
+SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("pitwall_source", default=None)
+
+
+def bind_event(msg: Any) -> None:
+    """Log lines from here on carry the event's session, topic, partition and offset."""
+    key = (msg.key or b"").decode("utf-8", "replace")
+    logs.bind(
+        session=key.split(":", 1)[0], topic=msg.topic, partition=msg.partition, offset=msg.offset
+    )
+
+
 def wire(
     app: faust.App, models: RaceModels, partitions: int, battles: BattleModel | None = None
 ) -> SessionWorker:
@@ -104,9 +120,14 @@ def wire(
     outputs = {t.name: app.topic(t.name, key_type=bytes, value_type=bytes) for t in OUTPUT_TOPICS}
 
     async def send(spec: TopicSpec, session_key: str, key: str, value: bytes) -> None:
-        """Queue on the session's partition (delivered by the commit's flush at the latest)."""
+        """Queue on the session's partition (delivered by the commit's flush at the latest),
+        with the input it came from in the ``pitwall-source`` header."""
         partition = partition_for(session_key, spec.partition_count(partitions))
-        await outputs[spec.name].send(key=key.encode(), value=value, partition=partition)
+        source = SOURCE.get()
+        headers = {SOURCE_HEADER: source.encode()} if source else None
+        await outputs[spec.name].send(
+            key=key.encode(), value=value, partition=partition, headers=headers
+        )
 
     worker = SessionWorker(
         models,
@@ -134,6 +155,9 @@ def wire(
         try:
             async for event in events.events():
                 msg = event.message
+                source = f"{msg.topic}/{msg.partition}/{msg.offset}"
+                SOURCE.set(source)
+                bind_event(msg)
                 req = await worker.handle(
                     msg.topic, event.value, Origin(msg.key, msg.partition, msg.offset)
                 )
@@ -151,6 +175,10 @@ def wire(
         """Make the waiting strategy updates one after another, the oldest first."""
         while True:
             req = await requests.get()
+            if req.events:  # the update answers the newest event folded into it
+                last = req.events[-1].message
+                SOURCE.set(f"{last.topic}/{last.partition}/{last.offset}")
+                bind_event(last)
             try:
                 await worker.publish_strategy(req)
             except Exception:  # one bad state must not stop every later update

@@ -29,7 +29,20 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     warmup(models)
     app = make_app(settings, models, battles.load(settings.model_dir), index)
     freeze_startup_objects()  # models, pandas, numba: out of every later collection
-    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # Faust (mode) replaces the root logger's handlers with its own format: hand it back
+    # the process's structured handler (pitwall.core.logs), and no config of its own, so the
+    # worker's lines are JSON/readable like every other process's, with the event's
+    # session, topic, partition and offset (streams.app.bind_event).
+    ours = [h for h in logging.getLogger().handlers if getattr(h, "_pitwall", False)]
+    if ours:
+        app.conf.loghandlers = ours
+    worker = Worker(
+        app,
+        loglevel=loglevel,
+        quiet=True,
+        redirect_stdouts=False,
+        logging_config={"version": 1, "disable_existing_loggers": False} if ours else None,
+    )
     logging.getLogger("faust").setLevel(loglevel)
     worker.execute_from_commandline()
 

@@ -1,7 +1,8 @@
 """Session-wide fixtures: the real embedded stack, started once through ``pitwall.embedded``.
 
 Where KAFKA_BOOTSTRAP / DATABASE_URL / REDIS_URL are set, those servers are used instead,
-exactly as ``pitwall up`` would.
+exactly as ``pitwall up`` would. PostgreSQL runs with its fast, non-durable settings
+(``PITWALL_PG_DURABLE=0``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import pytest
 
 from pitwall.core.settings import Settings, get_settings
 from pitwall.embedded import Stack
+
+# The embedded PostgreSQL of the tests (and of every process they start) runs without
+# fsync: a test database need not survive a machine crash, and the suite runs faster.
+os.environ.setdefault("PITWALL_PG_DURABLE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -72,14 +72,19 @@ def test_unreachable_broker_is_a_clear_error() -> None:
 
 
 def _leftovers(state_dir: Path) -> dict[int, str]:
-    """Processes still running with ``state_dir`` as their PITWALL_STATE_DIR: pid -> command."""
+    """Processes still running for ``state_dir``: with it as their PITWALL_STATE_DIR, or
+    working in it (Valkey and PostgreSQL's backends rewrite their environment's memory for
+    their process titles, but work in their data directories): pid -> command."""
     mark = f"PITWALL_STATE_DIR={state_dir}".encode()
     found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if mark in (proc / "environ").read_bytes().split(b"\0"):
+            cwd = Path(os.readlink(proc / "cwd"))
+            if mark in (proc / "environ").read_bytes().split(b"\0") or cwd.is_relative_to(
+                state_dir
+            ):
                 command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
                 found[int(proc.name)] = command.decode()
         except OSError:  # gone meanwhile, or not ours to read
@@ -87,9 +92,13 @@ def _leftovers(state_dir: Path) -> dict[int, str]:
     return found
 
 
-def test_demo_starts_at_lights_out_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_demo_starts_at_lights_out_and_a_stop_signal_stops_everything(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     """``make demo`` as a user sees it: its own stack, the race under way at once (not an hour
-    of pre-race feed at 1x), and one Ctrl-C during the replay stops every process it started."""
+    of pre-race feed at 1x), and one Ctrl-C (SIGINT) or a ``kill``/``docker stop`` (SIGTERM)
+    during the replay stops every process it started."""
     port = free_port()
     env = {
         **os.environ,
@@ -129,7 +138,7 @@ def test_demo_starts_at_lights_out_and_ctrl_c_stops_everything(tmp_path: Path) -
                 session = next((s for s in listed if s["session_key"] == "2023-monaco-R"), {})
         assert "Timing tower" in httpx.get(f"{base}/", timeout=5, follow_redirects=True).text
 
-        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends (the services run in sessions of
+        demo.send_signal(stop)  # what Ctrl-C sends (the services run in sessions of
         demo.wait(120)  # their own, so only the demo itself gets it)
     finally:
         if demo.poll() is None:
@@ -148,3 +157,71 @@ def test_demo_starts_at_lights_out_and_ctrl_c_stops_everything(tmp_path: Path) -
     assert left == {}, text
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/health/live", timeout=5)
+
+
+def _read_until(proc: subprocess.Popen, lines: queue.Queue, out: list[str], text: str) -> None:
+    deadline = time.monotonic() + 180
+    while not any(text in line for line in out):
+        assert time.monotonic() < deadline and proc.poll() is None, "".join(out)
+        with contextlib.suppress(queue.Empty):
+            out.append(lines.get(timeout=1))
+
+
+def _start_up(env: dict[str, str]) -> tuple[subprocess.Popen, queue.Queue, list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pitwall.cli", "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    out: list[str] = []
+    _read_until(proc, lines, out, "Stack running")
+    return proc, lines, out
+
+
+def test_up_killed_is_cleaned_up_by_the_next_run_which_sighup_stops(tmp_path: Path) -> None:
+    """kill -9 of ``pitwall up`` leaves its servers running (they are in sessions of their
+    own); the next ``pitwall up`` stops them first, and SIGHUP (a closed terminal) stops it
+    with everything it started."""
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "PITWALL_STATE_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP": "",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+    }
+    first = second = None
+    try:
+        first, _, _ = _start_up(env)
+        recorded = json.loads((tmp_path / "processes.json").read_text())
+        assert sorted(e["name"] for e in recorded) == [
+            "embeddedpostgres",
+            "embeddedredis",
+            "tansubroker",
+        ]
+        servers = set(_leftovers(tmp_path)) - {first.pid}
+        assert {e["pid"] for e in recorded} <= servers
+        first.kill()
+        first.wait(10)
+        assert servers <= set(_leftovers(tmp_path))  # orphans: what the fix has to clean up
+
+        second, _, out = _start_up(env)
+        assert "left running by an earlier run that was killed" in "".join(out)
+        assert not servers & set(_leftovers(tmp_path))
+        second.send_signal(signal.SIGHUP)
+        second.wait(60)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        left = _leftovers(tmp_path)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert second.returncode == 0
+    assert left == {}
+    assert json.loads((tmp_path / "processes.json").read_text()) == []

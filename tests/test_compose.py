@@ -33,9 +33,23 @@ SERVER_VARIABLES = {
 
 
 def interpolate(value: object) -> str:
-    """A compose value as the container sees it with nothing set on the host:
-    ``${VAR:-default}`` becomes the default."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    """A compose value as the container sees it with nothing optional set on the host:
+    ``${VAR:-default}`` becomes the default; ``${VAR:?message}`` (required: compose refuses
+    to start without it) a value set on the host."""
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", r"host-set-\1-0123456789abcdef0123456789", text)
+
+
+def test_the_secrets_are_required_and_the_api_would_start() -> None:
+    """compose.yaml serves on 0.0.0.0: it must not run with the development secrets."""
+    env = OURS["gateway"]["environment"]
+    for var in ("PITWALL_API_KEY", "PITWALL_JWT_SECRET"):
+        assert re.fullmatch(r"\$\{" + var + r":\?.+\}", str(env[var])), var
+    settings = Settings(
+        api_key=interpolate(env["PITWALL_API_KEY"]),
+        jwt_secret=interpolate(env["PITWALL_JWT_SECRET"]),
+    )
+    settings.check_exposure("0.0.0.0")  # raises while a secret is the default
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -109,7 +123,12 @@ def test_every_variable_is_a_setting_and_parses(name: str, monkeypatch: pytest.M
     assert not unknown, f"{name}: not Settings fields: {unknown}"
     settings = settings_of(OURS[name], monkeypatch)
     for var, value in env.items():
-        assert str(getattr(settings, known[var])) == value, f"{name}: {var}={value!r}"
+        got = getattr(settings, known[var])
+        got = got.get_secret_value() if hasattr(got, "get_secret_value") else got
+        if isinstance(got, bool):  # "0"/"1" in compose, False/True in the settings
+            assert got == (value.lower() in ("1", "true", "yes")), f"{name}: {var}={value!r}"
+            continue
+        assert str(got) == value, f"{name}: {var}={value!r}"
 
 
 @pytest.mark.parametrize("name", sorted(set(SERVICES) - set(OURS)))

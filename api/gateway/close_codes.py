@@ -15,3 +15,5 @@ class CloseCode(IntEnum):
     UNAVAILABLE = 1011
     #: Try again later: the client fell too far behind the updates.
     TOO_SLOW = 1013
+    #: Reads need a user (PITWALL_AUTH_READS) and the socket gave no valid token or key.
+    UNAUTHORIZED = 4401

@@ -16,6 +16,7 @@ import time
 
 from fastapi import WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
+from starlette.websockets import WebSocketState
 
 from api.deps import SESSION_KEY_RE
 from api.gateway.clients import MAX_WRITE_BUFFER, QUEUE_SIZE, Client, close, send_loop
@@ -150,7 +151,8 @@ class Gateway:
 
     # -- one client -----------------------------------------------------------------------
     async def serve(self, ws: WebSocket, session_key: str) -> None:
-        await ws.accept()
+        if ws.client_state == WebSocketState.CONNECTING:  # not yet accepted to authenticate
+            await ws.accept()
         if not SESSION_KEY_RE.match(session_key):
             await ws.close(CloseCode.BAD_SESSION, "invalid session key, e.g. 2023-monaco-R")
             return

@@ -1,4 +1,7 @@
-"""Endpoints that change things, behind the API key (``X-API-Key``): replays and model reload.
+"""Endpoints that change things, for admins: replays and model reload.
+
+An admin is an admin user's access token, an admin API key, or the shared ``X-API-Key``
+(``PITWALL_API_KEY``); see :mod:`api.auth.deps`. Each action is in the audit log.
 
 A replay publishes a past race to Kafka in a background thread (``replay.publish_timeline``),
 exactly as ``simulate_live`` does; its progress is polled at ``GET /admin/replays/{id}``.
@@ -7,40 +10,33 @@ exactly as ``simulate_live`` does; its progress is polled at ``GET /admin/replay
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 
+from api.auth.deps import Admin, audit
 from api.deps import SESSION_KEY_RE, Resources
 from api.models import ReplayJob, ReplayRequest
 
 log = logging.getLogger(__name__)
 
 
-def require_api_key(
-    request: Request,
-    x_api_key: Annotated[str | None, Header(description="The API key (PITWALL_API_KEY).")] = None,
-) -> None:
-    expected = request.app.state.resources.settings.api_key
-    if not x_api_key:
-        raise HTTPException(401, "missing X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
-    if not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise HTTPException(403, "invalid API key")
-
-
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.post("/replays", response_model=ReplayJob, status_code=202, summary="Start a replay")
-async def start_replay(req: ReplayRequest, request: Request) -> ReplayJob:
+async def start_replay(req: ReplayRequest, request: Request, admin: Admin) -> ReplayJob:
     """Replay a past race into Kafka in the background (max speed unless ``speed`` is set)."""
     if req.session_key and not SESSION_KEY_RE.match(req.session_key):
         raise HTTPException(422, f"invalid session_key {req.session_key!r}, e.g. 2023-monaco-R")
     res: Resources = request.app.state.resources
+    await audit(
+        request, "admin.replay", "ok", actor=admin.actor, subject=req.session_key,
+        detail=req.model_dump(mode="json"),
+    )  # fmt: skip
     if not res.settings.kafka_bootstrap:
         raise HTTPException(503, "KAFKA_BOOTSTRAP is not configured; cannot publish a replay")
     jobs: dict[str, ReplayJob] = request.app.state.replay_jobs
@@ -53,7 +49,11 @@ async def start_replay(req: ReplayRequest, request: Request) -> ReplayJob:
 
 
 @router.get("/replays/{job_id}", response_model=ReplayJob, summary="Replay progress")
-async def replay_status(job_id: str, request: Request) -> ReplayJob:
+async def replay_status(
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="The job's id.")],
+    request: Request,
+    admin: Admin,
+) -> ReplayJob:
     job = request.app.state.replay_jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"no replay job {job_id!r}")
@@ -88,8 +88,12 @@ def _run_replay(job: ReplayJob, res: Resources) -> None:
 
 
 @router.post("/models/reload", summary="Reload the race models")
-async def reload_models(request: Request) -> dict[str, str]:
+async def reload_models(request: Request, admin: Admin) -> dict[str, str]:
     """Load the newest trained artifact from the model directory (or priors)."""
     res: Resources = request.app.state.resources
     models = await res.reload_models()
+    await audit(
+        request, "admin.models_reload", "ok", actor=admin.actor,
+        detail={"model_version": models.version},
+    )  # fmt: skip
     return {"model_version": models.version}

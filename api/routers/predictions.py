@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import Models
 from api.models import (
+    CIRCUIT_PATTERN,
     DegradationRequest,
     DegradationResult,
     LapTimePrediction,
@@ -36,18 +37,19 @@ def _lap_time(req: LapTimeRequest, models) -> LapTimeResult:
     from strategy.laptime import predict_stint
 
     horizons = [h for h in range(1, req.horizon + 1) if req.lap + h <= req.laps_total]
+    # No more recent laps than laps done: the model dates them back from ``lap``.
+    recent = req.recent_laps[-req.lap :]
     if models.laptime is not None:
         times = predict_stint(
             models.laptime, models.key(req.circuit), req.compound, req.tyre_life, req.lap,
-            req.laps_total, req.recent_laps, req.stint, req.position, req.gap_ahead,
+            req.laps_total, recent, req.stint, req.position, req.gap_ahead,
             len(horizons),
         )  # fmt: skip
         name = f"lightgbm-{models.version}"
     else:
-        n = len(req.recent_laps)
+        n = len(recent)
         fc = [
-            fuel_corrected(t, req.lap - (n - 1 - i), req.laps_total)
-            for i, t in enumerate(req.recent_laps)
+            fuel_corrected(t, req.lap - (n - 1 - i), req.laps_total) for i, t in enumerate(recent)
         ]
         ref = statistics.median(fc[-5:])
         _, slopes = models.compound_arrays(req.circuit)
@@ -109,7 +111,9 @@ async def predict_degradation(req: DegradationRequest, models: Models) -> Degrad
 @router.get("/safety-car", response_model=SafetyCarResult, summary="SC/VSC chances")
 async def predict_safety_car(
     models: Models,
-    circuit: str = Query(description="Circuit slug, e.g. monaco, bahrain, saudi-arabian."),
+    circuit: str = Query(
+        description="Circuit slug, e.g. monaco, bahrain, saudi-arabian.", pattern=CIRCUIT_PATTERN
+    ),
     laps_remaining: int = Query(ge=0, le=100, description="Racing laps still to run."),
 ) -> SafetyCarResult:
     """Per-lap SC and VSC hazard of the circuit (fitted on history) and the chance of at least

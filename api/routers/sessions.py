@@ -101,7 +101,9 @@ async def _require_session(conn: PG, session_key: str) -> None:
 async def get_laps(
     session_key: SessionKey,
     conn: PG,
-    driver: Annotated[str | None, Query(description="Three-letter code, e.g. VER.")] = None,
+    driver: Annotated[
+        str | None, Query(description="Three-letter code, e.g. VER.", pattern=r"^[A-Za-z]{3}$")
+    ] = None,
     from_lap: Annotated[int | None, Query(ge=0, le=200)] = None,
     to_lap: Annotated[int | None, Query(ge=0, le=200)] = None,
 ) -> list[dict[str, Any]]:
@@ -118,7 +120,9 @@ async def get_laps(
 async def get_stints(
     session_key: SessionKey,
     conn: PG,
-    driver: Annotated[str | None, Query(description="Three-letter code, e.g. VER.")] = None,
+    driver: Annotated[
+        str | None, Query(description="Three-letter code, e.g. VER.", pattern=r"^[A-Za-z]{3}$")
+    ] = None,
 ) -> list[dict[str, Any]]:
     """Every tyre stint: compound, new or used, age at start, lap it started."""
     rows = await queries.stints(conn, session_key, driver_param(driver))

@@ -25,6 +25,10 @@ def _simulate(req: SimulationRequest, models) -> SimulationResult:
 
     state = req.state.to_state()
     started = time.perf_counter()
+    if not state.running():  # every car retired: nobody left to race (not a crash)
+        return SimulationResult(
+            n_sims=req.n_sims, compute_ms=0.0, model_version=models.version, drivers=[]
+        )
     plans = [p.best[1] for p in plans_for(state, models)]
     seed = req.seed if req.seed is not None else int(time.time_ns() % 2**31)
     result = simulate_state(state, models, plans, req.n_sims, seed)

@@ -27,6 +27,8 @@ async def optimal(req: OptimalRequest, models: Models) -> OptimalResult:
 
     state = req.state.to_state()
     started = time.perf_counter()
+    if not state.running():  # every car retired: no strategy to advise
+        return OptimalResult(compute_ms=0.0, model_version=models.version, recommendations=[])
     recs = await asyncio.to_thread(recommend, state, models, req.n_sims, req.seed)
     return OptimalResult(
         compute_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -57,7 +57,11 @@ async def compare(
     ],
     laps: Annotated[
         str | None,
-        Query(description="Their laps, e.g. 12,15 (default: each driver's fastest).", max_length=9),
+        Query(
+            description="Their laps, e.g. 12,15 (default: each driver's fastest).",
+            max_length=7,
+            pattern=r"^[0-9]{1,3},[0-9]{1,3}$",
+        ),
     ] = None,
     step: Step = 10.0,
 ) -> Response:

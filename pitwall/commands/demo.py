@@ -2,13 +2,13 @@
 
 Starts the embedded stack (or uses the configured servers), the stream worker, the sinks
 and the API/WebSocket gateway, then replays a race from the FastF1 cache into Kafka at the
-chosen speed while the dashboard shows it live. What ``make demo`` runs.
+chosen speed while the dashboard shows it live. What ``make demo`` runs. SIGINT, SIGTERM and
+SIGHUP stop every process it started; a second run stops what a killed one left.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from typing import Annotated
 
@@ -16,19 +16,18 @@ import httpx
 import typer
 from rich.console import Console
 
-from pitwall.commands.stack import start_services, stop_services
+from pitwall.commands.stack import reap, start_services, started
 from pitwall.core.settings import get_settings
 from pitwall.embedded import ServerStartError, Stack
+from pitwall.processes import ProcessRegistry, Supervisor, stop_on_signals
 
 console = Console(stderr=True)
 
 
-def _wait_http(url: str, timeout: float, procs: list[tuple[str, subprocess.Popen]]) -> bool:
+def _wait_http(url: str, timeout: float, supervisor: Supervisor) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for name, proc in procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"service {name} exited with code {proc.returncode}")
+        _check_services(supervisor)
         try:
             if httpx.get(url, timeout=1.0).status_code < 500:
                 return True
@@ -36,6 +35,13 @@ def _wait_http(url: str, timeout: float, procs: list[tuple[str, subprocess.Popen
             pass
         time.sleep(0.3)
     return False
+
+
+def _check_services(supervisor: Supervisor) -> None:
+    for service in supervisor.services:
+        proc = service.proc
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"service {service.name} exited with code {proc.returncode}")
 
 
 def register(app: typer.Typer) -> None:
@@ -65,11 +71,8 @@ def register(app: typer.Typer) -> None:
         Open the printed dashboard URL in a browser while the race replays. Ctrl-C stops
         every process this command started.
         """
-        from producers.admin import create_topics
-        from producers.kafka import EventProducer
-        from replay.cli import parse_speed, print_summary
+        from replay.cli import parse_speed
         from replay.errors import ReplayError
-        from replay.simulate import publish_timeline
         from replay.timeline import build_timeline
 
         pace = parse_speed(speed)
@@ -80,49 +83,59 @@ def register(app: typer.Typer) -> None:
         except ReplayError as exc:
             console.print(f"[red]Cannot replay:[/] {exc}")
             raise typer.Exit(2) from None
+        registry = ProcessRegistry(settings.state_dir)
+        reap(registry)
         stack = Stack(settings)
-        procs: list[tuple[str, subprocess.Popen]] = []
+        supervisor = Supervisor(registry, console.print)
+        # SIGINT, SIGTERM and SIGHUP all stop every process started here (see finally).
+        with stop_on_signals():
+            _demo(settings, stack, supervisor, timeline, pace, from_lap, stay)
+
+
+def _demo(settings, stack, supervisor, timeline, pace, from_lap: int, stay: bool) -> None:
+    from producers.admin import create_topics
+    from producers.kafka import EventProducer
+    from replay.cli import print_summary
+    from replay.simulate import publish_timeline
+
+    try:
         try:
-            try:
-                with console.status("Starting the embedded stack..."):
-                    urls = stack.start(lambda s: console.print(f"[green]✓[/] {s.name} {s.url}"))
-            except ServerStartError as exc:
-                console.print(f"[red]Could not start the stack:[/] {exc}")
-                raise typer.Exit(1) from None
-            env = {**os.environ, **urls}
-            bootstrap = urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka
-            create_topics(bootstrap, settings.kafka_partitions)
-            procs = start_services(["worker", "sink", "api"], env)
-            host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
-            base = f"http://{host}:{settings.api_port}"
-            with console.status("Waiting for the worker, sinks and API..."):
-                if not _wait_http(f"{base}/health/live", 90, procs):
-                    console.print(f"[red]The API did not answer at {base} within 90 s[/]")
-                    raise typer.Exit(1)
-                time.sleep(3)  # let the worker and sinks join their groups
-            console.print(
-                f"\n[bold green]Dashboard:[/] {base}/?session={timeline.session_key}   "
-                f"API docs: {base}/docs\n"
-            )
-            summary = publish_timeline(
-                timeline, EventProducer(bootstrap), speed=pace, from_lap=from_lap, progress=True
-            )
-            print_summary(summary)
-            if summary.interrupted:  # Ctrl-C during the replay stops everything, as after it
-                console.print("Stopping...")
-            elif stay:
-                console.print("Replay finished; everything keeps running. Ctrl-C stops it all.")
-                while True:
-                    time.sleep(1)
-                    for name, proc in procs:
-                        if proc.poll() is not None:
-                            console.print(f"[red]{name} exited ({proc.returncode})[/]")
-                            raise typer.Exit(1)
-        except KeyboardInterrupt:
-            console.print("Stopping...")
-        except RuntimeError as exc:
-            console.print(f"[red]{exc}[/]")
+            with console.status("Starting the embedded stack..."):
+                urls = stack.start(lambda s: started(supervisor, s, url=True))
+        except ServerStartError as exc:
+            console.print(f"[red]Could not start the stack:[/] {exc}")
             raise typer.Exit(1) from None
-        finally:
-            stop_services(procs)
-            stack.stop()
+        env = {**os.environ, **urls}
+        bootstrap = urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka
+        create_topics(bootstrap, settings.kafka_partitions)
+        start_services(supervisor, ["worker", "sink", "api"], env)
+        host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+        base = f"http://{host}:{settings.api_port}"
+        with console.status("Waiting for the worker, sinks and API..."):
+            if not _wait_http(f"{base}/health/live", 90, supervisor):
+                console.print(f"[red]The API did not answer at {base} within 90 s[/]")
+                raise typer.Exit(1)
+            time.sleep(3)  # let the worker and sinks join their groups
+        console.print(
+            f"\n[bold green]Dashboard:[/] {base}/?session={timeline.session_key}   "
+            f"API docs: {base}/docs\n"
+        )
+        summary = publish_timeline(
+            timeline, EventProducer(bootstrap), speed=pace, from_lap=from_lap, progress=True
+        )
+        print_summary(summary)
+        if summary.interrupted:  # Ctrl-C during the replay stops everything, as after it
+            console.print("Stopping...")
+        elif stay:
+            console.print("Replay finished; everything keeps running. Ctrl-C stops it all.")
+            while True:
+                time.sleep(1)
+                _check_services(supervisor)
+    except KeyboardInterrupt:
+        console.print("Stopping...")
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        supervisor.stop()
+        stack.stop()

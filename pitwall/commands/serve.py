@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pitwall.core.settings import get_settings
+from pitwall.core.settings import InsecureSettingsError, get_settings
 
 console = Console(stderr=True)
 
@@ -34,13 +34,20 @@ def register(app: typer.Typer) -> None:
         """Serve the REST API (docs at /docs), the WebSocket gateway and the dashboard (/).
 
         Reads live state from Redis and history from PostgreSQL (REDIS_URL, DATABASE_URL, or
-        a running `pitwall up`). Mutating endpoints need the X-API-Key header (PITWALL_API_KEY).
+        a running `pitwall up`). Admin endpoints need an admin (token, admin API key or the
+        shared X-API-Key); reads are public unless PITWALL_AUTH_READS=1. Off loopback it
+        refuses to start while PITWALL_API_KEY or PITWALL_JWT_SECRET is the default.
         """
         import uvicorn
 
         settings = get_settings()
         host = host or settings.api_host
         port = port or settings.api_port
+        try:
+            settings.check_exposure(host)
+        except InsecureSettingsError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
         missing = [
             name
             for name, value in (
@@ -55,6 +62,11 @@ def register(app: typer.Typer) -> None:
                 "endpoints that need them answer 503.[/]"
             )
         console.print(f"pitwall API on http://{host}:{port}/  (docs: /docs, dashboard: /)")
+        import os
+
+        # The app factory runs in uvicorn's process(es): tell it the address it serves on.
+        os.environ["PITWALL_API_HOST"] = host
+        get_settings.cache_clear()
         uvicorn.run(
             "api.main:create_app",
             factory=True,

@@ -1,10 +1,13 @@
-"""``pitwall up``: start the embedded stack (and optionally the services) until Ctrl-C."""
+"""``pitwall up``: start the embedded stack (and optionally the services) until stopped.
+
+SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every process it started; a service, PostgreSQL
+or Redis that dies meanwhile is restarted (on the same port); what a killed earlier run left
+is stopped first (:mod:`pitwall.processes`).
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from typing import Annotated
@@ -14,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pitwall.core.settings import get_settings, stack_env_is_live
-from pitwall.embedded import ServerStartError, Stack
+from pitwall.embedded import EmbeddedServer, ServerStartError, Stack
+from pitwall.processes import GaveUpError, ProcessRegistry, Supervisor, stop_on_signals
 
 console = Console(stderr=True)
 
@@ -25,27 +29,30 @@ SERVICES = {
 }
 
 
-def start_services(names: list[str], env: dict[str, str]) -> list[tuple[str, subprocess.Popen]]:
-    """Start pitwall services (``pitwall worker`` etc.) as child processes."""
-    procs = []
-    for name in names:
-        if name not in SERVICES:
-            raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
-        cmd = [sys.executable, "-m", "pitwall.cli", *SERVICES[name]]
-        procs.append((name, subprocess.Popen(cmd, env=env, start_new_session=True)))
-    return procs
+def service_command(name: str) -> list[str]:
+    """The command line of a pitwall service (``pitwall worker`` etc.)."""
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
+    return [sys.executable, "-m", "pitwall.cli", *SERVICES[name]]
 
 
-def stop_services(procs: list[tuple[str, subprocess.Popen]]) -> None:
-    for _, proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for name, proc in procs:
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            console.print(f"[yellow]{name} did not stop in 15 s; killing it[/]")
-            os.killpg(proc.pid, signal.SIGKILL)
+def start_services(supervisor: Supervisor, names: list[str], env: dict[str, str]) -> None:
+    """Start pitwall services as child processes the supervisor records and restarts."""
+    commands = {name: service_command(name) for name in names}  # all checked before any starts
+    for name, cmd in commands.items():
+        supervisor.start_service(name, cmd, env)
+
+
+def started(supervisor: Supervisor, server: EmbeddedServer, url: bool = False) -> None:
+    """Record a server as soon as it runs (a kill -9 from then on leaves nothing unknown)."""
+    supervisor.add_server(server, restart=server.env_var != "KAFKA_BOOTSTRAP")
+    console.print(f"[green]✓[/] {server.name} " + (server.url if url else "ready"))
+
+
+def reap(registry: ProcessRegistry) -> None:
+    """Stop what a killed earlier run left behind, saying so."""
+    for what in registry.reap_orphans():
+        console.print(f"[yellow]stopped {what}, left running by an earlier run that was killed[/]")
 
 
 def register(app: typer.Typer) -> None:
@@ -89,16 +96,20 @@ def register(app: typer.Typer) -> None:
             }.items()
             if v
         }
+        registry = ProcessRegistry(settings.state_dir)
+        reap(registry)
         stack = Stack(settings, ports=ports)
+        supervisor = Supervisor(registry, console.print)
+        with stop_on_signals():
+            _up(settings, stack, supervisor, services or [])
 
-        def on_term(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt  # SIGTERM (and SIGINT when run in the background) stop
 
-        signal.signal(signal.SIGTERM, on_term)
-        signal.signal(signal.SIGINT, on_term)
+def _up(settings, stack: Stack, supervisor: Supervisor, services: list[str]) -> None:
+    """Start, supervise until a stop signal, stop: everything started is stopped."""
+    try:
         try:
             with console.status("Starting the embedded stack..."):
-                urls = stack.start(lambda s: console.print(f"[green]✓[/] {s.name} ready"))
+                urls = stack.start(lambda s: started(supervisor, s))
         except ServerStartError as exc:
             console.print(f"[red]Could not start the stack:[/] {exc}")
             raise typer.Exit(1) from None
@@ -115,28 +126,32 @@ def register(app: typer.Typer) -> None:
             where = "embedded" if var in urls else "configured"
             table.add_row(where, var, urls.get(var) or given or "")
         console.print(table)
-        procs: list[tuple[str, subprocess.Popen]] = []
-        try:
-            from producers.admin import create_topics
+        from producers.admin import create_topics
 
-            created = create_topics(
-                urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka, settings.kafka_partitions
-            )
-            fresh = sum(r.status == "created" for r in created)
-            console.print(f"Topics ready: {len(created)} ({fresh} created)")
-            procs = start_services(services or [], env)
-            for name, _ in procs:
-                console.print(f"Started service {name}")
-            console.print("Stack running. Press Ctrl-C to stop.")
-            while True:
-                time.sleep(1)
-                dead = stack.dead()
-                if dead:
-                    console.print(f"[red]{dead[0].name} exited[/]; see {dead[0].log_path}")
-                    raise typer.Exit(1)
-        except KeyboardInterrupt:
-            console.print("Stopping...")
-        finally:
-            stop_services(procs)
-            stack.stop()
-            console.print("Stopped.")
+        created = create_topics(
+            urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka, settings.kafka_partitions
+        )
+        fresh = sum(r.status == "created" for r in created)
+        console.print(f"Topics ready: {len(created)} ({fresh} created)")
+        start_services(supervisor, services, env)
+        for name in services:
+            console.print(f"Started service {name}")
+        console.print("Stack running. Press Ctrl-C to stop.")
+        broker = next((s for s in stack.servers if s.env_var == "KAFKA_BOOTSTRAP"), None)
+        while True:
+            time.sleep(1)
+            if broker is not None and not broker.alive():
+                # Memory storage: a restarted broker would have lost every topic and offset.
+                console.print(f"[red]{broker.name} exited[/]; see {broker.log_path}")
+                raise typer.Exit(1)
+            try:
+                supervisor.check()
+            except GaveUpError as exc:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("Stopping...")
+    finally:
+        supervisor.stop()
+        stack.stop()
+        console.print("Stopped.")

@@ -21,6 +21,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+#: The development defaults of the two secrets: accepted on loopback only.
+DEFAULT_API_KEY = "pitwall-dev-key"
+DEFAULT_JWT_SECRET = "pitwall-dev-jwt-secret-change-me-000000"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 def _default_data_dir() -> Path:
     """../shared/data beside the checkout (the development and CI default)."""
@@ -111,9 +116,9 @@ class Settings(BaseSettings):
         "--online` (Jolpica; needs internet).",
     )
     api_key: str = Field(
-        default="pitwall-dev-key",
+        default=DEFAULT_API_KEY,
         validation_alias=AliasChoices("PITWALL_API_KEY"),
-        description="API key for endpoints that change things.",
+        description="Shared admin key (X-API-Key) for endpoints that change things.",
     )
     api_host: str = Field(
         default="127.0.0.1",
@@ -135,11 +140,80 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("F1_PASSWORD"),
         description="Password of that F1 account (FastF1 reads it to sign in).",
     )
-    rate_limit: int = Field(
-        default=1200,
+    rate_limit_ip: int = Field(
+        default=1000,
         ge=0,
-        validation_alias=AliasChoices("PITWALL_RATE_LIMIT"),
-        description="REST requests per client per minute; 0 disables the limit.",
+        validation_alias=AliasChoices("PITWALL_RATE_LIMIT_IP", "PITWALL_RATE_LIMIT"),
+        description="REST requests per client address per minute; 0 disables the limit "
+        "(PITWALL_RATE_LIMIT, its old name, is still read).",
+    )
+    rate_limit_user: int = Field(
+        default=100,
+        ge=0,
+        validation_alias=AliasChoices("PITWALL_RATE_LIMIT_USER"),
+        description="REST requests per signed-in user or API key per minute; 0 disables it.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("PITWALL_TRUSTED_PROXIES"),
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; other clients are their connection's "
+        "address.",
+    )
+    cors_origins: str = Field(
+        default="",
+        validation_alias=AliasChoices("PITWALL_CORS_ORIGINS"),
+        description="Comma-separated origins (https://app.example.com) allowed to call the API "
+        "from a browser; empty: no cross-origin access.",
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEFAULT_JWT_SECRET),
+        validation_alias=AliasChoices("PITWALL_JWT_SECRET"),
+        description="Secret that signs access and refresh tokens (HS256); at least 32 "
+        "random bytes off loopback.",
+    )
+    access_token_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        validation_alias=AliasChoices("PITWALL_ACCESS_TOKEN_MINUTES"),
+        description="Lifetime of an access token.",
+    )
+    refresh_token_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        validation_alias=AliasChoices("PITWALL_REFRESH_TOKEN_DAYS"),
+        description="Lifetime of a refresh token (each is usable once).",
+    )
+    auth_reads: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("PITWALL_AUTH_READS"),
+        description="Read endpoints and the WebSocket need a signed-in user or API key "
+        "(default: reads are public).",
+    )
+    open_registration: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("PITWALL_OPEN_REGISTRATION"),
+        description="Anyone may register a user account; 0: only an admin creates users.",
+    )
+    pg_durable: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("PITWALL_PG_DURABLE"),
+        description="The embedded PostgreSQL runs with fsync, synchronous_commit and "
+        "full_page_writes on; 0 turns them off (tests, benchmarks: a crash may lose "
+        "committed rows).",
+    )
+    log_format: str = Field(
+        default="auto",
+        pattern="^(auto|json|console)$",
+        validation_alias=AliasChoices("PITWALL_LOG_FORMAT"),
+        description="auto: readable lines on a terminal, JSON lines otherwise; or json, console.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=AliasChoices("PITWALL_LOG_LEVEL"),
+        description="Level of pitwall's own log lines (DEBUG, INFO, WARNING, ...).",
     )
     ws_max_buffer: int = Field(
         default=1 << 20,
@@ -152,6 +226,36 @@ class Settings(BaseSettings):
     @property
     def stack_env_file(self) -> Path:
         return self.state_dir / "stack.env"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _split(self.trusted_proxies)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split(self.cors_origins)
+
+    def default_secrets(self) -> list[str]:
+        """Names of the secrets still at their development default."""
+        out = []
+        if self.api_key == DEFAULT_API_KEY:
+            out.append("PITWALL_API_KEY")
+        if self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET:
+            out.append("PITWALL_JWT_SECRET")
+        return out
+
+    def check_exposure(self, host: str) -> None:
+        """Refuse to serve on a non-loopback ``host`` while a secret is its public default."""
+        if host in LOOPBACK_HOSTS or host.startswith("127."):
+            return
+        left = self.default_secrets()
+        if left:
+            raise InsecureSettingsError(
+                f"refusing to listen on {host}: {' and '.join(left)} "
+                f"{'is' if len(left) == 1 else 'are'} still the public development default. "
+                "Set them to long random values (e.g. `openssl rand -hex 32`), or listen on "
+                "127.0.0.1."
+            )
 
     @property
     def f1_credentials(self) -> bool:
@@ -170,6 +274,14 @@ class Settings(BaseSettings):
     @property
     def require_redis(self) -> str:
         return _require(self.redis_url, "REDIS_URL")
+
+
+class InsecureSettingsError(RuntimeError):
+    """The settings would expose the development secrets beyond this machine."""
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class NotConfiguredError(RuntimeError):

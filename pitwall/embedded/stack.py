@@ -43,7 +43,10 @@ class Stack:
         ]
         for configured, cls, slug in table:
             if not configured:
-                wanted.append(cls(self.state_dir, self.ports.get(slug)))
+                server = cls(self.state_dir, self.ports.get(slug))
+                if isinstance(server, EmbeddedPostgres):
+                    server.durable = self.settings.pg_durable
+                wanted.append(server)
         return wanted
 
     def start(self, on_started: Callable[[EmbeddedServer], None] | None = None) -> dict[str, str]:

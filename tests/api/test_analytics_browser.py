@@ -37,7 +37,7 @@ async def test_compare_and_battles_pages(server: str) -> None:
 
     async with async_playwright() as p:
         browser = await _browser(p)
-        page = await browser.new_page(viewport={"width": 1500, "height": 1300})
+        page = await browser.new_page(viewport={"width": 1500, "height": 1300}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{server}/dashboard?session=2023-monaco-R")
@@ -102,7 +102,7 @@ async def test_track_map_markers_move_during_a_replay(server: str, pipeline: dic
 
     async with async_playwright() as p:
         browser = await _browser(p)
-        page = await browser.new_page(viewport={"width": 1300, "height": 900})
+        page = await browser.new_page(viewport={"width": 1300, "height": 900}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{server}/track?session={key}")
@@ -153,7 +153,7 @@ async def test_battles_page_follows_the_live_forecast(server: str, pipeline: dic
     key = f"2023-bahrain-R-live{uuid.uuid4().hex[:6]}"
     async with async_playwright() as p:
         browser = await _browser(p)
-        page = await browser.new_page(viewport={"width": 1300, "height": 700})
+        page = await browser.new_page(viewport={"width": 1300, "height": 700}, bypass_csp=True)
         await page.goto(f"{server}/battles?session={key}")
         await page.wait_for_function(
             "(b => b && b.live && b.live.socket && b.live.socket.readyState === 1)"

@@ -248,7 +248,7 @@ async def test_next_race_page_shows_the_bars(page_server: str, db: Settings) -> 
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = await browser.new_page(viewport={"width": 1400, "height": 950})
+        page = await browser.new_page(viewport={"width": 1400, "height": 950}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{page_server}/next-race")

@@ -87,7 +87,7 @@ async def test_dashboard_shows_retired_cars_out_and_rejoin_projection(
     drivers = {e.driver for e in race.events if e.type == "lap"}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = await browser.new_page(viewport={"width": 1600, "height": 1100})
+        page = await browser.new_page(viewport={"width": 1600, "height": 1100}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{server}/?session={key}")

@@ -233,3 +233,18 @@ def test_circuit_names_are_merged(tmp_path: Path) -> None:
     assert models.pit_loss("saudi-arabia") == models.pit_loss("saudi-arabian")
     assert models.sc_hazard("Mexican Grand Prix") == models.sc_hazard("mexico-city")
     assert models.key("São Paulo Grand Prix") == "sao-paulo"
+
+
+def test_car_laps_survive_the_changelog_json_round_trip() -> None:
+    """The worker's tables are JSON: NaN (a lap that is not clean) comes back as null, and a
+    restarted worker recovering them must read it as NaN again (found by benchmarks/faults.py:
+    every strategy update after a worker restart failed on ``math.isnan(None)``)."""
+    import math
+
+    import orjson
+
+    from strategy.lapfeatures import CarLaps
+
+    car = CarLaps(lap=[1, 2], lap_time=[80.1, 79.5], fc=[math.nan, 79.0], tyre_life=[1.0, 2.0])
+    back = CarLaps.from_dict(orjson.loads(orjson.dumps(car.to_dict())))
+    assert math.isnan(back.fc[0]) and back.fc[1] == 79.0 and back.lap == [1, 2]

@@ -1,0 +1,183 @@
+"""Who is calling, and the dependencies that require a reader, a user or an admin.
+
+Credentials, in this order: ``Authorization: Bearer <access token>``, then ``X-API-Key``
+(the shared ``PITWALL_API_KEY``, which acts as an admin, or a key an admin created). No
+credentials is anonymous; credentials that are wrong (forged, expired, revoked) are a 401
+even where anonymous callers are welcome, so a client learns at once that its token died.
+Missing credentials where they are needed: 401; a user without the role: 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import store
+from api.auth.security import TokenError, decode
+
+log = logging.getLogger(__name__)
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An access token from POST /api/v1/auth/login (60 minutes).",
+)
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key created by an admin, or the shared PITWALL_API_KEY (admin).",
+)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pitwall", ApiKey'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a signed-in user, an API key, or the shared admin key."""
+
+    kind: Literal["user", "api_key", "shared_key"]
+    id: str
+    name: str
+    role: Literal["user", "admin"]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names it."""
+        return {"user": "user:", "api_key": "key:", "shared_key": ""}[self.kind] + (
+            self.name if self.kind != "shared_key" else "shared-api-key"
+        )
+
+    @property
+    def rate_key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers=CHALLENGE)
+
+
+def _pool(request: Request):
+    pg = request.app.state.resources.pg
+    if pg is None:
+        raise HTTPException(503, "PostgreSQL is not configured: users and API keys live there.")
+    return pg
+
+
+async def principal_from_token(request_app: Any, token: str) -> Principal:
+    """The user of an access token (also the WebSocket's check); 401 when it is not valid."""
+    res = request_app.state.resources
+    try:
+        claims = decode(res.settings.jwt_secret.get_secret_value(), token, "access")
+    except TokenError as exc:
+        raise unauthorized(str(exc)) from None
+    if res.pg is None:
+        raise HTTPException(503, "PostgreSQL is not configured: users live there.")
+    async with res.pg.connection(timeout=5) as conn:
+        user = await store.user_by_id(conn, int(claims["sub"]))
+    if user is None or user["disabled"]:
+        raise unauthorized("the token's user no longer exists or is disabled")
+    after = user["tokens_valid_after"]
+    if after is not None and float(claims["iat"]) < after.timestamp():
+        raise unauthorized("token revoked: signed out since it was issued")
+    return Principal("user", str(user["user_id"]), user["username"], user["role"])
+
+
+async def principal_from_key(request: Request, key: str) -> Principal:
+    settings = request.app.state.resources.settings
+    if hmac.compare_digest(key.encode(), settings.api_key.encode()):
+        return Principal("shared_key", "shared", "PITWALL_API_KEY", "admin")
+    async with _pool(request).connection(timeout=5) as conn:
+        row = await store.key_by_secret(conn, key)
+    if row is None:
+        await audit(request, "api_key.rejected", "denied", detail={"prefix": key[:11]})
+        raise unauthorized("invalid or revoked API key")
+    return Principal("api_key", str(row["key_id"]), row["prefix"], row["role"])
+
+
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal | None:
+    """The caller, or None when no credentials were sent (cached on the request)."""
+    cached = getattr(request.state, "principal", False)
+    if cached is not False:
+        return cached
+    principal = None
+    if credentials is not None:
+        principal = await principal_from_token(request.app, credentials.credentials)
+    elif key:
+        principal = await principal_from_key(request, key)
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def require_reader(request: Request, caller: Caller) -> Principal | None:
+    """Reads are public unless ``PITWALL_AUTH_READS`` is set; then they need a user or key."""
+    if caller is None and request.app.state.resources.settings.auth_reads:
+        raise unauthorized("sign in (Authorization: Bearer <token>) or send an X-API-Key")
+    return caller
+
+
+async def require_user(caller: Caller) -> Principal:
+    if caller is None:
+        raise unauthorized("sign in (Authorization: Bearer <token>) or send an X-API-Key")
+    return caller
+
+
+async def require_admin(request: Request, caller: Caller) -> Principal:
+    """An admin user's token, an admin API key or the shared X-API-Key."""
+    if caller is None:
+        raise unauthorized(
+            "admin only: send an admin's Authorization: Bearer token or an X-API-Key"
+        )
+    if not caller.is_admin:
+        await audit(request, "admin.forbidden", "denied", actor=caller.actor)
+        raise HTTPException(403, "admin only: this user or key has the 'user' role")
+    return caller
+
+
+async def audit(
+    request: Request,
+    event: str,
+    outcome: str,
+    *,
+    actor: str | None = None,
+    subject: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append to the audit log; a failure is logged, never the caller's error."""
+    pg = request.app.state.resources.pg
+    if pg is None:
+        return
+    state = request.state
+    try:
+        async with pg.connection(timeout=5) as conn:
+            await store.audit(
+                conn,
+                event,
+                outcome,
+                actor=actor,
+                subject=subject,
+                ip=getattr(state, "client_ip", None),
+                request_id=getattr(state, "request_id", None),
+                detail=detail,
+            )
+    except Exception as exc:
+        log.warning("audit log write failed (%s %s): %s", event, outcome, exc)
+
+
+User = Annotated[Principal, Depends(require_user)]
+Admin = Annotated[Principal, Depends(require_admin)]
