@@ -20,49 +20,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 
-from harness import Harness, console, percentile_cells, wait_for
+from harness import Harness, StrategyReader, console, percentile_cells, wait_for
 from rich.table import Table
-
-
-class StrategyReader(threading.Thread):
-    """A plain consumer of f1.strategy.v1 from the current end: (received_at, event) pairs."""
-
-    def __init__(self, settings) -> None:
-        super().__init__(daemon=True)
-        from confluent_kafka import Consumer, TopicPartition
-
-        from pitwall.core.kafka import consumer_config, end_offsets
-        from schemas.topics import STRATEGY
-
-        self.consumer = Consumer(consumer_config(settings, None))
-        ends = end_offsets(settings.require_kafka, STRATEGY.name)
-        tps = [TopicPartition(STRATEGY.name, p, o) for p, o in ends.items()]
-        self.consumer.assign(tps)
-        self.received: list[tuple[datetime, object]] = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        from pitwall.core.kafka import poll_batch
-        from schemas import decode
-        from schemas.topics import STRATEGY
-
-        while not self.stop.is_set():
-            for msg in poll_batch(self.consumer, 1000, 0.05):
-                at = datetime.now(UTC)
-                ev = decode(STRATEGY.name, msg.value())
-                with self.lock:
-                    self.received.append((at, ev))
-        self.consumer.close()
-
-    def of(self, session_key: str) -> list[tuple[datetime, object]]:
-        with self.lock:
-            return [(at, ev) for at, ev in self.received if ev.session_key == session_key]
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from harness import Harness, console, percentile, wait_for
+from harness import Harness, StrategyReader, console, percentile, wait_for
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -85,42 +85,6 @@ READY = "[^Worker]: Ready"
 
 
 # -- what the run reads and writes ---------------------------------------------------------
-class StrategyReader(threading.Thread):
-    """A plain consumer (assign, no group) of f1.strategy.v1 from its current end: each
-    session's updates with the time this process received them."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(daemon=True)
-        from confluent_kafka import Consumer, TopicPartition
-
-        from pitwall.core.kafka import consumer_config, end_offsets
-        from schemas.topics import STRATEGY
-
-        self.consumer = Consumer(consumer_config(settings, None))
-        ends = end_offsets(settings.require_kafka, STRATEGY.name)
-        self.consumer.assign([TopicPartition(STRATEGY.name, p, o) for p, o in ends.items()])
-        self.received: dict[str, list[tuple[datetime, StrategyEvent]]] = defaultdict(list)
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        from pitwall.core.kafka import poll_batch
-        from schemas import decode
-        from schemas.topics import STRATEGY
-
-        while not self.stop.is_set():
-            for msg in poll_batch(self.consumer, 1000, 0.05):
-                at = datetime.now(UTC)
-                ev = decode(STRATEGY.name, msg.value())
-                with self.lock:
-                    self.received[ev.session_key].append((at, ev))
-        self.consumer.close()
-
-    def of(self, session_key: str) -> list[tuple[datetime, StrategyEvent]]:
-        with self.lock:
-            return list(self.received.get(session_key, ()))
-
-
 class PacedProducer(EventProducer):
     """The replay's producer, noting the leader lap it has published and how far behind the
     pacing schedule it ever was (a replay that cannot keep its speed would flatter the

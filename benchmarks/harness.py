@@ -1,5 +1,5 @@
-"""What the benchmarks share: the servers they run on, the pitwall processes they start, and
-percentiles.
+"""What the benchmarks share: the servers they run on, the pitwall processes they start, a
+reader of the strategy topic, and percentiles.
 
 A benchmark runs on the configured servers (``KAFKA_BOOTSTRAP``, ``DATABASE_URL``,
 ``REDIS_URL``, or a running ``pitwall up``) and starts embedded ones, in a temporary state
@@ -24,8 +24,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ SERVERS = {"kafka": "kafka_bootstrap", "postgres": "database_url", "redis": "red
 __all__ = [
     "REPO",
     "Harness",
+    "StrategyReader",
     "console",
     "free_port",
     "has_command",
@@ -264,3 +268,39 @@ def percentile_cells(
     """Table cells of the ``qs`` percentiles of ``values`` (100: the maximum)."""
     data = np.fromiter(values, dtype=float)
     return [fmt.format(percentile(data, q)) for q in qs]
+
+
+class StrategyReader(threading.Thread):
+    """A plain consumer (assign, no group) of f1.strategy.v1 from its current end: each
+    session's updates with the time this process received them."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        from confluent_kafka import Consumer, TopicPartition
+
+        from pitwall.core.kafka import consumer_config, end_offsets
+        from schemas.topics import STRATEGY
+
+        self.consumer = Consumer(consumer_config(settings, None))
+        ends = end_offsets(settings.require_kafka, STRATEGY.name)
+        self.consumer.assign([TopicPartition(STRATEGY.name, p, o) for p, o in ends.items()])
+        self.received: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from pitwall.core.kafka import poll_batch
+        from schemas import decode
+        from schemas.topics import STRATEGY
+
+        while not self.stop.is_set():
+            for msg in poll_batch(self.consumer, 1000, 0.05):
+                at = datetime.now(UTC)
+                ev = decode(STRATEGY.name, msg.value())
+                with self.lock:
+                    self.received[ev.session_key].append((at, ev))
+        self.consumer.close()
+
+    def of(self, session_key: str) -> list[tuple[datetime, Any]]:
+        with self.lock:
+            return list(self.received.get(session_key, ()))

@@ -76,11 +76,12 @@ def wait_until(predicate, timeout: float, what: str, services: list[Service] = (
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{logs}")
 
 
-@pytest.fixture(scope="session")
-def server(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``pitwall serve`` on a free port; yields its base URL."""
+@contextlib.contextmanager
+def serving(name: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``pitwall serve`` on a free port, as users start it; yields its base URL once
+    it answers, and stops it after."""
     port = free_port()
-    svc = Service("serve", ["serve", "--port", str(port)], tmp_path_factory.mktemp("serve"))
+    svc = Service(name, ["serve", "--port", str(port)], workdir, env=env)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -88,9 +89,18 @@ def server(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
         return False
 
-    wait_until(up, 60, "pitwall serve to answer", [svc])
-    yield base
-    svc.stop()
+    try:
+        wait_until(up, 60, "pitwall serve to answer", [svc])
+        yield base
+    finally:
+        svc.stop()
+
+
+@pytest.fixture(scope="session")
+def server(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``pitwall serve`` on a free port; yields its base URL."""
+    with serving("serve", tmp_path_factory.mktemp("serve")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,14 @@ they answer 503 (documented), and the readiness probe reports the broker down.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pitwall.core.settings import Settings
-from pitwall.embedded.base import free_port
-from tests.api.conftest import Service, wait_until
+from tests.api.conftest import serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
@@ -35,7 +32,6 @@ def contract_server(stack: Settings, tmp_path_factory: pytest.TempPathFactory):
 
     with psycopg.connect(stack.require_database) as conn:  # as a deployed stack has them
         migrate(conn)
-    port = free_port()
     env = {
         "PITWALL_RATE_LIMIT_IP": "0",
         "PITWALL_RATE_LIMIT_USER": "0",
@@ -44,19 +40,8 @@ def contract_server(stack: Settings, tmp_path_factory: pytest.TempPathFactory):
         # real race into the suite's Kafka whenever the fuzzer finds a race's name.
         "KAFKA_BOOTSTRAP": "",
     }
-    svc = Service(
-        "serve", ["serve", "--port", str(port)], tmp_path_factory.mktemp("contract"), env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
-        return False
-
-    wait_until(up, 60, "pitwall serve to answer", [svc])
-    yield base
-    svc.stop()
+    with serving("serve", tmp_path_factory.mktemp("contract"), env) as base:
+        yield base
 
 
 def test_the_api_keeps_its_openapi_contract(stack: Settings, contract_server: str) -> None:

@@ -4,7 +4,6 @@ from the real tables, a clear 4xx on bad parameters, and Chromium showing the ba
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import shutil
@@ -18,7 +17,7 @@ import redis
 
 from pitwall.core.settings import Settings
 from schemas.winner import race_cache_key
-from tests.api.conftest import REPO, Service, free_port, wait_until
+from tests.api.conftest import REPO, serving
 from tests.ergast_data import ergast_source, own_database, pitwall, write_subset
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -227,18 +226,8 @@ async def test_openapi_documents_the_constraints(api) -> None:
 @pytest.fixture(scope="module")
 def page_server(db: Settings, tmp_path_factory: pytest.TempPathFactory):
     """``pitwall serve`` on this module's database."""
-    port = free_port()
-    svc = Service("serve-prerace", ["serve", "--port", str(port)], tmp_path_factory.mktemp("s"))
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
-        return False
-
-    wait_until(up, 60, "pitwall serve to answer", [svc])
-    yield base
-    svc.stop()
+    with serving("serve-prerace", tmp_path_factory.mktemp("s")) as base:
+        yield base
 
 
 async def test_next_race_page_shows_the_bars(page_server: str, db: Settings) -> None:
