@@ -78,6 +78,13 @@ class RaceModels:
         green = self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
         return green * SC_LOSS_FACTOR.get(status, 1.0)
 
+    def pit_out_share(self, circuit: str) -> float:
+        """Share of a green stop's loss at ``circuit`` still to come once a car has crossed
+        the line on its in-lap (0 without fitted hazards: the car counts where it is)."""
+        if self.fitted is not None:
+            return hazards.pit_out_share(self.fitted, circuit)
+        return 0.0
+
     def sc_hazard(
         self,
         circuit: str,

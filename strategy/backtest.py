@@ -201,6 +201,7 @@ def state_at(
                 compounds_used=used,
                 pace=laps.ewm[-1] if laps.ewm and not math.isnan(laps.ewm[-1]) else None,
                 team=row.team,
+                in_pit=bool(row.pit_in),
             )
         )
     for k, d in enumerate(drivers, start=1):

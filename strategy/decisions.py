@@ -355,7 +355,9 @@ def recommend(
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
     median = result.median_position()
     projections = rejoins(
-        state, {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")}
+        state,
+        {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")},
+        models.pit_out_share(state.circuit),
     )
     moves = _moves_fitted if models.fitted is not None else _moves_formula
     out = []

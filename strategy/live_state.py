@@ -287,6 +287,7 @@ def race_state(s: SessionState, cars: dict[str, CarState]) -> RaceState:
                 compounds_used=tuple(c.compounds_used),
                 pace=c.stint_pace(),
                 team=c.row.team,
+                in_pit=bool(c.row.pit_in),
             )
         )
     return RaceState(

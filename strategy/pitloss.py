@@ -8,6 +8,11 @@ same neutralisation (their median): everyone is slow then, so the driver's green
 nothing. Stops under a red flag, or where a neutralisation began or ended between pit entry
 and the end of the out-lap, are left out. ``pit_loss_from_laps`` is the green median per
 circuit; Ergast's pit-stop ``duration`` (pit entry to exit) is the cross-check.
+
+A green-flag stop's ``out_share`` is the part of its loss that falls on the out-lap: a car that
+has just crossed the line on its in-lap still has that part to lose. It depends on where the
+line is against the pit lane (at Monaco, Montreal or Melbourne the boxes are past the line, so
+most of the loss is on the in-lap).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ NEUTRAL_RANGE = (0.0, 60.0)
 
 def stop_losses(laps: pd.DataFrame) -> pd.DataFrame:
     """Every measurable stop: race_id, season, circuit (canonical), driver, lap (the in-lap),
-    status ("green", "sc" or "vsc") and loss (s)."""
+    status ("green", "sc" or "vsc"), loss (s) and out_share (green stops: the out-lap's part
+    of the loss; NaN under a neutralisation)."""
     df = laps.sort_values(["race_id", "driver", "lap"])
     key = [df["race_id"], df["driver"]]
     clean = df["green"] & ~df["pit_in"] & ~df["pit_out"] & df["lap_time"].notna()
@@ -54,6 +60,7 @@ def stop_losses(laps: pd.DataFrame) -> pd.DataFrame:
     two_laps = df["lap_time"] + nxt["lap_time"]
     green = stop & df["green"] & next_green & (n_clean >= 5) & near.notna()
     green_loss = two_laps - 2 * near
+    out_share = (nxt["lap_time"] - near) / green_loss
 
     # Neutralised stops: against the cars that ran both laps without a stop, same status.
     entry = df["track_status"].str[-1].map(NEUTRAL_CODES)
@@ -84,7 +91,7 @@ def stop_losses(laps: pd.DataFrame) -> pd.DataFrame:
 
     out = pd.concat(
         [
-            _stops(df[green], "green", green_loss[green], GREEN_RANGE),
+            _stops(df[green], "green", green_loss[green], GREEN_RANGE, out_share[green]),
             _stops(df[neutral], entry[neutral], neutral_loss, NEUTRAL_RANGE),
         ],
         ignore_index=True,
@@ -92,7 +99,8 @@ def stop_losses(laps: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["race_id", "lap", "driver"]).reset_index(drop=True)
 
 
-def _stops(rows: pd.DataFrame, status, loss: pd.Series, bounds: tuple[float, float]):
+def _stops(rows: pd.DataFrame, status, loss: pd.Series, bounds: tuple[float, float],
+           out_share: pd.Series | None = None):  # fmt: skip
     out = pd.DataFrame(
         {
             "race_id": rows["race_id"],
@@ -102,6 +110,7 @@ def _stops(rows: pd.DataFrame, status, loss: pd.Series, bounds: tuple[float, flo
             "lap": rows["lap"],
             "status": status,
             "loss": loss,
+            "out_share": out_share if out_share is not None else float("nan"),
         }
     )
     return out[(out["loss"] > bounds[0]) & (out["loss"] < bounds[1])]

@@ -25,6 +25,8 @@ class DriverState:
     pace: float | None = None  # recent clean, fuel-corrected lap time, s
     team: str | None = None
     retired: bool = False
+    #: its last lap was an in-lap: it is in the pit lane, with part of the stop still to lose
+    in_pit: bool = False
 
 
 @dataclass

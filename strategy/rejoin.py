@@ -3,7 +3,9 @@
 A stop costs the circuit's pit loss (the in-lap and out-lap against two laps on track), less
 under a safety car or a VSC, when the field runs slowly. The car that pits drops back by that
 loss against every car that stays out, so its projected place is among the others' gaps to the
-leader now, with its own gap plus the loss.
+leader now, with its own gap plus the loss. A car in the pit lane now (it has just crossed the
+line on its in-lap) counts with the part of its own stop still to come (``out_share`` of the
+loss), since it will lose that on its out-lap.
 """
 
 from __future__ import annotations
@@ -30,43 +32,51 @@ class Rejoin:
     gap_behind: float | None  # s to the car behind
 
 
-def rejoin(state: RaceState, i: int, pit_loss: float, status: str) -> Rejoin:
+def rejoin(
+    state: RaceState, i: int, pit_loss: float, status: str, out_share: float = 0.0
+) -> Rejoin:
     """Projected place of running car ``i`` (position order) after a stop costing
-    ``pit_loss`` seconds."""
+    ``pit_loss`` seconds; ``out_share``: the part of a stop still to come for a car in the
+    pit lane now."""
     cars = state.running()
-    return _project(cars, _by_gap(cars), i, pit_loss, status)
+    return _project(cars, _gaps(cars, pit_loss * out_share), i, pit_loss, status)
 
 
-def rejoins(state: RaceState, losses: dict[str, float]) -> list[list[Rejoin]]:
+def rejoins(
+    state: RaceState, losses: dict[str, float], out_share: float = 0.0
+) -> list[list[Rejoin]]:
     """For every running car (position order): its projection under each status of
     ``losses`` (status -> pit loss, s)."""
     cars = state.running()
-    order = _by_gap(cars)
+    gaps = {status: _gaps(cars, loss * out_share) for status, loss in losses.items()}
     return [
-        [_project(cars, order, i, loss, status) for status, loss in losses.items()]
+        [_project(cars, gaps[status], i, loss, status) for status, loss in losses.items()]
         for i in range(len(cars))
     ]
 
 
-def _by_gap(cars: list[DriverState]) -> list[int]:
-    return sorted(range(len(cars)), key=lambda k: cars[k].gap_to_leader)
+def _gaps(cars: list[DriverState], still_to_lose: float) -> list[tuple[float, int]]:
+    """(gap to the leader once the stops under way are done, index), smallest first."""
+    return sorted(
+        (c.gap_to_leader + (still_to_lose if c.in_pit else 0.0), k) for k, c in enumerate(cars)
+    )
 
 
 def _project(
-    cars: list[DriverState], order: list[int], i: int, pit_loss: float, status: str
+    cars: list[DriverState], gaps: list[tuple[float, int]], i: int, pit_loss: float, status: str
 ) -> Rejoin:
-    """``rejoin`` on the running cars and their indices by gap to the leader."""
+    """``rejoin`` on the running cars and their gaps (from ``_gaps``)."""
     after = cars[i].gap_to_leader + pit_loss
-    others = [cars[k] for k in order if k != i]
-    n_ahead = bisect_right([c.gap_to_leader for c in others], after)
+    others = [(g, k) for g, k in gaps if k != i]
+    n_ahead = bisect_right([g for g, _ in others], after)
     a = others[n_ahead - 1] if n_ahead else None
     b = others[n_ahead] if n_ahead < len(others) else None
     return Rejoin(
         status=status,
         pit_loss=round(pit_loss, 2),
         position=n_ahead + 1,
-        ahead=a.driver if a else None,
-        gap_ahead=round(after - a.gap_to_leader, 2) if a else None,
-        behind=b.driver if b else None,
-        gap_behind=round(b.gap_to_leader - after, 2) if b else None,
+        ahead=cars[a[1]].driver if a else None,
+        gap_ahead=round(after - a[0], 2) if a else None,
+        behind=cars[b[1]].driver if b else None,
+        gap_behind=round(b[0] - after, 2) if b else None,
     )

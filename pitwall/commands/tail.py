@@ -109,6 +109,8 @@ def register(app: typer.Typer) -> None:
         except BrokenPipeError:  # the reader went away (| head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
+        finally:  # the consumer closes now, not in the interpreter's shutdown after Ctrl-C
+            messages.close()
         if not shown:
             of = f" of {session}" if session else ""
             typer.echo(f"No events{of} on {spec.name}.", err=True)

@@ -56,6 +56,7 @@ __all__ = [
     "log_loss",
     "overcut_probability",
     "pit_loss",
+    "pit_out_share",
     "reliability",
     "sc_vsc_probability",
     "undercut_probability",
@@ -204,6 +205,11 @@ def pit_loss(models: HazardModels, circuit: str, status: str = "green") -> tuple
     if status == "red":
         return 0.0, 0.0
     return models.pit_loss.distribution(_key(circuit), PIT_STATUS.get(status, "green"))
+
+
+def pit_out_share(models: HazardModels, circuit: str) -> float:
+    """Share of a green stop's loss at ``circuit`` that falls after the line, on the out-lap."""
+    return models.pit_loss.remaining_after_in_lap(_key(circuit))
 
 
 def compound_delta(stayer_compound: str, new_compound: str) -> float:

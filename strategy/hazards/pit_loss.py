@@ -10,7 +10,11 @@ From the stops that ``strategy.pitloss.stop_losses`` measures in the lap data:
 - the losses follow a Student-t around that median with that scale: most stops sit close to
   it, a few (a slow wheel nut, a queue in the pit lane) far above.
 
-Only the last ``seasons`` seasons of the training data count (pit lanes and their speed
+- the out-lap's share of a green stop's loss, per circuit (the median over every training
+  season: where the line sits against the pit lane does not change with the rules), for a car
+  that has crossed the line on its in-lap and still has that part of the stop to lose.
+
+Only the last ``seasons`` seasons of the training data count for the loss (pit lanes and their speed
 limits change). ``seasons``, ``prior`` and the t's degrees of freedom are chosen on the
 training seasons by forward chaining (each of the last training seasons predicted from the
 ones before it), scored by the log-likelihood of its stops.
@@ -30,6 +34,7 @@ from strategy.hazards.selection import Selection, choose
 STATUSES = ("green", "sc", "vsc")
 GRID = {"seasons": (1, 2, 3, 6), "prior": (3.0, 10.0, 30.0), "df": (2.0, 4.0, 10.0)}
 FORWARD_FOLDS = 3  # the last training seasons each predicted from the ones before
+OUT_SHARE_MIN_STOPS = 5  # green stops a circuit needs for its own out-lap share
 
 
 def robust_sd(values) -> float:
@@ -57,6 +62,13 @@ class PitLossModel:
     seasons: list[int] = field(default_factory=list)
     stops: dict[str, int] = field(default_factory=dict)  # stops fitted on, per status
     selection: Selection = field(default_factory=Selection)
+    #: circuit -> the out-lap's share of a green stop's loss; "_all": every circuit's median
+    out_share: dict[str, float] = field(default_factory=dict)
+
+    def remaining_after_in_lap(self, circuit: str) -> float:
+        """Share of a stop's loss still to come once the car has crossed the line on its
+        in-lap (0 when the artifact predates the fit)."""
+        return float(self.out_share.get(circuit, self.out_share.get("_all", 0.0)))
 
     def distribution(self, circuit: str, status: str = "green") -> tuple[float, float]:
         """(median, sd) of the loss (s); a status without data falls back to green."""
@@ -83,6 +95,7 @@ class PitLossModel:
             "seasons": self.seasons,
             "stops": self.stops,
             "selection": self.selection.to_dict(),
+            "out_share": self.out_share,
         }
 
     @classmethod
@@ -96,6 +109,7 @@ class PitLossModel:
             list(d.get("seasons", [])),
             dict(d.get("stops", {})),
             Selection.from_dict(d.get("selection", {})),
+            {k: float(v) for k, v in d.get("out_share", {}).items()},
         )
 
 
@@ -160,4 +174,17 @@ def fit_pit_losses(stops: pd.DataFrame, grid: dict | None = None) -> PitLossMode
     p = sel.params
     model = fit_pit_loss(stops, int(p["seasons"]), p["prior"], p["df"])
     model.selection = sel
+    model.out_share = fit_out_shares(stops)
     return model
+
+
+def fit_out_shares(stops: pd.DataFrame, min_stops: int = OUT_SHARE_MIN_STOPS) -> dict[str, float]:
+    """Median out-lap share of the green stops, per circuit with ``min_stops`` or more, and
+    over all circuits (``"_all"``)."""
+    green = stops[(stops["status"] == "green") & np.isfinite(stops["out_share"])]
+    if green.empty:
+        return {}
+    by = green.groupby("circuit")["out_share"]
+    out = {str(c): float(v.median()) for c, v in by if len(v) >= min_stops}
+    out["_all"] = float(green["out_share"].median())
+    return out

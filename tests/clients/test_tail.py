@@ -101,7 +101,7 @@ def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "PYTHONFAULTHANDLER": "1"},
     )
     try:
         time.sleep(3)  # a new event is shown whether it comes before or after tail starts
@@ -125,7 +125,12 @@ def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
         time.sleep(3)
     finally:
         tail.send_signal(signal.SIGINT)
-        out, err = tail.communicate(timeout=30)
+        try:
+            out, err = tail.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            tail.send_signal(signal.SIGABRT)  # the fault handler prints where it is stuck
+            out, err = tail.communicate()
+            pytest.fail(f"tail did not stop within 30 s of Ctrl-C:\n{err[-4000:]}")
     assert tail.returncode == 130, err
     lines = out.splitlines()
     assert lines[:2] == [
