@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Annotated
@@ -60,7 +61,10 @@ def register(app: typer.Typer) -> None:
             typer.Option("--lines", "-n", min=0, help="How many of the last events to show first."),
         ] = 10,
         follow: Annotated[
-            bool, typer.Option("--follow", "-f", help="Keep showing new events until Ctrl-C.")
+            bool,
+            typer.Option(
+                "--follow", "-f", help="Keep showing new events until Ctrl-C (or SIGTERM, SIGHUP)."
+            ),
         ] = False,
         as_json: Annotated[
             bool,
@@ -75,6 +79,7 @@ def register(app: typer.Typer) -> None:
         `pitwall tail f1.laps.v1 --session 2023-monaco-R -f` or
         `pitwall tail f1.strategy.v1 --json --from-beginning | jq .lap`.
         """
+        from pitwall.processes import stop_on_signals
         from pitwall.topic_reader import BrokerUnreachableError, TopicNotFoundError
         from pitwall.topic_reader import tail as read
 
@@ -93,19 +98,24 @@ def register(app: typer.Typer) -> None:
             follow=follow,
         )
         shown = 0
+        # Ctrl-C stops it even where the shell started it with SIGINT ignored (a background
+        # job of a script); SIGTERM and SIGHUP stop it the same way, with 128 + the signal.
         try:
-            for m in messages:
-                text, ok = render(m)
-                print(text, file=sys.stdout if ok or not as_json else sys.stderr, flush=follow)
-                shown += 1
+            with stop_on_signals():
+                for m in messages:
+                    text, ok = render(m)
+                    print(text, file=sys.stdout if ok or not as_json else sys.stderr, flush=follow)
+                    shown += 1
         except (NotConfiguredError, BrokerUnreachableError, TopicNotFoundError) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
         except KafkaException as exc:
             typer.echo(f"Error: Kafka: {exc}", err=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            name = exc.args[0] if exc.args else "SIGINT"
+            code = 128 + signal.Signals[name].value if name in signal.Signals.__members__ else 130
+            raise typer.Exit(code) from None
         except BrokenPipeError:  # the reader went away (| head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None

@@ -94,7 +94,14 @@ def test_unknown_topic_lists_the_topics(stack: Settings) -> None:
     assert "Traceback" not in out
 
 
-def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_follow_shows_new_events_and_undecodable_ones(
+    stack: Settings, stop: signal.Signals, code: int
+) -> None:
     key = f"2023-monaco-R-follow{uuid.uuid4().hex[:6]}"
     tail = subprocess.Popen(
         [sys.executable, "-m", "pitwall.cli", "tail", LAPS.name, "-s", key, "--follow"],
@@ -102,6 +109,8 @@ def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200", "PYTHONFAULTHANDLER": "1"},
+        # started as a script's background job is: with SIGINT ignored, which Ctrl-C overrides
+        preexec_fn=_ignore_sigint,
     )
     try:
         time.sleep(3)  # a new event is shown whether it comes before or after tail starts
@@ -124,14 +133,14 @@ def test_follow_shows_new_events_and_undecodable_ones(stack: Settings) -> None:
         producer.close()
         time.sleep(3)
     finally:
-        tail.send_signal(signal.SIGINT)
+        tail.send_signal(stop)
         try:
             out, err = tail.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             tail.send_signal(signal.SIGABRT)  # the fault handler prints where it is stuck
             out, err = tail.communicate()
-            pytest.fail(f"tail did not stop within 30 s of Ctrl-C:\n{err[-4000:]}")
-    assert tail.returncode == 130, err
+            pytest.fail(f"tail did not stop within 30 s of {stop.name}:\n{err[-4000:]}")
+    assert tail.returncode == code, err
     lines = out.splitlines()
     assert lines[:2] == [
         "1:01:30  VER L1 1:36.500 SOFT(3) P1",
