@@ -65,6 +65,10 @@ class RaceModels:
     #: circuit -> a dry reference lap (fuel-corrected median slick pace at its best lap of
     #: the latest training race there), for a race that starts wet (``strategy.wet``)
     dry_refs: dict[str, float] = field(default_factory=dict)
+    #: how far the simulated win chances move towards "the leader wins"
+    #: (``strategy.calibration.leader_blend``), fitted by ``pitwall train`` on the last
+    #: training season replayed by a model trained without it; 0: as simulated
+    win_blend: float = 0.0
 
     @staticmethod
     def key(circuit: str) -> str:
@@ -181,6 +185,7 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
         wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
         dry_refs={k: float(v) for k, v in tables.get("dry_refs", {}).items()},
         fitted=HazardModels.from_dict(tables["fitted"]) if tables.get("fitted") else None,
+        win_blend=float((tables.get("win_blend") or {}).get("weight", 0.0)),
         **kw,
     )
 

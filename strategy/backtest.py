@@ -312,6 +312,30 @@ def run_backtest(
     return res
 
 
+def win_rows(
+    laps: pd.DataFrame,
+    models: RaceModels,
+    data_dir: Path,
+    n_sims: int = 500,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Every lap of every race in ``laps`` replayed as the back-test does: per car, its win
+    chance (``p``), whether it led (``leader``) and won (``won``), with the lap's ``key``."""
+    out = []
+    for race_id, race in laps.groupby("race_id", sort=False):
+        if progress:
+            progress(str(race_id))
+        rec, _ = _replay(race, models, data_dir, n_sims, 1)
+        if rec.winner is None:
+            continue
+        for lap, win in rec.win.items():
+            out += [
+                (f"{race_id}:{lap}", p, d == rec.leader[lap], d == rec.winner)
+                for d, p in win.items()
+            ]
+    return pd.DataFrame(out, columns=["key", "p", "leader", "won"])
+
+
 def _learnt(models: RaceModels, earlier: pd.DataFrame, era: pd.DataFrame) -> RaceModels:
     """``models`` having learnt the races ``earlier`` (of the season evaluated): more rounds of
     the lap-time model, and the teams' wear refitted with them and the latest training

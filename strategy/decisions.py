@@ -23,6 +23,7 @@ import numpy as np
 from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
 from strategy import hazards
 from strategy.artifacts import RaceModels
+from strategy.calibration import leader_blend
 from strategy.data import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.pace import PaceCurves, pace_curves
@@ -353,6 +354,7 @@ def recommend(
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, best, n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
+    win = leader_blend(win, models.win_blend)
     median = result.median_position()
     projections = rejoins(
         state,

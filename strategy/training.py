@@ -1,6 +1,9 @@
 """Training the lap-time model and the circuit tables into a versioned artifact.
 
 ``train_models`` fits on whole seasons (metrics on a validation season, then folded in);
+The last step fits how far the simulated win chances move towards "the leader wins"
+(``strategy.calibration.leader_blend``): a model trained without the last season replays it
+lap by lap, and the weight with the lowest win Brier on those laps is kept.
 ``extend_models`` adds races that finished since (a new regulation year changes the tyres):
 more boosting rounds on their rows, on top of the trained model.
 """
@@ -40,8 +43,10 @@ def train_models(
     threads: int = 1,
     step: Callable[[str], None] | None = None,
     progress=None,
+    win_blend: bool = True,
 ) -> tuple[Path, dict]:
-    """Fit on ``seasons`` (metrics on ``valid_season``), write the artifact."""
+    """Fit on ``seasons`` (metrics on ``valid_season``), write the artifact. ``win_blend``:
+    fit the win-chance blend too (two or more seasons; it trains a second model)."""
     step = step or (lambda _msg: None)
     step("reading lap CSVs")
     files = lap_files(data_dir, seasons, sprint=sprint)
@@ -70,6 +75,12 @@ def train_models(
     step("fitting the tyre wear the teams' stops reveal")
     era = laps[(laps["season"] >= max(seasons) - WEAR_SEASONS + 1) & ~laps["sprint"]]
     tables["wear_scale"] = fit_wear_scale(era, models_from_tables(tables))
+    if win_blend and len(set(seasons)) >= 2:
+        blend = fit_win_blend(data_dir, seasons, rounds, sprint, threads, step)
+        tables["win_blend"] = blend
+        metrics["win_blend_weight"] = blend["weight"]
+        for k in ("brier", "brier_blended", "brier_leader"):
+            metrics[f"win_{k}_{blend['season']}"] = blend[k]
     meta = {
         "data": [str(f.name) for f in files],
         "seasons": list(seasons),
@@ -84,6 +95,53 @@ def train_models(
     }
     folder = save(model, tables, meta, model_dir)
     return folder, metrics
+
+
+def fit_win_blend(
+    data_dir: Path,
+    seasons: Sequence[int],
+    rounds: int,
+    sprint: bool,
+    threads: int,
+    step: Callable[[str], None],
+    n_sims: int = 500,
+) -> dict:
+    """The ``leader_blend`` weight from the last of ``seasons``, replayed lap by lap by a model
+    trained the same way on the others, with the win Brier of that replay before and after
+    it and of "the leader wins"."""
+    import tempfile
+
+    from strategy.artifacts import load_models
+    from strategy.backtest import win_rows
+    from strategy.calibration import fit_leader_blend
+
+    held = max(seasons)
+    before = sorted(s for s in set(seasons) if s != held)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_models(data_dir, Path(tmp), before, valid_season=None, rounds=rounds,
+                     sprint=sprint, threads=threads, step=lambda m: step(f"without {held}: {m}"),
+                     win_blend=False)  # fmt: skip
+        models = load_models(Path(tmp), data_dir)
+    laps = read_laps(lap_files(data_dir, [held]))
+    rows = win_rows(laps, models, data_dir, n_sims, lambda r: step(f"replaying {r}"))
+    weight = fit_leader_blend(rows["p"], rows["leader"], rows["won"], rows["key"])
+
+    def brier(p: pd.Series) -> float:
+        return float(((p - rows["won"]) ** 2).groupby(rows["key"]).mean().mean())
+
+    lead = rows["leader"].astype(float)
+    blended = (1 - weight) * rows["p"] + weight * lead  # leader_blend, one lap's chances sum to 1
+    return {
+        "weight": weight,
+        "season": held,
+        "trained_on": before,
+        "races": int(laps["race_id"].nunique()),
+        "laps": int(rows["key"].nunique()),
+        "brier": brier(rows["p"]),
+        "brier_blended": brier(blended),
+        "brier_leader": brier(lead),
+        "n_sims": n_sims,
+    }
 
 
 def extend_model(

@@ -49,6 +49,13 @@ def register(app: typer.Typer) -> None:
         if_missing: Annotated[
             bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
         ] = False,
+        win_blend: Annotated[
+            bool,
+            typer.Option(
+                help="Fit how far the simulated win chances move towards 'the leader wins': "
+                "a second model, trained without the last season, replays it (about 2 min)."
+            ),
+        ] = True,
         add_races: Annotated[
             list[Path] | None,
             typer.Option(
@@ -114,13 +121,17 @@ def register(app: typer.Typer) -> None:
                     threads=threads,
                     step=step,
                     progress=on_round,
+                    win_blend=win_blend,
                 )
             except FileNotFoundError as exc:
                 console.print(f"[red]{exc}[/]")
                 raise typer.Exit(2) from None
         table = Table("metric", "value", title=f"model {folder.name}")
         for k, v in metrics.items():
-            table.add_row(k, f"{v:,.3f}" if isinstance(v, float) else str(v))
+            if isinstance(v, float):
+                table.add_row(k, f"{v:,.3f}" if abs(v) >= 1 else f"{v:.4f}")
+            else:
+                table.add_row(k, str(v))
         console.print(table)
         console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
 

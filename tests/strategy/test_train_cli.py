@@ -29,6 +29,13 @@ def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
     assert "target_age" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
     models = load_models(tmp_path, SETTINGS.data_dir)
     assert models.version == meta["version"] and models.laptime is not None
+    # the win-chance blend: 2023 replayed by a model of 2022 alone (left in no model directory)
+    blend = meta["tables"]["win_blend"]
+    assert blend["season"] == 2023 and blend["trained_on"] == [2022]
+    assert blend["races"] == 22 and blend["laps"] > 1000
+    assert 0 <= blend["weight"] <= 1 and models.win_blend == blend["weight"]
+    assert blend["brier_blended"] <= blend["brier"]
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]
     bad = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "train", "--seasons", "1990", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
