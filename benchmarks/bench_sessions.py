@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from harness import Harness, StrategyReader, console, percentile, wait_for
+from harness import Harness, StrategyReader, console, int_list, percentile, wait_for
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -670,7 +670,7 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         default="1,2",
-        type=lambda v: [int(x) for x in v.split(",")],
+        type=int_list,
         help="worker process counts to run, one configuration each (default 1,2)",
     )
     parser.add_argument(

@@ -28,7 +28,7 @@ import os
 import time
 import uuid
 
-from harness import Harness
+from harness import Harness, int_list
 
 from pitwall.core.settings import get_settings
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument(
         "--processes",
         default="1,2",
-        type=lambda v: [int(x) for x in v.split(",")],
+        type=int_list,
         help="end-to-end runs with this many sink processes each, comma-separated",
     )
     parser.add_argument(

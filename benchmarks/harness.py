@@ -253,6 +253,11 @@ def wait_http(url: str, timeout: float, name: str, proc: subprocess.Popen) -> No
     wait_for(up, timeout, f"{url} to answer", [(name, proc)], interval=0.2)
 
 
+def int_list(text: str) -> list[int]:
+    """A comma-separated list of counts on the command line ("1,2")."""
+    return [int(x) for x in text.split(",")]
+
+
 # -- percentiles --------------------------------------------------------------------------
 def percentile(values: Iterable[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile of ``values`` (NaN when there are none)."""

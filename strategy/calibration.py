@@ -169,6 +169,13 @@ def bootstrap_difference(
     return diff, float(lo), float(hi)
 
 
+def group_weights(groups) -> np.ndarray:
+    """Row weights that make each group (a lap of a race) count once in a weighted score,
+    whatever its number of rows (cars)."""
+    _, index, sizes = np.unique(np.asarray(groups).ravel(), return_inverse=True, return_counts=True)
+    return 1.0 / sizes[index]
+
+
 def leader_blend(win: np.ndarray, weight: float) -> np.ndarray:
     """Win chances of the cars in race order (index 0 leads) moved ``weight`` of the way
     towards "the leader wins". They still sum to what they summed to. The simulated races
@@ -189,8 +196,7 @@ def fit_leader_blend(pred, leader, outcome, laps) -> float:
     ``pred`` must come from a model that did not see these races."""
     p, y, _ = _arrays(pred, outcome)
     lead = np.asarray(leader, dtype=float).ravel()
-    _, index, sizes = np.unique(np.asarray(laps).ravel(), return_inverse=True, return_counts=True)
-    a = 1.0 / sizes[index]
+    a = group_weights(laps)
     d = lead - p  # the Brier of (1 - w) p + w lead is quadratic in w: least squares
     denom = float(np.sum(a * d * d))
     if denom <= 0:

@@ -200,11 +200,7 @@ class CarLaps:
         pts = [(self.lap[j], self.fc[j]) for j in window if not math.isnan(self.fc[j])]
         if len(pts) < 4:
             return 0.0
-        # plain floats: numpy costs more than the sums on a few laps
-        mx = sum(p[0] for p in pts) / len(pts)
-        my = sum(p[1] for p in pts) / len(pts)
-        sxx = sum((p[0] - mx) ** 2 for p in pts)
-        return _clip(sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, -0.5, 0.5)
+        return _clip(ols_slope(pts)[0], -0.5, 0.5)
 
     def copy(self) -> CarLaps:
         """A copy that later laps do not change (the strategy thread reads one while the
@@ -296,6 +292,18 @@ class FieldPace:
         if before[k] == -np.inf:
             return float("nan"), float("nan")
         return float(mine - t[k]), float(self.ewm[k, lap])
+
+
+def ols_slope(pts: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope of y on x over the points, and the sum of squared deviations of x
+    that weighs it ((0, 0) when x does not vary). Plain floats: numpy costs more than the
+    sums on a stint's few laps."""
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    if sxx <= 0:
+        return 0.0, 0.0
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, sxx
 
 
 def _clip(x: float, lo: float, hi: float) -> float:

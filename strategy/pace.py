@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from strategy.data import COMPOUND_INDEX, DRY
-from strategy.lapfeatures import FieldPace, RaceContext, anchor_features
+from strategy.lapfeatures import FieldPace, RaceContext, anchor_features, ols_slope
 from strategy.laptime import MAX_AGE
 from strategy.race_state import RaceState
 
@@ -200,13 +200,9 @@ def _stint_wear(laps, i: int, prior: float) -> float:
         j -= 1
     if len(pts) < 4:
         return prior
-    # plain floats: numpy costs more than the sums on a stint's few laps
-    mx = sum(p[0] for p in pts) / len(pts)
-    my = sum(p[1] for p in pts) / len(pts)
-    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    own, sxx = ols_slope(pts)
     if sxx <= 0:
         return prior
-    own = sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
     # Posterior mean of the slope with prior sd WEAR_PRIOR_SD and lap noise LAP_NOISE_SD.
     w_prior, w_own = 1 / WEAR_PRIOR_SD**2, sxx / LAP_NOISE_SD**2
     return float((w_prior * prior + w_own * own) / (w_prior + w_own))

@@ -113,7 +113,7 @@ def fit_win_blend(
 
     from strategy.artifacts import load_models
     from strategy.backtest import win_rows
-    from strategy.calibration import fit_leader_blend
+    from strategy.calibration import brier, fit_leader_blend, group_weights
 
     held = max(seasons)
     before = sorted(s for s in set(seasons) if s != held)
@@ -126,8 +126,10 @@ def fit_win_blend(
     rows = win_rows(laps, models, data_dir, n_sims, lambda r: step(f"replaying {r}"))
     weight = fit_leader_blend(rows["p"], rows["leader"], rows["won"], rows["key"])
 
-    def brier(p: pd.Series) -> float:
-        return float(((p - rows["won"]) ** 2).groupby(rows["key"]).mean().mean())
+    per_lap = group_weights(rows["key"])
+
+    def brier_per_lap(p: pd.Series) -> float:
+        return brier(p, rows["won"], per_lap)
 
     lead = rows["leader"].astype(float)
     blended = (1 - weight) * rows["p"] + weight * lead  # leader_blend, one lap's chances sum to 1
@@ -137,9 +139,9 @@ def fit_win_blend(
         "trained_on": before,
         "races": int(laps["race_id"].nunique()),
         "laps": int(rows["key"].nunique()),
-        "brier": brier(rows["p"]),
-        "brier_blended": brier(blended),
-        "brier_leader": brier(lead),
+        "brier": brier_per_lap(rows["p"]),
+        "brier_blended": brier_per_lap(blended),
+        "brier_leader": brier_per_lap(lead),
         "n_sims": n_sims,
     }
 

@@ -20,6 +20,7 @@ from strategy.data import laps_from_events
 from strategy.lapfeatures import ANCHOR_FEATURES, FieldPace, RaceContext, anchor_features
 from strategy.laptime import anchor_table
 from strategy.live_state import CarState, SessionState, apply_lap
+from tests.live_state_utils import follow
 
 SETTINGS = get_settings()
 CIRCUIT_CODE = 7
@@ -102,15 +103,7 @@ def test_car_laps_survive_the_worker_changelog(monaco) -> None:
     null): the laps come back equal, missing values as NaN, and the features from them too."""
     from faust.serializers.codecs import get_codec
 
-    session = SessionState.new(monaco.session_key)
-    cars: dict[str, CarState] = {}
-    for e in monaco.events:
-        if isinstance(e, SessionEvent):
-            session.apply_session(e)
-        elif isinstance(e, StintEvent):
-            cars.setdefault(e.driver, CarState.new(e.driver)).apply_stint(e)
-        elif isinstance(e, LapEvent) and e.lap_number <= 30:
-            apply_lap(session, cars.setdefault(e.driver, CarState.new(e.driver)), e)
+    session, cars = follow(monaco.events, monaco.session_key, 30)
     codec = get_codec("json")
     back = {d: CarState.from_dict(codec.loads(codec.dumps(c.to_dict()))) for d, c in cars.items()}
     assert any(math.isnan(x) for c in cars.values() for x in c.laps.fc)  # NaN was there

@@ -6,12 +6,13 @@ import pytest
 
 from pitwall.core.settings import get_settings
 from replay.timeline import build_timeline
-from schemas import LapEvent, SessionEvent, StintEvent, TrackStatusEvent
+from schemas import LapEvent, StintEvent
 from strategy.artifacts import load_models
 from strategy.data import DRY
 from strategy.decisions import recommend
 from strategy.live_state import CarState, SessionState, apply_lap, race_state
 from strategy.race_state import RaceState
+from tests.live_state_utils import follow
 
 SETTINGS = get_settings()
 
@@ -19,19 +20,7 @@ SETTINGS = get_settings()
 def state_after(year: int, event: str, lap: int) -> tuple[RaceState, dict[str, CarState]]:
     """The race as the worker sees it once every car has completed ``lap``."""
     timeline = build_timeline(year, event, settings=SETTINGS)
-    session = SessionState.new(timeline.session_key)
-    cars: dict[str, CarState] = {}
-    for e in timeline.events:
-        if isinstance(e, SessionEvent):
-            session.apply_session(e)
-        elif isinstance(e, TrackStatusEvent):
-            session.apply_track_status(e)
-        elif isinstance(e, StintEvent | LapEvent):
-            car = cars.setdefault(e.driver, CarState.new(e.driver))
-            if isinstance(e, StintEvent):
-                car.apply_stint(e)
-            elif e.lap_number <= lap:
-                apply_lap(session, car, e)
+    session, cars = follow(timeline.events, timeline.session_key, lap)
     return race_state(session, cars), cars
 
 
