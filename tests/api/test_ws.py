@@ -270,10 +270,14 @@ async def test_live_updates_during_a_replay(server: str, pipeline: dict, timelin
         laps: list[int] = []
         want = {"standings", "strategy"} if pipeline["worker"] else {"standings"}
         deadline = asyncio.get_running_loop().time() + 240
-        while not (want <= kinds and len(seqs) >= 200):
+        # until the leader's lap 70 shows too: the first rows are of cars still on lap 69
+        while not (want <= kinds and len(seqs) >= 200 and laps and max(laps) >= 70):
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                pytest.fail(f"only {sorted(kinds)} and {len(seqs)} updates in 240 s")
+                pytest.fail(
+                    f"only {sorted(kinds)}, {len(seqs)} updates and laps up to "
+                    f"{max(laps, default=None)} in 240 s"
+                )
             for u in await read_updates(ws, 1, timeout=min(left, 60)):
                 kinds.add(u["kind"])
                 seqs.append(u["seq"])
