@@ -45,7 +45,7 @@ from schemas.topics import (
 )
 from strategy.artifacts import RaceModels
 from strategy.battles import BattleModel
-from streams import faust_patch
+from streams import faust_patch, table_store
 from streams.session_worker import Origin, SessionWorker
 from streams.strategy_queue import StrategyQueue
 
@@ -74,7 +74,11 @@ def make_app(
     app = faust.App(
         "pitwall-worker",
         broker=f"kafka://{bootstrap}",
-        store="memory://",
+        # In memory, but a rebalance that leaves this worker its partitions re-reads nothing.
+        store=table_store.URL,
+        # No standby copies: Faust's in-memory store drops them whenever a recovery completes,
+        # so each idle worker would re-read every changelog after each rebalance for nothing.
+        table_standby_replicas=0,
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=partitions,

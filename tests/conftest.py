@@ -58,7 +58,8 @@ def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     logs = tmp_path_factory.mktemp("pipeline")
     services = [Service("sink", ["sink"], logs)]
     if has_command("worker") and (REPO / "streams" / "app.py").exists():
-        services.append(Service("worker", ["worker"], logs))
+        # INFO: the worker's rebalances and table recoveries are in its log if a test fails.
+        services.append(Service("worker", ["worker", "--log-level", "INFO"], logs))
     yield {"services": services, "worker": len(services) > 1}
     for s in services:
         s.stop()

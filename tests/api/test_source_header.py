@@ -16,11 +16,12 @@ def test_worker_outputs_carry_their_source(landed: str, pipeline: dict) -> None:
         pytest.skip("no stream worker in this checkout")
     for topic in (STRATEGY.name, DEGRADATION.name):
         start = dict.fromkeys(end_offsets(topic), 0)
-        mine = [
-            m
-            for m in read_since(topic, start, idle_timeout=1.0)
-            if (m.key() or b"").decode().startswith(landed)
-        ]
+
+        def ours(msgs: list) -> list:
+            return [m for m in msgs if (m.key() or b"").decode().startswith(landed)]
+
+        # The fixture waits for the sink's tables; the worker's outputs may still be on the way.
+        mine = ours(read_since(topic, start, until=lambda ms: bool(ours(ms)), max_wait=120))
         assert mine, f"no {topic} event of {landed}"
         sources = [dict(m.headers() or []).get("pitwall-source") for m in mine]
         assert all(sources), f"{topic}: events without pitwall-source"
