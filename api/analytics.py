@@ -27,8 +27,11 @@ import psycopg
 from fastapi import HTTPException
 from redis.asyncio import Redis
 
+from analytics import consistency, evolution, head_to_head, pace, sectors, stints
+from analytics import telemetry as tel
+from analytics.laps import RACE_CODES, with_clean
 from api.live import SESSIONS
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from replay.errors import ReplayError, UnknownSessionError
 from replay.session_data import (
     SESSION_CODES,
@@ -38,9 +41,6 @@ from replay.session_data import (
     load_lap_telemetry,
     load_session_data,
 )
-from strategy.analytics import consistency, evolution, head_to_head, pace, sectors, stints
-from strategy.analytics import telemetry as tel
-from strategy.analytics.laps import RACE_CODES, with_clean
 from strategy.data import finish_laps, lap_table
 
 log = logging.getLogger(__name__)
@@ -564,7 +564,7 @@ def outline_feature(data_dir: Path, location: str) -> dict[str, Any] | None:
 
 def track_map(s: Session, settings: Settings) -> dict[str, Any]:
     """The circuit outline in the cars' X/Y where the session has telemetry, else in metres."""
-    from strategy.analytics import trackmap
+    from analytics import trackmap
 
     key = (s.data.session_key, settings.data_dir)
     if key in _outlines:

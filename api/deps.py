@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels

@@ -13,8 +13,8 @@ from fastapi import HTTPException
 from psycopg import AsyncConnection, errors
 
 from api.queries import fetch
+from prerace.payload import race_prediction
 from schemas.winner import RacePrediction, race_cache_key
-from strategy.winner.payload import race_prediction
 
 NO_HISTORY = "no F1 history in the database yet: run `pitwall ingest ergast`"
 #: The last race with results, as a CTE.

@@ -50,9 +50,9 @@ from api.routers import (
     telemetry,
     topic_schemas,
 )
-from pitwall.core import logs
-from pitwall.core.gc import freeze_startup_objects
-from pitwall.core.settings import Settings, get_settings
+from core import logs
+from core.gc import freeze_startup_objects
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

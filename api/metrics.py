@@ -121,7 +121,7 @@ def consumer_lag(bootstrap: str, timeout: float = 2.0) -> list[tuple[str, str, i
     """(group, topic, lag) for every consumer group on the broker at ``bootstrap``."""
     from confluent_kafka.admin import AdminClient
 
-    from pitwall.core.kafka import end_offsets
+    from core.kafka import end_offsets
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     groups = admin.list_consumer_groups(request_timeout=timeout).result(timeout)

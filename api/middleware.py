@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 log = structlog.get_logger("pitwall.http")
 

@@ -39,7 +39,7 @@ async def run(args: argparse.Namespace, redis_url: str) -> None:
 
     from api import analytics
     from api.main import create_app
-    from pitwall.core.settings import Settings
+    from core.settings import Settings
 
     settings = Settings(state_dir=Path(args.state_dir), redis_url=redis_url)
     app = create_app(settings.model_copy(update={"rate_limit_ip": 0, "rate_limit_user": 0}))

@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--seasons", default="2022,2023")
     args = parser.parse_args()
 
-    from pitwall.core.settings import get_settings
+    from core.settings import get_settings
     from strategy.data import ergast_tables, lap_files, read_laps
     from strategy.hazards import (
         dnf_probability,

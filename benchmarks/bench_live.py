@@ -60,7 +60,7 @@ def main() -> None:
 
 
 def run(h: Harness, args: argparse.Namespace, console: Console) -> None:
-    from pitwall.core.gc import freeze_startup_objects
+    from core.gc import freeze_startup_objects
     from producers.live import LiveParser, read_feed
     from producers.live.publisher import LivePublisher, TimedEventProducer
     from replay.playback import play

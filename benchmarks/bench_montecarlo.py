@@ -26,12 +26,12 @@ def main() -> None:
     parser.add_argument("--recommend-runs", type=int, default=100)
     args = parser.parse_args()
 
-    from pitwall.core.settings import get_settings
+    from core.settings import get_settings
     from strategy.artifacts import load_models
-    from strategy.backtest import state_of
     from strategy.data import circuit_slug, lap_files, read_laps
     from strategy.decisions import plans_for, recommend, simulate_state
     from strategy.fuel import fuel_corrected
+    from training.backtest import state_of
 
     settings = get_settings()
     laps = read_laps(lap_files(settings.data_dir, [args.year]))

@@ -30,17 +30,17 @@ def main() -> None:
     parser.add_argument("--round", type=int, default=10, help="race to predict: round")
     args = parser.parse_args()
 
-    from consumers.ergast.csv_source import read_directory
-    from pitwall.core.settings import get_settings
-    from strategy.winner.features import (
+    from core.settings import get_settings
+    from prerace.features import (
         STREET_CIRCUITS,
         build_features,
         entrants_of,
         quali_seconds,
         weekend_weather,
     )
-    from strategy.winner.history import History
-    from strategy.winner.model import ModelConfig, WinnerModel
+    from prerace.history import History
+    from prerace.ingest.csv_source import read_directory
+    from prerace.model import ModelConfig, WinnerModel
 
     directory = args.ergast or get_settings().data_dir / "ergast" / "data"
     full = History.from_tables(read_directory(directory))

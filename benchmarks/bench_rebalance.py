@@ -53,7 +53,7 @@ def run(h: Harness, args: argparse.Namespace) -> None:
 def cycles(h: Harness, args: argparse.Namespace, producer: Any) -> None:
     from confluent_kafka import Consumer, TopicPartition
 
-    from pitwall.core.kafka import consumer_config, end_offsets, poll_batch
+    from core.kafka import consumer_config, end_offsets, poll_batch
     from replay.simulate import publish_timeline
     from replay.timeline import build_timeline
     from schemas import decode

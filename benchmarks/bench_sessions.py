@@ -58,7 +58,7 @@ from harness import Harness, StrategyReader, console, int_list, percentile, wait
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from producers.kafka import EventProducer
 from replay.clock import PacingClock
 from replay.timeline import Timeline

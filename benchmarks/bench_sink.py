@@ -30,7 +30,7 @@ import uuid
 
 from harness import Harness, int_list
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 
 def main() -> None:
@@ -82,7 +82,7 @@ def run(settings, args) -> None:
     from rich.progress import track
 
     from consumers.pg_sink import PgWriter
-    from pitwall.core.gc import raise_gc_thresholds
+    from core.gc import raise_gc_thresholds
     from producers.admin import create_topics
     from producers.kafka import EventProducer
     from replay.timeline import build_timeline

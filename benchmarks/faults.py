@@ -259,7 +259,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         if wait_for(lambda: _ok(f"{base}/health/live"), 120) is None:
             raise SystemExit("the API did not answer")
-        from pitwall.core.settings import Settings
+        from core.settings import Settings
         from replay.timeline import build_timeline
 
         settings = Settings(state_dir=state, **{k.lower(): v for k, v in urls.items()})

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from pitwall.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from pitwall.embedded.base import EmbeddedServer, free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -283,7 +283,7 @@ class StrategyReader(threading.Thread):
         super().__init__(daemon=True)
         from confluent_kafka import Consumer, TopicPartition
 
-        from pitwall.core.kafka import consumer_config, end_offsets
+        from core.kafka import consumer_config, end_offsets
         from schemas.topics import STRATEGY
 
         self.consumer = Consumer(consumer_config(settings, None))
@@ -294,7 +294,7 @@ class StrategyReader(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from pitwall.core.kafka import poll_batch
+        from core.kafka import poll_batch
         from schemas import decode
         from schemas.topics import STRATEGY
 

@@ -87,14 +87,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from consumers.ergast.csv_source import read_directory
-    from pitwall.core.settings import get_settings
-    from strategy.winner.backtest import walk_forward
-    from strategy.winner.features import build_features
-    from strategy.winner.history import History
-    from strategy.winner.metrics import summarize
-    from strategy.winner.model import ModelConfig
-    from strategy.winner.ratings import EloConfig
+    from core.settings import get_settings
+    from prerace.backtest import walk_forward
+    from prerace.features import build_features
+    from prerace.history import History
+    from prerace.ingest.csv_source import read_directory
+    from prerace.metrics import summarize
+    from prerace.model import ModelConfig
+    from prerace.ratings import EloConfig
 
     seasons = [int(s) for s in args.seasons.split(",")]
     if max(seasons) >= HELD_OUT_FROM:

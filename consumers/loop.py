@@ -25,9 +25,9 @@ from typing import Any, Generic, Protocol, TypeVar
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
-from pitwall.core.gc import raise_gc_thresholds
-from pitwall.core.kafka import consumer_config, poll_batch
-from pitwall.core.settings import Settings
+from core.gc import raise_gc_thresholds
+from core.kafka import consumer_config, poll_batch
+from core.settings import Settings
 from producers.kafka import EventProducer
 from schemas import DecodeError
 from schemas.fastcodec import decode_fast

@@ -27,7 +27,7 @@ import psycopg
 
 from consumers.db_schema import SCHEMA, Table, migrate, row_values
 from consumers.loop import DeadLetters, Decoded, LoopStats, consume
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.envelope import Envelope
 from schemas.topics import ALL_TOPICS
 

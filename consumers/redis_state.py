@@ -28,7 +28,7 @@ from redis.retry import Retry
 
 from consumers.loop import DeadLetters, Decoded, LoopStats, consume
 from consumers.track_state import Positions
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.live import (
     HISTORY_CAP,
     RACE_CONTROL_CAP,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

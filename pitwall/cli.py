@@ -57,8 +57,8 @@ def main() -> None:
     """Configure the structured logs for this process (named after its command), then run."""
     import sys
 
-    from pitwall.core.logs import configure
-    from pitwall.core.settings import get_settings
+    from core.logs import configure
+    from core.settings import get_settings
 
     settings = get_settings()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), "pitwall")

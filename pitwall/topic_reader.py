@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import orjson
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from pitwall.core.kafka import consumer_config, end_offsets, poll_batch
-from pitwall.core.settings import Settings
+from core.kafka import consumer_config, end_offsets, poll_batch
+from core.settings import Settings
 from schemas.topics import partition_for
 
 #: How long a range read waits for a message it expects before it gives up on the rest (a

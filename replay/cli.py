@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.settings import NotConfiguredError, get_settings
 from replay.clock import PacingClock
 from replay.errors import ReplayError
 from replay.simulate import Summary

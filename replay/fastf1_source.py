@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from replay.catalog import (
     SESSION_CODES,
     EventInfo,

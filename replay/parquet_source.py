@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from replay.catalog import EventInfo
 from replay.errors import CorruptCacheError
 

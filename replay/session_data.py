@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from replay.catalog import EventInfo, load_schedule
 from replay.errors import ReplayError, UnknownSessionError
 from replay.fastf1_source import load_session, resolve_session

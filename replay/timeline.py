@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from producers.feed_values import as_int, as_str, parse_gap
 from replay.fastf1_source import LoadedSession, load_session, resolve_session
 from replay.parquet_source import telemetry_frame

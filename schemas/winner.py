@@ -1,6 +1,6 @@
 """Pre-race predictions as they are served and cached: the one shape for the API and Redis.
 
-The automatic update (``consumers/ergast``) writes a race's ``RacePrediction`` to Redis under
+The automatic update (``prerace/ingest``) writes a race's ``RacePrediction`` to Redis under
 ``race_cache_key`` whenever it stores new predictions; the API serves the cached document
 or, on a miss, builds the same model from PostgreSQL and caches it. Chances are percentages:
 a moment's win chances sum to 100 and its podium chances to 300.

@@ -24,8 +24,8 @@ from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
 from strategy.hazards import HazardModels
 from strategy.lapfeatures import FEATURES
 from strategy.laptime import LapTimeModel
-from strategy.pitloss import DEFAULT_PIT_LOSS
-from strategy.safety_car import Hazard
+from training.hazards.sc_rates import Hazard
+from training.hazards.stops import DEFAULT_PIT_LOSS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class RaceModels:
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
     #: circuit -> multiplier of the measured wear that the teams' stops reveal (``"_all"``:
-    #: every circuit's), fitted by ``strategy.wear_fit``
+    #: every circuit's), fitted by ``training.wear``
     wear_scale: dict[str, float] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
@@ -140,8 +140,8 @@ def circuit_tables(data_dir: Path, laps=None) -> dict:
     """Pit loss, hazards and compound priors from the data directory (seconds, not minutes)."""
     from strategy.data import lap_files, read_laps
     from strategy.degradation import compound_priors
-    from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps
-    from strategy.safety_car import hazards, sc_history
+    from training.hazards.sc_rates import hazards, sc_history
+    from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps
 
     if laps is None:
         laps = read_laps(lap_files(data_dir, range(2021, 2024)))
@@ -167,8 +167,8 @@ def circuit_tables(data_dir: Path, laps=None) -> dict:
 
 def dry_references(laps) -> dict[str, float]:
     """Per circuit key, the dry reference of its latest race in ``laps``
-    (:func:`strategy.wet.history.race_dry_paces`)."""
-    from strategy.wet.history import race_dry_paces
+    (:func:`training.wet.history.race_dry_paces`)."""
+    from training.wet.history import race_dry_paces
 
     paces = race_dry_paces(laps).sort_values(["season", "round"])
     return {canonical_circuit(r.circuit): float(r.dry_pace) for r in paces.itertuples()}

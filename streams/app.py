@@ -26,9 +26,9 @@ from typing import Any
 
 import faust
 
-from pitwall.core import logs
-from pitwall.core.kafka import partition_count
-from pitwall.core.settings import Settings
+from core import logs
+from core.kafka import partition_count
+from core.settings import Settings
 from schemas.topics import (
     BATTLES,
     DEGRADATION,

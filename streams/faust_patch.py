@@ -12,7 +12,7 @@
 3. **True changelog ends.** Faust recovers a table up to the end offset the broker reports;
    the embedded broker reports the base offset of the last record batch + 1, short by the rest
    of that batch, so recovery would stop before the table's last updates.
-   :func:`pitwall.core.kafka.end_offsets` gives the true end (on Kafka the same number).
+   :func:`core.kafka.end_offsets` gives the true end (on Kafka the same number).
 
 The patches touch Faust's internals, so :func:`apply` refuses a faust-streaming release it
 was not tested with and checks that every target exists before it replaces anything.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
-from pitwall.core.kafka import end_offsets
+from core.kafka import end_offsets
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 
 def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
@@ -14,7 +14,7 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     not block the event loop for seconds (a stall that also widened a Faust rebalance race)."""
     import faust
 
-    from pitwall.core.gc import freeze_startup_objects
+    from core.gc import freeze_startup_objects
     from strategy import battles, warmup
     from strategy.artifacts import load_models
     from streams.app import make_app
@@ -30,7 +30,7 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     app = make_app(settings, models, battles.load(settings.model_dir), index)
     freeze_startup_objects()  # models, pandas, numba: out of every later collection
     # Faust (mode) replaces the root logger's handlers with its own format: hand it back
-    # the process's structured handler (pitwall.core.logs), and no config of its own, so the
+    # the process's structured handler (core.logs), and no config of its own, so the
     # worker's lines are JSON/readable like every other process's, with the event's
     # session, topic, partition and offset (streams.app.bind_event).
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_pitwall", False)]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pitwall.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from pitwall.embedded import Stack
 
 # The embedded PostgreSQL of the tests (and of every process they start) runs without

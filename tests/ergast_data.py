@@ -18,7 +18,7 @@ import pandas as pd
 import psycopg
 from typer.testing import CliRunner
 
-from pitwall.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 RACE_TABLES = (
     "results", "sprint_results", "qualifying", "pit_stops", "driver_standings",

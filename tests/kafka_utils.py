@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from pitwall.core import kafka
-from pitwall.core.settings import get_settings
+from core import kafka
+from core.settings import get_settings
 
 __all__ = ["consumer_config", "end_offsets", "read_since"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = ("schemas", "strategy", "streams", "consumers", "api", "producers", "replay")

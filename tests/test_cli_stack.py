@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from pitwall.embedded.base import free_port
 from schemas.topics import ALL_TOPICS
 

@@ -16,7 +16,7 @@ import typer
 import yaml
 from typer.core import TyperGroup
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.topics import ALL_TOPICS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from api.gateway.direct import DirectWriter, protocol_of
 from api.gateway.frames import Item, joined_text
 from api.gateway.stamps import observe
 from api.metrics import Metrics
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 QUEUE_SIZE = 512  # bursts a client may fall behind before it is dropped
 #: Bytes unsent in a client's queue and socket buffer before it is dropped; ``pitwall serve``

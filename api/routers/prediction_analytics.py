@@ -21,7 +21,7 @@ from api.history_models import (
     RatingSeries,
     Scores,
 )
-from strategy.winner.metrics import METRICS, summarize
+from prerace.metrics import METRICS, summarize
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["prediction analytics"])
 Season = Annotated[

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from harness import REPO, Harness, console, free_port, has_command, poll_until, wait_http
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from ws.client import raise_nofile
 from ws.load import measure
 from ws.report import gateway_histograms, report

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 console = Console(stderr=True)
 battles_app = typer.Typer(

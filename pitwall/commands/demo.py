@@ -16,8 +16,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from core.settings import get_settings
 from pitwall.commands.stack import reap, start_services, started
-from pitwall.core.settings import get_settings
 from pitwall.embedded import ServerStartError, Stack
 from pitwall.processes import ProcessRegistry, Supervisor, stop_on_signals
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
         minutes.
         """
         from strategy.artifacts import load_models
-        from strategy.hazards.evaluate import evaluate as run
+        from training.hazards.evaluate import evaluate as run
 
         settings = get_settings()
         train_years = parse_seasons(train, "--train", at_least=2)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
 
@@ -91,8 +91,8 @@ def ergast(
     """
     import psycopg
 
-    from consumers.ergast.csv_source import ErgastSourceError, read_directory
-    from consumers.ergast.store import ensure_schema, load_tables
+    from prerace.ingest.csv_source import ErgastSourceError, read_directory
+    from prerace.ingest.store import ensure_schema, load_tables
 
     settings = get_settings()
     try:
@@ -150,7 +150,7 @@ def ergast(
 def _read_online(base_url: str, years: list[int], pit_stops: bool, say) -> dict:
     import pandas as pd
 
-    from consumers.ergast.jolpica import JolpicaClient, JolpicaError, fetch_season
+    from prerace.ingest.jolpica import JolpicaClient, JolpicaError, fetch_season
 
     merged: dict[str, list] = {}
     try:
@@ -165,7 +165,7 @@ def _read_online(base_url: str, years: list[int], pit_stops: bool, say) -> dict:
 
 
 def _ingest_weather(conn, data_dir: Path, say) -> int:
-    from consumers.ergast.store import race_ids_by_date, upsert
+    from prerace.ingest.store import race_ids_by_date, upsert
     from replay.weather import cached_session_weather
 
     cache = data_dir / "fastf1_cache" / "cache"
@@ -190,7 +190,7 @@ def _has_next_prediction(conn) -> bool:
 
 
 def _refresh(conn, settings, changed, backfill, say):
-    from consumers.ergast.refresh import refresh
+    from prerace.refresh import refresh
 
     redis_client = None
     if settings.redis_url:

@@ -26,7 +26,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
 

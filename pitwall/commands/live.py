@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.core.gc import freeze_startup_objects
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.gc import freeze_startup_objects
+from core.settings import NotConfiguredError, get_settings
 from replay.cli import parse_speed
 from schemas.topics import DLQ
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         With `--add-races`, the newest model learns races that finished since instead.
         """
         from strategy.artifacts import latest_artifact
-        from strategy.training import train_models
+        from training.train import train_models
 
         settings = get_settings()
         model_dir = out or settings.model_dir
@@ -176,8 +176,8 @@ def register(app: typer.Typer) -> None:
         import json
 
         from strategy.artifacts import load_models
-        from strategy.backtest import run_backtest
         from strategy.data import read_laps
+        from training.backtest import run_backtest
 
         settings = get_settings()
         for path in laps:
@@ -221,7 +221,7 @@ def _add_races(
     model_dir: Path, data_dir: Path, files: list[Path], races: list[str], threads: int
 ) -> None:
     from strategy.data import read_laps
-    from strategy.training import add_races
+    from training.train import add_races
 
     for path in files:
         if not path.exists():

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 150)  # wide tables in files too
@@ -34,10 +34,10 @@ LOWER_IS_BETTER = {"win_brier", "win_log_loss", "podium_brier"}
 
 def _history(ergast: Path | None):
     """The history from an Ergast CSV directory, or from PostgreSQL when none is given."""
-    from strategy.winner.history import History
+    from prerace.history import History
 
     if ergast is not None:
-        from consumers.ergast.csv_source import ErgastSourceError, read_directory
+        from prerace.ingest.csv_source import ErgastSourceError, read_directory
 
         try:
             return History.from_tables(read_directory(ergast))
@@ -46,7 +46,7 @@ def _history(ergast: Path | None):
             raise typer.Exit(2) from None
     import psycopg
 
-    from consumers.ergast.store import read_history
+    from prerace.ingest.store import read_history
 
     try:
         url = get_settings().require_database
@@ -110,9 +110,9 @@ def backtest(
     the same run from the same history: after qualifying the grid-slot win/podium rate and
     "pole wins"; before qualifying climatology (every driver at the base rate, 1/field).
     """
-    from strategy.winner.backtest import walk_forward
-    from strategy.winner.features import build_features
-    from strategy.winner.model import ModelConfig
+    from prerace.backtest import walk_forward
+    from prerace.features import build_features
+    from prerace.model import ModelConfig
 
     if moment not in ("pre", "post", "both"):
         raise typer.BadParameter("use pre, post or both", param_hint="--moment")
@@ -175,7 +175,7 @@ def _names(history) -> dict:
 
 
 def _print_result(r, names) -> None:
-    from strategy.winner.metrics import paired_difference
+    from prerace.metrics import paired_difference
 
     preds = r.predictions
     title = f"{r.season} walk-forward, {MOMENT_TITLES[r.moment]} ({r.races} races)"
@@ -245,8 +245,8 @@ def next_race(
 ) -> None:
     """Win and podium chances for the next race (the first without results): before
     qualifying, and after it when its grid is known. Trains on every finished race."""
-    from strategy.winner.features import build_features
-    from strategy.winner.model import ModelConfig, WinnerModel
+    from prerace.features import build_features
+    from prerace.model import ModelConfig, WinnerModel
 
     history = _history(ergast)
     nxt = history.next_race()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pitwall.core.settings import InsecureSettingsError, get_settings
+from core.settings import InsecureSettingsError, get_settings
 
 console = Console(stderr=True)
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pitwall.core.settings import get_settings, stack_env_is_live
+from core.settings import get_settings, stack_env_is_live
 from pitwall.embedded import EmbeddedServer, ServerStartError, Stack
 from pitwall.processes import GaveUpError, ProcessRegistry, Supervisor, stop_on_signals
 

@@ -12,7 +12,7 @@ import orjson
 import typer
 from confluent_kafka import KafkaException, Message
 
-from pitwall.core.settings import NotConfiguredError, get_settings
+from core.settings import NotConfiguredError, get_settings
 from pitwall.event_lines import line
 from schemas import DecodeError, decode
 from schemas.topics import ALL_TOPICS, get_topic

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,8 +154,8 @@ def backtest(
     import pandas as pd
 
     from strategy.artifacts import load_models
-    from strategy.wet import backtest as bt
     from strategy.wet.families import WetParams
+    from training.wet import backtest as bt
 
     settings = get_settings()
     laps = _read_laps(settings.data_dir)
@@ -279,7 +279,7 @@ def _print_report(results: list, report: dict[str, Any]) -> None:
 def list_episodes() -> None:
     """List every race of the lap CSVs (2018-2024) where the field switched tyre family: the
     laps, how many cars switched, and the top-10 cars' in-laps."""
-    from strategy.wet.episodes import episodes
+    from training.wet.episodes import episodes
 
     laps = _read_laps(get_settings().data_dir)
     table = Table(title="Switch episodes in the lap CSVs")

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from types import TracebackType
 
-from pitwall.core.settings import Settings, stack_env_owner, write_stack_env
+from core.settings import Settings, stack_env_owner, write_stack_env
 from pitwall.embedded.base import EmbeddedServer, ServerStartError
 from pitwall.embedded.kafka import TansuBroker
 from pitwall.embedded.postgres import EmbeddedPostgres

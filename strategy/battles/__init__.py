@@ -21,14 +21,6 @@ a race state and its ``f1.battles.v1`` event).
 
 from __future__ import annotations
 
-from strategy.battles.backtest import (
-    BacktestRow,
-    TrainingRun,
-    backtest,
-    backtest_dict,
-    gap_baseline,
-    train_and_backtest,
-)
 from strategy.battles.history import (
     CLOSE_GAP_S,
     DRS_GAP_S,
@@ -52,6 +44,14 @@ from strategy.battles.model import (
     load,
     pair_features,
     save,
+)
+from training.battles.backtest import (
+    BacktestRow,
+    TrainingRun,
+    backtest,
+    backtest_dict,
+    gap_baseline,
+    train_and_backtest,
 )
 
 __all__ = [

@@ -13,7 +13,7 @@
 fitted numbers as plain JSON (``to_dict``/``from_dict``) for the model artifact. The
 prediction functions are pure Python over those numbers (microseconds a call: the decision
 engine calls them for every car on every lap). How each model is built and chosen is in its
-module's docstring; ``strategy.hazards.evaluate`` sets each beside its baselines.
+module's docstring; ``training.hazards.evaluate`` sets each beside its baselines.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from strategy.hazards.retirements import (
     team_history,
 )
 from strategy.hazards.undercut import HARDNESS, SuccessModel, attempts, fit_undercuts
-from strategy.pitloss import stop_losses
+from training.hazards.stops import stop_losses
 
 __all__ = [
     "HazardModels",

@@ -1,6 +1,6 @@
 """Pit loss per circuit as a distribution, under green flag, safety car and VSC.
 
-From the stops that ``strategy.pitloss.stop_losses`` measures in the lap data:
+From the stops that ``training.hazards.stops.stop_losses`` measures in the lap data:
 
 - green: per circuit, the median loss and a robust spread (1.4826 x the median absolute
   deviation), each shrunk towards the all-circuit value with a weight of ``prior`` stops (a

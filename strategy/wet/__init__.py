@@ -7,8 +7,8 @@
 - :func:`family_offsets` (s/lap of each family against a car's current one, per lap ahead)
   and :func:`crossover_lap` (switch now, in k laps, or not) turn it into advice a plan table
   can score like any stop.
-- :mod:`strategy.wet.backtest` measures the advice on real wet races; :mod:`strategy.wet.episodes`
-  finds when the field switched; :mod:`strategy.wet.history` gives a circuit's dry reference
+- :mod:`training.wet.backtest` measures the advice on real wet races; :mod:`training.wet.episodes`
+  finds when the field switched; :mod:`training.wet.history` gives a circuit's dry reference
   from earlier seasons.
 """
 

@@ -126,7 +126,7 @@ class TrackConditions:
     """Follows a session's track conditions from its laps, tyre changes and weather.
 
     ``dry_reference``: a fuel-corrected dry lap time for this circuit from earlier races
-    (:func:`strategy.wet.history.dry_reference`), used until the session's own slick laps
+    (:func:`training.wet.history.dry_reference`), used until the session's own slick laps
     give one; without either, a family nobody runs has no pace.
     """
 

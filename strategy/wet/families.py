@@ -12,7 +12,7 @@ it is (``x = 0.12``: slicks 12% off dry pace). Each family's slowdown is piecewi
 - full wets: the inter's slowdown plus ``wet_slope * (wet_cross - x)``: slower than inters
   on a track drier than ``wet_cross``, faster on a wetter one.
 
-The parameters are fitted on the wet races of the training seasons (:mod:`strategy.wet.backtest`).
+The parameters are fitted on the wet races of the training seasons (:mod:`training.wet.backtest`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class WetParams:
 
     The defaults of ``inter_floor``, ``inter_gain``, ``prior_cars``, ``herd`` and ``damping``
     are the ones ``pitwall wet backtest --fit`` chooses on the training races (``margin`` is
-    held at 40 s, see :data:`strategy.wet.backtest.GRID`). The others are set by hand: the
+    held at 40 s, see :data:`training.wet.backtest.GRID`). The others are set by hand: the
     training races do not pin them (``inter_overheat`` changes no first advice between 0.25
     and 1; the wets' knobs only matter between inters and wets, which the back-test lists
     but does not score).

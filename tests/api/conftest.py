@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from pitwall.embedded.base import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +111,7 @@ def timeline(stack: Settings):
 
 
 def publish(timeline, speed: float | None = None) -> None:
-    from pitwall.core.settings import get_settings
+    from core.settings import get_settings
     from producers.kafka import EventProducer
     from replay.simulate import publish_timeline
 
@@ -167,7 +167,7 @@ def landed(stack: Settings, pipeline: dict, timeline) -> str:
 async def client(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app in-process, lifespan run, over httpx's ASGI transport."""
     from api.main import create_app
-    from pitwall.core.settings import get_settings
+    from core.settings import get_settings
 
     app = create_app(get_settings())
     async with app.router.lifespan_context(app):

@@ -16,7 +16,7 @@ import pytest
 
 from api.auth.security import hash_password, issue
 from api.main import create_app
-from pitwall.core.settings import InsecureSettingsError, Settings, get_settings
+from core.settings import InsecureSettingsError, Settings, get_settings
 
 PASSWORD = "correct horse battery"
 READ = "/predictions/safety-car?circuit=monaco&laps_remaining=5"

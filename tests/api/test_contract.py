@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from tests.api.conftest import serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")

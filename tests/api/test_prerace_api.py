@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import redis
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.winner import race_cache_key
 from tests.api.conftest import REPO, serving
 from tests.ergast_data import ergast_source, own_database, pitwall, write_subset

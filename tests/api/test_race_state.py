@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import redis
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from replay.timeline import build_timeline
 from schemas import decode
 from schemas.live import session_key_name

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from tests.api.conftest import REPO, publish, unique_key
 from tests.api.test_race_state import RETIRED
 

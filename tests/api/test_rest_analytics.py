@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.live import SESSIONS, session_key_name
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 
 # The app's pools live on the session loop the fixtures run on: run the tests there too.
 pytestmark = pytest.mark.asyncio(loop_scope="session")

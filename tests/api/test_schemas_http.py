@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.topics import ALL_TOPICS, BY_NAME
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

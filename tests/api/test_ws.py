@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from tests.api.conftest import Service, free_port, publish, unique_key, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas.topics import LAPS
 from tests.api.conftest import MONACO_LAPS
 from tests.kafka_utils import end_offsets

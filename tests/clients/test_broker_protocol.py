@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 API_VERSIONS = 18
 

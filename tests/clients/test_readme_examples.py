@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from tests.clients.conftest import Replayed
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -4,7 +4,7 @@ Each of confluent-kafka, aiokafka, kafka-python and kcat (Debian's, through ``pi
 lists the topics and reads every lap of a race ``simulate_live`` replayed, which must all
 validate against the topic's schema and come in order per driver. Only the bootstrap address
 is configured. The partitions are read from where the replay began to their true end (the
-embedded broker's own "latest offset" is short, see ``pitwall.core.kafka.end_offsets``).
+embedded broker's own "latest offset" is short, see ``core.kafka.end_offsets``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas import LapEvent, decode
 from schemas.topics import ALL_TOPICS, LAPS
 from tests.clients.conftest import Replayed, run_cli

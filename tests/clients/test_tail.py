@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from producers.kafka import EventProducer
 from replay.fastf1_source import load_session
 from schemas import EventTime, LapEvent, decode

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 import redis
 
-from consumers.ergast.csv_source import read_directory
-from consumers.ergast.jolpica import JolpicaClient, JolpicaError
-from pitwall.core.settings import Settings
+from core.settings import Settings
+from prerace.ingest.csv_source import read_directory
+from prerace.ingest.jolpica import JolpicaClient, JolpicaError
 from schemas.winner import RacePrediction, race_cache_key
 from tests.ergast_data import (
     FakeJolpica,

@@ -32,7 +32,7 @@ from consumers.pg_sink import PgWriter
 from consumers.redis_state import GROUP as REDIS_GROUP
 from consumers.redis_state import TOPICS as REDIS_TOPICS
 from consumers.redis_state import StateWriter
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
 from replay.timeline import Timeline, build_timeline

@@ -11,7 +11,7 @@ import pandas as pd
 import redis
 
 from consumers.redis_state import TOPICS, StateWriter
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from schemas import BattlePair, BattlesEvent, EventTime, TelemetryEvent, encode
 from schemas.live import live_channel, session_key_name
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from producers.live import LiveParser
 from schemas import Envelope
 from tests.live.reference import parse_all

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import redis
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from producers.kafka import EventProducer
 from producers.live import LiveParser
 from producers.live.archive import read_feed

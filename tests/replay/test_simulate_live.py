@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 from producers.kafka import EventProducer
 from replay.clock import PacingClock
 from replay.fastf1_source import load_session

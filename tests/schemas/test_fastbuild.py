@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from producers.live import FeedError, LiveParser, read_feed
 from replay.timeline import build_timeline
 from schemas import Envelope, EventTime, TelemetryEvent, encode

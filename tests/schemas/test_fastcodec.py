@@ -22,7 +22,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from consumers.db_schema import SCHEMA, row_values
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import DecodeError, DlqEvent, Envelope, EventTime, decode, encode, utcnow
 from schemas.fastcodec import DECODERS, decode_fast

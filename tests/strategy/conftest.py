@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from strategy.data import lap_files, read_laps
 
 
@@ -24,7 +24,7 @@ def laps_2023(data_dir: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """A small model trained on 2023 (2024 held out), through the real training path."""
-    from strategy.training import train_models
+    from training.train import train_models
 
     out = tmp_path_factory.mktemp("models")
     train_models(data_dir, out, seasons=(2023,), valid_season=None, rounds=60)

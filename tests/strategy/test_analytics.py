@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategy.analytics import consistency, evolution, head_to_head, pace, sectors, stints
-from strategy.analytics import telemetry as tel
-from strategy.analytics.laps import clean_laps
+from analytics import consistency, evolution, head_to_head, pace, sectors, stints
+from analytics import telemetry as tel
+from analytics.laps import clean_laps
 from strategy.data import finish_laps, lap_table, read_laps
 
 HUN = "telemetry/hun2024q_bestlaps"
@@ -159,7 +159,7 @@ def test_australia_2025_telemetry_with_distance(data_dir: Path) -> None:
 
 
 def test_track_outline_aligned_onto_a_lap_of_car_positions(data_dir: Path) -> None:
-    from strategy.analytics import trackmap
+    from analytics import trackmap
 
     geo = json.loads(
         (data_dir / "telemetry/track_outlines/bacinger-geojson/f1-circuits.geojson").read_text()

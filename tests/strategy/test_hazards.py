@@ -24,13 +24,13 @@ from strategy.hazards import (
     undercut_probability,
     yellow_window,
 )
-from strategy.hazards.evaluate import evaluate
 from strategy.hazards.neutralisations import FEATURES as SC_FEATURES
 from strategy.hazards.neutralisations import fit_lap_hazard, race_laps
 from strategy.hazards.pit_loss import fit_pit_loss
 from strategy.hazards.retirements import binomial_rows, car_races, team_history
 from strategy.hazards.undercut import attempts
-from strategy.pitloss import pit_loss_from_laps, stop_losses
+from training.hazards.evaluate import evaluate
+from training.hazards.stops import pit_loss_from_laps, stop_losses
 
 #: One setting per model: the tests check the plumbing, not the choice (that runs in
 #: ``pitwall hazards evaluate``).

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import LapEvent, SessionEvent, StintEvent
 from strategy.data import laps_from_events

@@ -10,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from strategy.artifacts import RaceModels, load_models
-from strategy.backtest import run_backtest, state_of
 from strategy.data import read_laps
 from strategy.decisions import plans_for, recommend
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected
 from strategy.laptime import anchor_table
 from strategy.montecarlo import Field, SimParams, simulate
-from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps
-from strategy.safety_car import compare_sc_counts, hazards, sc_history
+from training.backtest import run_backtest, state_of
+from training.hazards.sc_rates import compare_sc_counts, hazards, sc_history
+from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps
 
 SETTINGS = get_settings()
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from strategy.backtest import state_of
 from strategy.hazards.pit_loss import fit_out_shares
-from strategy.pitloss import stop_losses
 from strategy.rejoin import rejoin, rejoins
+from training.backtest import state_of
+from training.hazards.stops import stop_losses
 
 
 def test_the_out_lap_share_follows_where_the_line_is(laps_2023: pd.DataFrame) -> None:

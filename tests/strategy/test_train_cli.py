@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from strategy.artifacts import latest_artifact, load_models
 
 SETTINGS = get_settings()

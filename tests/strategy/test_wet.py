@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from strategy.artifacts import RaceModels
-from strategy.pitloss import pit_loss_from_laps
 from strategy.wet import (
     DRY,
     INTER,
@@ -23,9 +22,10 @@ from strategy.wet import (
     crossover_lap,
     family_offsets,
 )
-from strategy.wet.backtest import RaceInput, follow, race_inputs, replay, score
-from strategy.wet.episodes import episodes
-from strategy.wet.history import dry_reference, race_dry_paces
+from training.hazards.stops import pit_loss_from_laps
+from training.wet.backtest import RaceInput, follow, race_inputs, replay, score
+from training.wet.episodes import episodes
+from training.wet.history import dry_reference, race_dry_paces
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,7 @@ def test_the_engine_calls_the_switch_to_inters_on_the_monaco_replay(
     state, ``recommend`` on each leader lap. Before the rain no car is told to leave slicks;
     the first call to fit intermediates comes within two laps of the top 10's median in-lap
     (the issue's target), and it is the plan the Monte Carlo races."""
-    from pitwall.core.settings import get_settings
+    from core.settings import get_settings
     from replay.timeline import build_timeline
     from schemas import LapEvent, SessionEvent, StintEvent, WeatherEvent
     from strategy.artifacts import load_models

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consumers.ergast.csv_source import ErgastSourceError, read_directory
-from strategy.winner import baselines
-from strategy.winner.backtest import walk_forward
-from strategy.winner.calibration import cap_to_total, harville_top_k, softmax_by_race
-from strategy.winner.features import POST_FEATURES, PRE_FEATURES, build_features
-from strategy.winner.history import History
-from strategy.winner.metrics import race_scores, summarize
-from strategy.winner.model import ModelConfig, WinnerModel
-from strategy.winner.points import race_points, standings
-from strategy.winner.ratings import Elo, pairwise_update
+from prerace import baselines
+from prerace.backtest import walk_forward
+from prerace.calibration import cap_to_total, harville_top_k, softmax_by_race
+from prerace.features import POST_FEATURES, PRE_FEATURES, build_features
+from prerace.history import History
+from prerace.ingest.csv_source import ErgastSourceError, read_directory
+from prerace.metrics import race_scores, summarize
+from prerace.model import ModelConfig, WinnerModel
+from prerace.points import race_points, standings
+from prerace.ratings import Elo, pairwise_update
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pitwall.core.settings import get_settings
+from core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import LapEvent, StintEvent
 from strategy.artifacts import load_models

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from producers.kafka import EventProducer
 from replay.simulate import publish_timeline
 from replay.timeline import build_timeline

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from strategy.analytics.laps import clean_laps
+from analytics.laps import clean_laps
 
 #: Laps further than this (s) from the fit are left out of the second fit.
 OUTLIER_S = 1.5

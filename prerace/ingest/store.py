@@ -27,7 +27,7 @@ import pandas as pd
 import psycopg
 
 from consumers.db_schema import migrate
-from strategy.winner.history import History
+from prerace.history import History
 
 log = logging.getLogger(__name__)
 

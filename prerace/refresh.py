@@ -3,7 +3,7 @@
 ``refresh`` runs in the ingesting process right after the tables were written, and is
 idempotent (a second run with the same data writes nothing new):
 
-1. rebuild the feature rows from the stored history (``strategy.winner``) and store every
+1. rebuild the feature rows from the stored history (``prerace``) and store every
    driver's and constructor's Elo rating after each race;
 2. fill the standings of races the source gave none for (the Jolpica API) with the points
    rules;
@@ -28,17 +28,17 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from consumers.ergast.store import read_frame, read_history, upsert
+from prerace import baselines
+from prerace.backtest import race_order
+from prerace.features import build_features
+from prerace.history import History
+from prerace.ingest.store import read_frame, read_history, upsert
+from prerace.metrics import race_scores
+from prerace.model import ModelConfig, WinnerModel
+from prerace.payload import race_prediction
+from prerace.points import FIRST_SEASON, standings
 from schemas.winner import RacePrediction
 from schemas.winner import race_cache_key as cache_key
-from strategy.winner import baselines
-from strategy.winner.backtest import race_order
-from strategy.winner.features import build_features
-from strategy.winner.history import History
-from strategy.winner.metrics import race_scores
-from strategy.winner.model import ModelConfig, WinnerModel
-from strategy.winner.payload import race_prediction
-from strategy.winner.points import FIRST_SEASON, standings
 
 log = logging.getLogger(__name__)
 MOMENTS = ("pre", "post")

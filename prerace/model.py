@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from strategy.winner.calibration import (
+from prerace.calibration import (
     EPS,
     cap_to_total,
     group_index,
@@ -40,7 +40,7 @@ from strategy.winner.calibration import (
     normalize_by_race,
     softmax_by_race,
 )
-from strategy.winner.features import features_for
+from prerace.features import features_for
 
 #: Features of the conditional logit per moment (NaN -> the training median).
 CLOGIT_PRE = [

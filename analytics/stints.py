@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from strategy.analytics.laps import clean_laps, fuel_corrected_times
+from analytics.laps import clean_laps, fuel_corrected_times
 from strategy.degradation import OnlineDegradation
 
 MIN_STINT_LAPS = 5

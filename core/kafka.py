@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pitwall.core.settings import Settings
+from core.settings import Settings
 
 
 def consumer_config(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from strategy.winner import baselines
-from strategy.winner.metrics import score_races, summarize
-from strategy.winner.model import ModelConfig, WinnerModel
+from prerace import baselines
+from prerace.metrics import score_races, summarize
+from prerace.model import ModelConfig, WinnerModel
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from strategy.winner.calibration import cap_to_total, normalize_by_race
+from prerace.calibration import cap_to_total, normalize_by_race
 
 
 def grid_slot(rows: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from strategy.analytics.laps import clean_laps
+from analytics.laps import clean_laps
 
 SECTORS = ("sector1", "sector2", "sector3")
 SPEED_TRAPS = ("speed_i1", "speed_i2", "speed_fl", "speed_st")

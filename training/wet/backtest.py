@@ -4,7 +4,7 @@ Each race is replayed in session-time order: every lap (and, at each in-lap, the
 it ends with) goes into a :class:`~strategy.wet.conditions.TrackConditions`, and whenever the
 leader completes a lap ``L`` the advice for a car on each family present is taken from what
 has been fed so far; "switch now" means a stop at the end of lap ``L + 1``. For each switch
-episode (:mod:`strategy.wet.episodes`) the lap the engine first advises the switch is set
+episode (:mod:`training.wet.episodes`) the lap the engine first advises the switch is set
 against the top-10 cars' median in-lap: ``crossover_lap_error`` is the mean absolute
 difference in laps. The search for an episode's first advice starts the lap after the
 previous episode's median lap and runs to the lap before the next one starts (an advice that
@@ -31,8 +31,8 @@ import pandas as pd
 from schemas.race import TRACK_STATUS_CODES
 from strategy.wet.advice import crossover_lap
 from strategy.wet.conditions import TrackConditions
-from strategy.wet.episodes import DESTINATIONS, Episode, episodes, race_families
 from strategy.wet.families import FAMILIES, WetParams
+from training.wet.episodes import DESTINATIONS, Episode, episodes, race_families
 
 #: The races the issue names: parameters are chosen on TRAINING, figures reported on HELD_OUT.
 TRAINING = (
@@ -369,7 +369,7 @@ def race_inputs(
     """Back-test inputs for races of a lap table (of every season up to theirs, so that each
     race's dry reference comes from the races before it); ``pit_loss(circuit, status)`` in s
     (``RaceModels.pit_loss``)."""
-    from strategy.wet.history import dry_reference, race_dry_paces
+    from training.wet.history import dry_reference, race_dry_paces
 
     paces = race_dry_paces(laps)
     out = []

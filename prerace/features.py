@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from strategy.winner.history import History
-from strategy.winner.points import FIRST_SEASON, race_points, season_rules, sprint_points
-from strategy.winner.ratings import Elo, EloConfig
+from prerace.history import History
+from prerace.points import FIRST_SEASON, race_points, season_rules, sprint_points
+from prerace.ratings import Elo, EloConfig
 
 #: Street and semi-street circuits (``circuit_ref``): walls close, passing hard.
 STREET_CIRCUITS = frozenset(

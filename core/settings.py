@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: The development defaults of the two secrets: accepted on loopback only.
 DEFAULT_API_KEY = "pitwall-dev-key"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from strategy.analytics.laps import clean_laps
+from analytics.laps import clean_laps
 
 WITHIN_S = 0.5
 

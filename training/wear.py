@@ -31,7 +31,7 @@ MIN_RACES = 2  # races a circuit needs in the window for a multiplier of its own
 
 def _matches(race: pd.DataFrame, models: RaceModels) -> dict[float, tuple[int, int]]:
     """Per multiplier: (stop counts matched, drivers scored) in one dry race."""
-    from strategy.backtest import state_at
+    from training.backtest import state_at
 
     total = int(race["laps_total"].iloc[0])
     state = state_at(race, race_cars(race), STRATEGY_LAP, set())

@@ -4,5 +4,5 @@
 constructors), ``features`` (the one feature builder), ``model`` (LightGBM / conditional
 logit, calibrated per race), ``baselines`` (grid slot, pole, climatology), ``metrics`` and
 ``backtest`` (walk-forward evaluation), ``payload`` (the served document). No I/O here: the
-readers live in ``consumers/ergast``.
+readers live in ``prerace/ingest``.
 """

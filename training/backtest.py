@@ -43,9 +43,9 @@ from strategy.decisions import plans_for, recommend
 from strategy.lapfeatures import CarLaps
 from strategy.laptime import ahead_rows, anchor_table, race_cars
 from strategy.race_state import DriverState, RaceState
-from strategy.training import circuit_codes, extend_model
-from strategy.wear_fit import fit_wear_scale
-from strategy.wet.backtest import crossover_lap_error
+from training.train import circuit_codes, extend_model
+from training.wear import fit_wear_scale
+from training.wet.backtest import crossover_lap_error
 
 STRATEGY_LAP = 5  # the stop-count and sequence advice is taken after this lap
 PCTS = (25, 50, 75)

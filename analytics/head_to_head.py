@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from strategy.analytics.laps import clean_laps
+from analytics.laps import clean_laps
 
 
 def team_mates(laps: pd.DataFrame) -> list[tuple[str, str, str]]:

@@ -19,7 +19,7 @@ from strategy.artifacts import circuit_tables, models_from_tables, save
 from strategy.data import ergast_tables, lap_files, read_laps
 from strategy.hazards import fit_hazards
 from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
-from strategy.wear_fit import fit_wear_scale
+from training.wear import fit_wear_scale
 
 EXTEND_ROUNDS = 60  # boosting rounds added per update with new races
 WEAR_SEASONS = 1  # the latest seasons the teams' stops are learnt from (tyres change)
@@ -112,8 +112,8 @@ def fit_win_blend(
     import tempfile
 
     from strategy.artifacts import load_models
-    from strategy.backtest import win_rows
     from strategy.calibration import brier, fit_leader_blend, group_weights
+    from training.backtest import win_rows
 
     held = max(seasons)
     before = sorted(s for s in set(seasons) if s != held)

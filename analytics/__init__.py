@@ -12,6 +12,6 @@ delta along a lap, minimum corner speeds, mini-sector dominance).
 
 from __future__ import annotations
 
-from strategy.analytics.laps import clean_laps, fuel_corrected_times
+from analytics.laps import clean_laps, fuel_corrected_times
 
 __all__ = ["clean_laps", "fuel_corrected_times"]

@@ -5,7 +5,7 @@ their baselines on the test seasons, which no fit and no choice of features or
 hyper-parameters saw:
 
 - SC and VSC start per leader lap (lap CSVs): log-loss and Brier of the model, of the engine's
-  per-circuit constant (``strategy.safety_car.hazards`` on Ergast's history up to the last
+  per-circuit constant (``training.hazards.sc_rates.hazards`` on Ergast's history up to the last
   training season) and of the all-circuit constant of the training laps;
 - retirements per car and lap (Ergast): the model, the engine's ``DNF_PER_LAP`` and the
   training rate;
@@ -40,9 +40,9 @@ from strategy.hazards.neutralisations import EVENTS, race_laps
 from strategy.hazards.pit_loss import robust_sd, t_logpdf
 from strategy.hazards.retirements import binomial_rows, car_races, team_history
 from strategy.hazards.undercut import attempts, features_frame
-from strategy.pitloss import ergast_pit_durations, pit_loss_from_laps, stop_losses
-from strategy.safety_car import hazards as engine_hazards
-from strategy.safety_car import sc_history
+from training.hazards.sc_rates import hazards as engine_hazards
+from training.hazards.sc_rates import sc_history
+from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps, stop_losses
 
 RELIABILITY_BINS = 10
 
