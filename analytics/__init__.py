@@ -1,7 +1,7 @@
 """Driver and car analytics over a session's laps and telemetry: pure functions over pandas
 frames and numpy arrays, no I/O.
 
-Lap frames have the columns of ``strategy.data.lap_table`` (after ``finish_laps``); telemetry
+Lap frames have the columns of ``strategy.laptable.lap_table`` (after ``finish_laps``); telemetry
 frames those of a FastF1 lap's ``get_telemetry()`` (Time since lap start, Speed, Throttle,
 Brake, nGear, DRS, and Distance and X/Y where present). Modules: ``pace`` (race and qualifying
 pace per driver or team), ``consistency``, ``stints`` (degradation per stint and compound),

@@ -41,7 +41,7 @@ from replay.session_data import (
     load_lap_telemetry,
     load_session_data,
 )
-from strategy.data import finish_laps, lap_table
+from strategy.laptable import finish_laps, lap_table
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ TEAM_COLOURS = {
 
 @dataclass
 class Session:
-    """A session's data and its lap table (``strategy.data.lap_table`` columns)."""
+    """A session's data and its lap table (``strategy.laptable.lap_table`` columns)."""
 
     data: SessionData
     laps: pd.DataFrame
@@ -548,7 +548,7 @@ _outlines: dict[tuple[str, Path], dict[str, Any]] = {}
 
 def outline_feature(data_dir: Path, location: str) -> dict[str, Any] | None:
     """The GeoJSON feature of the circuit at ``location`` (e.g. 'Melbourne')."""
-    from strategy.data import circuit_slug as fold
+    from strategy.circuits import circuit_slug as fold
 
     path = data_dir / "telemetry/track_outlines/bacinger-geojson/f1-circuits.geojson"
     if not path.exists():

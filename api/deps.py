@@ -85,7 +85,7 @@ class Resources:
 def _load_models(settings: Settings) -> RaceModels:
     from strategy.artifacts import load_models
 
-    return load_models(settings.model_dir, settings.data_dir)
+    return load_models(settings.model_dir)
 
 
 def resources(request: Request) -> Resources:

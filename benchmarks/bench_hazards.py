@@ -22,15 +22,15 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.settings import get_settings
-    from strategy.data import ergast_tables, lap_files, read_laps
     from strategy.hazards import (
         dnf_probability,
-        fit_hazards,
         overcut_probability,
         pit_loss,
         sc_vsc_probability,
         undercut_probability,
     )
+    from training.hazards import fit_hazards
+    from training.history import ergast_tables, lap_files, read_laps
 
     settings = get_settings()
     seasons = [int(s) for s in args.seasons.split(",")]

@@ -28,10 +28,11 @@ def main() -> None:
 
     from core.settings import get_settings
     from strategy.artifacts import load_models
-    from strategy.data import circuit_slug, lap_files, read_laps
+    from strategy.circuits import circuit_slug
     from strategy.decisions import plans_for, recommend, simulate_state
     from strategy.fuel import fuel_corrected
-    from training.backtest import state_of
+    from training.history import lap_files, read_laps
+    from training.race_states import state_of
 
     settings = get_settings()
     laps = read_laps(lap_files(settings.data_dir, [args.year]))
@@ -46,7 +47,7 @@ def main() -> None:
     pace = fc.groupby(early["driver"]).median().dropna()
     for d in state.drivers:
         d.pace = float(pace.get(d.driver, 0)) or None
-    models = load_models(settings.model_dir, settings.data_dir)
+    models = load_models(settings.model_dir)
     plans = [p.best[1] for p in plans_for(state, models)]
     simulate_state(state, models, plans, n_sims=256, seed=0)  # compile / load the kernel
     times, cpu = [], []

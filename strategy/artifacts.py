@@ -2,30 +2,28 @@
 
 An artifact is a folder ``laptime-<version>/`` under the model directory holding the LightGBM
 boosters of the lap-time model (``near.txt``, ``far.txt``) and ``metadata.json``: data files and
-seasons used, features, metrics, and the circuit tables (pit loss, SC/VSC hazard, compound
-priors) fitted beside it. Without an
-artifact, ``load_models`` builds the circuit tables from the data directory and runs on priors.
+seasons used, features, metrics, and the tables fitted beside it (hazards, compound priors,
+wear). ``pitwall train`` writes them (``training.artifacts``); loading never fits anything: a
+missing artifact is a :class:`ModelsMissingError` that names the command to run.
+``RaceModels()`` itself, with no artifact, is the race model on constants, for unit tests and
+the simulator's warm-up.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from strategy import hazards
-from strategy.data import COMPOUNDS, canonical_circuit
+from strategy.circuits import canonical_circuit
+from strategy.compounds import COMPOUNDS
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
 from strategy.hazards import HazardModels
-from strategy.lapfeatures import FEATURES
 from strategy.laptime import LapTimeModel
-from training.hazards.sc_rates import Hazard
-from training.hazards.stops import DEFAULT_PIT_LOSS
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +37,14 @@ SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 PACE_SD = 0.04
 PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
+#: Seconds a green-flag stop costs where no fitted pit-loss model is at hand.
+DEFAULT_PIT_LOSS = 22.0
+#: Chances that an SC and a VSC start on a racing lap where no fitted hazard is at hand.
+SC_PER_LAP, VSC_PER_LAP = 0.012, 0.01
+
+
+class ModelsMissingError(FileNotFoundError):
+    """No trained artifact in the model directory: ``pitwall train`` writes one."""
 
 
 @dataclass
@@ -47,9 +53,6 @@ class RaceModels:
 
     version: str = "priors"
     laptime: LapTimeModel | None = None
-    pit_losses: dict[str, float] = field(default_factory=dict)
-    hazards: dict[str, Hazard] = field(default_factory=dict)
-    global_hazard: Hazard = field(default_factory=lambda: Hazard(0.012, 0.01, 0))
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
     #: circuit -> multiplier of the measured wear that the teams' stops reveal (``"_all"``:
@@ -60,7 +63,7 @@ class RaceModels:
     p_dnf: float = DNF_PER_LAP
     pace_shrink: float = PACE_SHRINK
     #: SC/VSC, retirement, pit-loss, passing and undercut models fitted on history
-    #: (``strategy.hazards``); None: the circuit tables and constants above
+    #: (``strategy.hazards``); None: the constants above
     fitted: HazardModels | None = None
     #: circuit -> a dry reference lap (fuel-corrected median slick pace at its best lap of
     #: the latest training race there), for a race that starts wet (``strategy.wet``)
@@ -79,8 +82,7 @@ class RaceModels:
         """Median seconds a stop costs at ``circuit`` under ``status`` (green, sc, vsc, red)."""
         if self.fitted is not None:
             return hazards.pit_loss(self.fitted, circuit, status)[0]
-        green = self.pit_losses.get(self.key(circuit), DEFAULT_PIT_LOSS)
-        return green * SC_LOSS_FACTOR.get(status, 1.0)
+        return DEFAULT_PIT_LOSS * SC_LOSS_FACTOR.get(status, 1.0)
 
     def pit_out_share(self, circuit: str) -> float:
         """Share of a green stop's loss at ``circuit`` still to come once a car has crossed
@@ -103,8 +105,11 @@ class RaceModels:
             return hazards.sc_vsc_probability(
                 self.fitted, circuit, lap, wet_share, recent_yellows, recent_neutralisation
             )
-        h = self.hazards.get(self.key(circuit), self.global_hazard)
-        return h.p_sc, h.p_vsc
+        return SC_PER_LAP, VSC_PER_LAP
+
+    def knows_circuit(self, circuit: str) -> bool:
+        """Whether the fitted pit-loss model has races at ``circuit`` (not only the prior)."""
+        return self.fitted is not None and self.key(circuit) in self.fitted.pit_loss.green
 
     def dnf_probability(self, team: str | None, circuit: str, lap: int) -> float:
         """Chance that a running car of ``team`` retires on ``lap``."""
@@ -136,50 +141,9 @@ class RaceModels:
         return np.array(off, np.float32), np.array(slope, np.float32) * np.float32(scale)
 
 
-def circuit_tables(data_dir: Path, laps=None) -> dict:
-    """Pit loss, hazards and compound priors from the data directory (seconds, not minutes)."""
-    from strategy.data import lap_files, read_laps
-    from strategy.degradation import compound_priors
-    from training.hazards.sc_rates import hazards, sc_history
-    from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps
-
-    if laps is None:
-        laps = read_laps(lap_files(data_dir, range(2021, 2024)))
-    losses = pit_loss_from_laps(laps)
-    for circuit, duration in ergast_pit_durations(data_dir).items():
-        losses.setdefault(circuit, duration - 2.0)  # lane time minus the bit of lap it replaces
-    table, overall = hazards(sc_history(data_dir))
-    priors = compound_priors(laps)
-    deg_scale = priors.pop("_circuits", {})
-    for comp, prior in priors.items():
-        # Stint offsets in race data are confounded with fuel and track evolution: blend them
-        # with the usual pace gaps between compounds.
-        prior.offset = 0.5 * prior.offset + 0.5 * DEFAULT_OFFSET.get(comp, 0.0)
-    return {
-        "dry_refs": dry_references(laps),
-        "pit_losses": losses,
-        "hazards": {k: vars(v) for k, v in table.items()},
-        "global_hazard": vars(overall),
-        "priors": {k: vars(v) for k, v in priors.items()},
-        "deg_scale": deg_scale,
-    }
-
-
-def dry_references(laps) -> dict[str, float]:
-    """Per circuit key, the dry reference of its latest race in ``laps``
-    (:func:`training.wet.history.race_dry_paces`)."""
-    from training.wet.history import race_dry_paces
-
-    paces = race_dry_paces(laps).sort_values(["season", "round"])
-    return {canonical_circuit(r.circuit): float(r.dry_pace) for r in paces.itertuples()}
-
-
 def models_from_tables(tables: dict, **kw) -> RaceModels:
     """The race models of fitted circuit tables (and ``kw``: the lap-time model, version)."""
     return RaceModels(
-        pit_losses={k: float(v) for k, v in tables["pit_losses"].items()},
-        hazards={k: Hazard(**v) for k, v in tables["hazards"].items()},
-        global_hazard=Hazard(**tables["global_hazard"]),
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
         wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
@@ -188,23 +152,6 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
         win_blend=float((tables.get("win_blend") or {}).get("weight", 0.0)),
         **kw,
     )
-
-
-def save(model: LapTimeModel, tables: dict, metadata: dict, model_dir: Path) -> Path:
-    version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = model_dir / f"laptime-{version}"
-    folder.mkdir(parents=True, exist_ok=False)
-    model.near.save_model(str(folder / "near.txt"))
-    model.far.save_model(str(folder / "far.txt"))
-    meta = {
-        "version": version,
-        "features": FEATURES,
-        "circuits": model.circuits,
-        "tables": tables,
-        **metadata,
-    }
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=float))
-    return folder
 
 
 def latest_artifact(model_dir: Path) -> Path | None:
@@ -216,29 +163,25 @@ def latest_artifact(model_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
-_priors_cache: dict[Path, dict] = {}
+def load_models(model_dir: Path) -> RaceModels:
+    """The newest trained artifact in ``model_dir``.
 
-
-def load_models(model_dir: Path, data_dir: Path) -> RaceModels:
-    """The newest trained artifact in ``model_dir``, or priors from the data directory."""
+    Raises :class:`ModelsMissingError` (naming ``pitwall train``) when there is none.
+    """
     folder = latest_artifact(model_dir) if model_dir.exists() else None
-    if folder is not None:
-        import lightgbm as lgb
-
-        meta = json.loads((folder / "metadata.json").read_text())
-        near = lgb.Booster(model_file=str(folder / "near.txt"))
-        far = lgb.Booster(model_file=str(folder / "far.txt"))
-        return models_from_tables(
-            meta["tables"],
-            version=meta["version"],
-            laptime=LapTimeModel(near, far, meta["circuits"], list(meta["features"])),
-            metadata=meta,
+    if folder is None:
+        raise ModelsMissingError(
+            f"no trained race model in {model_dir}: run `pitwall train` (or `make demo`/"
+            "`make test`, which train once) or point PITWALL_MODEL_DIR at a model directory"
         )
-    log.warning(
-        "no trained model in %s; using priors from %s (run `pitwall train`)", model_dir, data_dir
+    import lightgbm as lgb
+
+    meta = json.loads((folder / "metadata.json").read_text())
+    near = lgb.Booster(model_file=str(folder / "near.txt"))
+    far = lgb.Booster(model_file=str(folder / "far.txt"))
+    return models_from_tables(
+        meta["tables"],
+        version=meta["version"],
+        laptime=LapTimeModel(near, far, meta["circuits"], list(meta["features"])),
+        metadata=meta,
     )
-    if data_dir not in _priors_cache:
-        started = time.monotonic()
-        _priors_cache[data_dir] = circuit_tables(data_dir)
-        log.info("priors built in %.1f s", time.monotonic() - started)
-    return models_from_tables(_priors_cache[data_dir], version="priors")

@@ -24,7 +24,7 @@ from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
 from strategy import hazards
 from strategy.artifacts import RaceModels
 from strategy.calibration import leader_blend
-from strategy.data import COMPOUND_INDEX, COMPOUNDS, DRY
+from strategy.compounds import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.pace import PaceCurves, pace_curves
 from strategy.race_state import RaceState

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from strategy.data import COMPOUND_INDEX
+from strategy.compounds import COMPOUND_INDEX
 from strategy.fuel import fuel_corrected
 
 EWM_ALPHA = 0.5  # weight of the newest clean lap in a car's pace

@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 from schemas import FeaturesEvent, LapEvent
 from schemas.live import StandingRow
 from strategy import standings
-from strategy.data import DRY, circuit_slug
+from strategy.circuits import circuit_slug
+from strategy.compounds import DRY
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected, fuel_effect
 from strategy.lapfeatures import CarLaps, is_clean
-from strategy.race_state import DriverState, RaceState
+from strategy.race_state import PACE_LAPS, DriverState, RaceState
 from strategy.wet import TrackConditions
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
 
 TRAFFIC_GAP_S = 1.5  # a car closer than this behind another is in its dirty air
-PACE_LAPS = 5  # clean laps in a car's recent pace
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from strategy.data import COMPOUND_INDEX
+from strategy.compounds import COMPOUND_INDEX
 from strategy.fuel import FUEL_S_PER_LAP
 
 SC_SLOWDOWN = 1.45  # lap time factor behind the safety car

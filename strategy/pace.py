@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from strategy.data import COMPOUND_INDEX, DRY
+from strategy.compounds import COMPOUND_INDEX, DRY
 from strategy.lapfeatures import FieldPace, RaceContext, anchor_features, ols_slope
 from strategy.laptime import MAX_AGE
 from strategy.race_state import RaceState

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from strategy.lapfeatures import CarLaps
     from strategy.wet import TrackEstimate
 
+#: Clean laps in a car's recent pace (``DriverState.pace``), as the worker and history see it.
+PACE_LAPS = 5
+
 
 @dataclass
 class DriverState:

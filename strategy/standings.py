@@ -23,7 +23,7 @@ from typing import Any
 
 from schemas.live import StandingRow
 from schemas.race import CarStatus
-from strategy.data import DRY
+from strategy.compounds import DRY
 
 #: Statuses that take a car out of the race (it gets no plan, no chance, and sits at the
 #: bottom of the tower). A retirement is final; a car stopped on track may go on (practice).

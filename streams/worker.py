@@ -25,7 +25,7 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
             aiokafka debug record would be built."""
 
     print("pitwall worker: loading the race models ...", file=sys.stderr, flush=True)
-    models = load_models(settings.model_dir, settings.data_dir)
+    models = load_models(settings.model_dir)
     warmup(models)
     app = make_app(settings, models, battles.load(settings.model_dir), index)
     freeze_startup_objects()  # models, pandas, numba: out of every later collection

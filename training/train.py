@@ -15,22 +15,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from strategy.artifacts import circuit_tables, models_from_tables, save
-from strategy.data import ergast_tables, lap_files, read_laps
-from strategy.hazards import fit_hazards
-from strategy.laptime import LapTimeModel, anchor_table, train, training_rows
+from strategy.artifacts import models_from_tables
+from training.artifacts import circuit_tables, save
+from training.backtest import win_rows
+from training.hazards import fit_hazards
+from training.history import ergast_tables, lap_files, read_laps
+from training.laptime import (
+    EXTEND_ROUNDS,
+    anchor_table,
+    circuit_codes,
+    extend_model,
+    train,
+    training_rows,
+)
 from training.wear import fit_wear_scale
 
-EXTEND_ROUNDS = 60  # boosting rounds added per update with new races
 WEAR_SEASONS = 1  # the latest seasons the teams' stops are learnt from (tyres change)
-
-
-def circuit_codes(laps: pd.DataFrame, known: dict[str, int] | None = None) -> dict[str, int]:
-    """Circuit slug -> code: the known ones keep theirs, new circuits get new codes."""
-    codes = dict(known or {})
-    for c in sorted(laps["circuit"].unique()):
-        codes.setdefault(c, len(codes))
-    return codes
 
 
 def train_models(
@@ -113,7 +113,6 @@ def fit_win_blend(
 
     from strategy.artifacts import load_models
     from strategy.calibration import brier, fit_leader_blend, group_weights
-    from training.backtest import win_rows
 
     held = max(seasons)
     before = sorted(s for s in set(seasons) if s != held)
@@ -121,7 +120,7 @@ def fit_win_blend(
         train_models(data_dir, Path(tmp), before, valid_season=None, rounds=rounds,
                      sprint=sprint, threads=threads, step=lambda m: step(f"without {held}: {m}"),
                      win_blend=False)  # fmt: skip
-        models = load_models(Path(tmp), data_dir)
+        models = load_models(Path(tmp))
     laps = read_laps(lap_files(data_dir, [held]))
     rows = win_rows(laps, models, data_dir, n_sims, lambda r: step(f"replaying {r}"))
     weight = fit_leader_blend(rows["p"], rows["leader"], rows["won"], rows["key"])
@@ -146,16 +145,6 @@ def fit_win_blend(
     }
 
 
-def extend_model(
-    model: LapTimeModel, laps: pd.DataFrame, rounds: int = EXTEND_ROUNDS, threads: int = 1
-) -> LapTimeModel:
-    """``model`` with ``rounds`` more boosting rounds learnt from ``laps`` (finished races)."""
-    circuits = circuit_codes(laps, model.circuits)
-    rows = training_rows(anchor_table(laps, circuits))
-    extended, _ = train(rows, circuits, None, rounds, None, threads, init_model=model)
-    return extended
-
-
 def add_races(
     models_dir: Path,
     data_dir: Path,
@@ -169,13 +158,14 @@ def add_races(
     and the teams' wear refitted on the latest training season with them."""
     from dataclasses import replace
 
-    from strategy.artifacts import latest_artifact, load_models, save
+    from strategy.artifacts import latest_artifact, load_models
+    from training.artifacts import save
 
     step = step or (lambda _msg: None)
     folder = latest_artifact(models_dir)
     if folder is None:
         raise FileNotFoundError(f"no trained model in {models_dir}: run `pitwall train` first")
-    models = load_models(models_dir, data_dir)
+    models = load_models(models_dir)
     assert models.laptime is not None
     races = sorted(laps["race_id"].unique())
     step(f"learning {len(races)} races")

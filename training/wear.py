@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from strategy.artifacts import RaceModels
-from strategy.data import DRY
+from strategy.compounds import DRY
 from strategy.decisions import plans_for
-from strategy.laptime import race_cars
+from training.laptime import race_cars
+from training.race_states import state_at
 
 SCALES = (0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.1, 2.5)
 STRATEGY_LAP = 5
@@ -31,7 +32,6 @@ MIN_RACES = 2  # races a circuit needs in the window for a multiplier of its own
 
 def _matches(race: pd.DataFrame, models: RaceModels) -> dict[float, tuple[int, int]]:
     """Per multiplier: (stop counts matched, drivers scored) in one dry race."""
-    from training.backtest import state_at
 
     total = int(race["laps_total"].iloc[0])
     state = state_at(race, race_cars(race), STRATEGY_LAP, set())

@@ -32,7 +32,7 @@ async def predict_lap_time(req: LapTimeRequest, models: Models) -> LapTimeResult
 
 
 def _lap_time(req: LapTimeRequest, models) -> LapTimeResult:
-    from strategy.data import COMPOUND_INDEX
+    from strategy.compounds import COMPOUND_INDEX
     from strategy.fuel import FUEL_S_PER_LAP, fuel_corrected
     from strategy.laptime import predict_stint
 
@@ -76,7 +76,7 @@ async def predict_degradation(req: DegradationRequest, models: Models) -> Degrad
     The slope starts at the compound's historical prior (scaled for the circuit when given)
     and moves towards the laps posted. Lap times are fuel-corrected before the fit.
     """
-    from strategy.data import COMPOUND_INDEX
+    from strategy.compounds import COMPOUND_INDEX
     from strategy.degradation import OnlineDegradation
     from strategy.fuel import fuel_corrected
 
@@ -125,7 +125,7 @@ async def predict_safety_car(
     n = laps_remaining
     return SafetyCarResult(
         circuit=circuit,
-        known_circuit=models.key(circuit) in models.hazards,
+        known_circuit=models.knows_circuit(circuit),
         p_sc_per_lap=round(p_sc, 5),
         p_vsc_per_lap=round(p_vsc, 5),
         laps_remaining=n,

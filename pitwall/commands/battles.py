@@ -33,8 +33,8 @@ def _years(text: str) -> list[int]:
 
 
 def _run(seasons: str, test_season: int, rounds: int, threads: int):
-    from strategy.battles import train_and_backtest
-    from strategy.data import lap_files, read_laps
+    from training.battles.backtest import train_and_backtest
+    from training.history import lap_files, read_laps
 
     years = _years(seasons)
     if test_season in years:
@@ -56,7 +56,7 @@ def _run(seasons: str, test_season: int, rounds: int, threads: int):
 
 
 def _report(run, years: list[int], test_season: int, as_json: bool, version: str) -> None:
-    from strategy.battles import backtest_dict
+    from training.battles.backtest import backtest_dict
 
     if as_json:
         out = {
@@ -107,7 +107,9 @@ def train(
     """Fit the battle forecast on the lap CSVs of SEASONS, back-test it on TEST_SEASON and
     write `battles-<version>/` (a booster per horizon, passing rates per circuit and the
     back-test in `metadata.json`) into the model directory."""
-    from strategy.battles import backtest_dict, latest, save
+    from strategy.battles import latest
+    from training.battles.backtest import backtest_dict
+    from training.battles.fit import save
 
     model_dir = out or get_settings().model_dir
     if if_missing and model_dir.exists() and latest(model_dir):

@@ -55,7 +55,7 @@ def _progress() -> Progress:
 
 
 def _load(data_dir: Path, seasons: list[int]):
-    from strategy.data import ergast_tables, lap_files, read_laps
+    from training.history import ergast_tables, lap_files, read_laps
 
     try:
         laps = read_laps(lap_files(data_dir, seasons))
@@ -207,7 +207,7 @@ def register(app: typer.Typer) -> None:
             )
         started = time.monotonic()
         laps, ergast = _load(settings.data_dir, sorted({*train_years, *test_years}))
-        race_models = load_models(settings.model_dir, settings.data_dir)
+        race_models = load_models(settings.model_dir)
         overlap = sorted(set(race_models.metadata.get("seasons", [])) & set(test_years))
         if overlap:
             console.print(
@@ -239,7 +239,7 @@ def register(app: typer.Typer) -> None:
         """Fit every hazard on the training seasons and write them as one JSON file
         (``strategy.hazards.HazardModels.from_dict`` reads it back). The teams' reliability
         tables are those after the last race in the Ergast tables of the data directory."""
-        from strategy.hazards import fit_hazards
+        from training.hazards import fit_hazards
 
         settings = get_settings()
         years = parse_seasons(train, "--train", at_least=2)

@@ -176,8 +176,8 @@ def register(app: typer.Typer) -> None:
         import json
 
         from strategy.artifacts import load_models
-        from strategy.data import read_laps
         from training.backtest import run_backtest
+        from training.history import read_laps
 
         settings = get_settings()
         for path in laps:
@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
                 raise typer.Exit(2)
             table = table[wanted]
-        models = load_models(model_dir or settings.model_dir, settings.data_dir)
+        models = load_models(model_dir or settings.model_dir)
         trained_on = models.metadata.get("seasons", [])
         overlap = sorted(set(trained_on) & set(table["season"].unique()))
         if overlap:
@@ -220,7 +220,7 @@ def register(app: typer.Typer) -> None:
 def _add_races(
     model_dir: Path, data_dir: Path, files: list[Path], races: list[str], threads: int
 ) -> None:
-    from strategy.data import read_laps
+    from training.history import read_laps
     from training.train import add_races
 
     for path in files:

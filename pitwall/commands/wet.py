@@ -37,7 +37,7 @@ def _progress() -> Progress:
 
 
 def _read_laps(data_dir: Path) -> pd.DataFrame:
-    from strategy.data import lap_files, read_laps
+    from training.history import lap_files, read_laps
 
     try:
         with console.status("reading the lap CSVs"):
@@ -52,7 +52,8 @@ def _extra_laps(path: Path) -> pd.DataFrame:
     """A lap table from a lap CSV, or from a FastF1 laps parquet and its session metadata."""
     import pandas as pd
 
-    from strategy.data import finish_laps, lap_table, read_laps
+    from strategy.laptable import finish_laps, lap_table
+    from training.history import read_laps
 
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist", param_hint="--laps")
@@ -159,7 +160,7 @@ def backtest(
 
     settings = get_settings()
     laps = _read_laps(settings.data_dir)
-    models = load_models(model_dir or settings.model_dir, settings.data_dir)
+    models = load_models(model_dir or settings.model_dir)
     known = [*bt.TRAINING, *bt.EXTRA_TRAINING, *bt.HELD_OUT]
     added: list[str] = []
     if extra_laps:

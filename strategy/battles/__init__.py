@@ -1,7 +1,7 @@
 """Battle forecast: for each pair of adjacent cars, the chance of a pass on track within the
 next 1, 3 and 5 laps.
 
-From lap tables (``strategy.data.lap_table`` columns) ``pair_frame`` builds, at the end of every
+From lap tables (``strategy.laptable.lap_table`` columns) ``pair_frame`` builds, at the end of every
 lap, each pair of cars in adjacent positions with the state both knew then (gap at the line,
 recent pace, tyre age and compound) and what happened next: the first lap on which the car
 behind was ahead, and the first lap that makes a position change say nothing about racing (a pit
@@ -14,9 +14,9 @@ circuit's passing difficulty is fitted from history (``passing_rates``: passes p
 within 1.5 s, shrunk towards the overall rate). One LightGBM classifier per horizon.
 ``forecast`` takes the race model's ``RaceState`` and returns the pairs (the worker's hook).
 
-Modules: ``history`` (pairs and their outcomes), ``model`` (features, the classifiers, the
-artifact), ``backtest`` (a fit on some seasons measured on another), ``live`` (the forecast of
-a race state and its ``f1.battles.v1`` event).
+Modules: ``history`` (pairs and their outcomes), ``model`` (features, the classifiers, loading
+the artifact), ``live`` (the forecast of a race state and its ``f1.battles.v1`` event). Fitting
+and the back-test live in ``training.battles``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from strategy.battles.history import (
     CLOSE_GAP_S,
     DRS_GAP_S,
     HORIZONS,
-    PACE_LAPS,
     outcome,
     pair_frame,
     passing_rates,
@@ -39,19 +38,9 @@ from strategy.battles.model import (
     BattleModel,
     feature_matrix,
     features,
-    fit,
     latest,
     load,
     pair_features,
-    save,
-)
-from training.battles.backtest import (
-    BacktestRow,
-    TrainingRun,
-    backtest,
-    backtest_dict,
-    gap_baseline,
-    train_and_backtest,
 )
 
 __all__ = [
@@ -60,20 +49,13 @@ __all__ = [
     "FEATURES",
     "HORIZONS",
     "MAX_GAP_S",
-    "PACE_LAPS",
-    "BacktestRow",
     "Battle",
     "BattleModel",
-    "TrainingRun",
-    "backtest",
-    "backtest_dict",
     "battles_event",
     "feature_matrix",
     "features",
-    "fit",
     "forecast",
     "forecast_pairs",
-    "gap_baseline",
     "latest",
     "load",
     "outcome",
@@ -81,7 +63,5 @@ __all__ = [
     "pair_frame",
     "passing_rates",
     "recent_pace",
-    "save",
-    "train_and_backtest",
     "tyre_kind",
 ]

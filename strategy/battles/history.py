@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from strategy.data import DRY, canonical_circuit
+from strategy.circuits import canonical_circuit
+from strategy.compounds import DRY
 from strategy.fuel import FUEL_S_PER_LAP
 from strategy.laptime import clean_mask
+from strategy.race_state import PACE_LAPS
 
 HORIZONS = (1, 3, 5)
 DRS_GAP_S = 1.0
 #: Pairs closer than this (s) at the line count towards a circuit's passing rate.
 CLOSE_GAP_S = 1.5
-#: Laps of recent pace, as the stream worker keeps them (``DriverState.pace``).
-PACE_LAPS = 5
 #: Weight, in close pair-laps, of the overall rate in a circuit's shrunk passing rate.
 RATE_PRIOR_LAPS = 200.0
 

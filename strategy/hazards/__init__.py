@@ -7,63 +7,40 @@
 - ``pit_loss``: median and spread of a stop's time loss per circuit, green, SC or VSC;
 - ``undercut_probability`` / ``overcut_probability``: calibrated chances that an undercut
   (pit before the car ahead) or an overcut (stay out when the car ahead pits) works;
-- ``calibration``: Brier, log-loss, reliability bins and ECE for any binary forecast.
 
-``fit_hazards`` fits them all from lap tables and Ergast tables; ``HazardModels`` holds the
-fitted numbers as plain JSON (``to_dict``/``from_dict``) for the model artifact. The
+``HazardModels`` holds the fitted numbers as plain JSON (``to_dict``/``from_dict``) for the
+model artifact; ``training.hazards.fit_hazards`` fits them all from lap and Ergast tables. The
 prediction functions are pure Python over those numbers (microseconds a call: the decision
 engine calls them for every car on every lap). How each model is built and chosen is in its
-module's docstring; ``training.hazards.evaluate`` sets each beside its baselines.
+fitting module's docstring (``training.hazards``); ``training.hazards.evaluate`` sets each
+beside its baselines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-import pandas as pd
-
-from strategy.calibration import (
-    Reliability,
-    brier,
-    expected_calibration_error,
-    log_loss,
-    reliability,
-)
-from strategy.data import DRY, canonical_circuit
-from strategy.hazards.neutralisations import LapHazard, fit_neutralisations, race_laps
-from strategy.hazards.passing import passing_rates
-from strategy.hazards.pit_loss import PitLossModel, fit_pit_losses
+from strategy.circuits import canonical_circuit
+from strategy.compounds import DRY
+from strategy.hazards.neutralisations import LapHazard
+from strategy.hazards.pit_loss import PitLossModel
 from strategy.hazards.rates import ShrunkRates
-from strategy.hazards.retirements import (
-    RetirementModel,
-    car_races,
-    fit_retirements,
-    team_history,
-)
-from strategy.hazards.undercut import HARDNESS, SuccessModel, attempts, fit_undercuts
-from training.hazards.stops import stop_losses
+from strategy.hazards.retirements import RetirementModel
+from strategy.hazards.undercut import HARDNESS, SuccessModel
 
 __all__ = [
     "HazardModels",
-    "Reliability",
-    "brier",
     "compound_delta",
     "dnf_probability",
-    "expected_calibration_error",
-    "fit_hazards",
-    "log_loss",
     "overcut_probability",
     "pit_loss",
     "pit_out_share",
-    "reliability",
     "sc_vsc_probability",
     "undercut_probability",
     "yellow_window",
 ]
 
-TRAIN_SEASONS = (2018, 2019, 2020, 2021, 2022, 2023)
 #: The race model's track statuses -> the pit-loss status they stand for.
 PIT_STATUS = {"green": "green", "yellow": "green", "sc": "sc", "vsc": "vsc", "vsc_ending": "vsc"}
 
@@ -115,56 +92,6 @@ class HazardModels:
             overcut=SuccessModel.from_dict(d["overcut"]) if d.get("overcut") else None,
             seasons=list(d.get("seasons", [])),
         )
-
-
-def fit_hazards(
-    laps: pd.DataFrame,
-    ergast: dict[str, pd.DataFrame],
-    seasons: Sequence[int] = TRAIN_SEASONS,
-    as_of: tuple[int, int] | None = None,
-    grids: dict[str, dict] | None = None,
-    step: Callable[[str], None] | None = None,
-) -> HazardModels:
-    """Fit every model on ``seasons`` of ``laps`` (``strategy.data.read_laps``; sprint races
-    are left out) and of ``ergast`` (``strategy.data.ergast_tables``).
-
-    ``as_of`` = (season, round): the teams' reliability tables are those known before that
-    race (default: after the last race in ``ergast``). ``grids`` overrides the hyper-parameter
-    grids per model ("sc", "retirement", "pit_loss", "undercut"), e.g. one value each to fit
-    fast in tests. ``step`` is told what is being fitted (for a progress display).
-    """
-    grids = grids or {}
-    step = step or (lambda _msg: None)
-    years = sorted({int(s) for s in seasons})
-    if len(years) < 2:
-        raise ValueError("fitting needs two or more training seasons (models are chosen by "
-                         "leaving one season out)")  # fmt: skip
-    train = laps[laps["season"].isin(years) & ~laps["sprint"]]
-    missing = sorted(set(years) - set(train["season"].unique()))
-    if missing:
-        raise ValueError(f"no race laps of seasons {missing} in the lap table")
-    step("SC/VSC hazards")
-    neutral = fit_neutralisations(race_laps(train), grids.get("sc"))
-    step("retirements")
-    cars = car_races(ergast)
-    history = team_history(cars[cars["season"] >= min(years) - 1])
-    retirement = fit_retirements(history, years, as_of, train, grids.get("retirement"))
-    step("pit loss")
-    pits = fit_pit_losses(stop_losses(train), grids.get("pit_loss"))
-    step("undercut and overcut")
-    passing = passing_rates(train)
-    green = {c: v[0] for c, v in pits.green.items()}
-    moves = fit_undercuts(attempts(train), green, passing, grid=grids.get("undercut"))
-    return HazardModels(
-        sc=neutral["sc"],
-        vsc=neutral["vsc"],
-        retirement=retirement,
-        pit_loss=pits,
-        passing=passing,
-        undercut=moves.get("undercut"),
-        overcut=moves.get("overcut"),
-        seasons=years,
-    )
 
 
 def yellow_window(models: HazardModels) -> int:

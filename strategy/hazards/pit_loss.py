@@ -1,46 +1,16 @@
-"""Pit loss per circuit as a distribution, under green flag, safety car and VSC.
-
-From the stops that ``training.hazards.stops.stop_losses`` measures in the lap data:
-
-- green: per circuit, the median loss and a robust spread (1.4826 x the median absolute
-  deviation), each shrunk towards the all-circuit value with a weight of ``prior`` stops (a
-  circuit with few stops, or none, leans on the others);
-- SC and VSC: the share of the circuit's green loss a stop under them costs, and its spread,
-  over all circuits (there are too few such stops per circuit for more);
-- the losses follow a Student-t around that median with that scale: most stops sit close to
-  it, a few (a slow wheel nut, a queue in the pit lane) far above.
-
-- the out-lap's share of a green stop's loss, per circuit (the median over every training
-  season: where the line sits against the pit lane does not change with the rules), for a car
-  that has crossed the line on its in-lap and still has that part of the stop to lose.
-
-Only the last ``seasons`` seasons of the training data count for the loss (pit lanes and their speed
-limits change). ``seasons``, ``prior`` and the t's degrees of freedom are chosen on the
-training seasons by forward chaining (each of the last training seasons predicted from the
-ones before it), scored by the log-likelihood of its stops.
+"""Pit loss per circuit as a distribution, under green flag, safety car and VSC
+(``PitLossModel``): a Student-t around each circuit's median green loss, SC/VSC as shares of
+it, and the out-lap's share of a stop. How it is fitted: ``training.hazards.pit_loss``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from strategy.hazards.selection import Selection, choose
-
-STATUSES = ("green", "sc", "vsc")
-GRID = {"seasons": (1, 2, 3, 6), "prior": (3.0, 10.0, 30.0), "df": (2.0, 4.0, 10.0)}
-FORWARD_FOLDS = 3  # the last training seasons each predicted from the ones before
-OUT_SHARE_MIN_STOPS = 5  # green stops a circuit needs for its own out-lap share
-
-
-def robust_sd(values) -> float:
-    """Standard deviation from the median absolute deviation (outliers count little)."""
-    v = np.asarray(values, dtype=float)
-    return float(1.4826 * np.median(np.abs(v - np.median(v)))) if len(v) else float("nan")
+from strategy.hazards.selection import Selection
 
 
 def t_logpdf(x, loc, scale, df: float) -> np.ndarray:
@@ -111,80 +81,3 @@ class PitLossModel:
             Selection.from_dict(d.get("selection", {})),
             {k: float(v) for k, v in d.get("out_share", {}).items()},
         )
-
-
-def fit_pit_loss(stops: pd.DataFrame, seasons: int, prior: float, df: float) -> PitLossModel:
-    """Fit on ``stop_losses`` rows, keeping the last ``seasons`` seasons among them."""
-    last = sorted(stops["season"].unique())[-seasons:]
-    s = stops[stops["season"].isin(last)]
-    green = s[s["status"] == "green"]
-    if green.empty:
-        raise ValueError("no green-flag stops to fit the pit loss on")
-    med_all = float(green["loss"].median())
-    by = green.groupby("circuit")["loss"]
-    medians = by.median()
-    resid = green["loss"] - green["circuit"].map(medians)
-    sd_all = robust_sd(resid)
-    table: dict[str, list[float]] = {}
-    for circuit, losses in by:
-        n = len(losses)
-        med = (n * float(medians[circuit]) + prior * med_all) / (n + prior)
-        sd_c = robust_sd(losses) if n >= 3 else sd_all
-        sd = math.sqrt((n * sd_c**2 + prior * sd_all**2) / (n + prior))
-        table[str(circuit)] = [med, max(sd, 0.3), float(n)]
-    model = PitLossModel(table, [med_all, sd_all], {"green": 1.0}, {"green": 0.0}, float(df))
-    for status in STATUSES[1:]:
-        part = s[s["status"] == status]
-        if len(part) < 5:
-            continue
-        ratio = part["loss"].to_numpy() / np.array(
-            [model.distribution(c)[0] for c in part["circuit"]]
-        )
-        model.factor[status] = float(np.median(ratio))
-        model.factor_sd[status] = robust_sd(ratio)
-    model.seasons = [int(x) for x in last]
-    model.stops = {k: int(v) for k, v in s["status"].value_counts().items()}
-    return model
-
-
-def _forward_score(stops: pd.DataFrame, params: dict, _features: list[str]) -> float:
-    seasons = sorted(stops["season"].unique())
-    total, count = 0.0, 0
-    for season in seasons[-FORWARD_FOLDS:]:
-        before, held = stops[stops["season"] < season], stops[stops["season"] == season]
-        if before.empty or held.empty:
-            continue
-        m = fit_pit_loss(before, params["seasons"], params["prior"], params["df"])
-        total -= float(m.logpdf(held["loss"], held["circuit"], held["status"]).sum())
-        count += len(held)
-    return total / max(count, 1)
-
-
-def fit_pit_losses(stops: pd.DataFrame, grid: dict | None = None) -> PitLossModel:
-    """Choose (forward chaining on the training seasons) and fit the pit-loss model."""
-    seasons: Sequence[int] = sorted(int(s) for s in stops["season"].unique())
-    sel = choose(
-        grid or GRID,
-        [],
-        [],
-        lambda p, f: _forward_score(stops, p, f),
-        list(seasons[-FORWARD_FOLDS:]),
-        metric="neg_log_likelihood",
-    )
-    p = sel.params
-    model = fit_pit_loss(stops, int(p["seasons"]), p["prior"], p["df"])
-    model.selection = sel
-    model.out_share = fit_out_shares(stops)
-    return model
-
-
-def fit_out_shares(stops: pd.DataFrame, min_stops: int = OUT_SHARE_MIN_STOPS) -> dict[str, float]:
-    """Median out-lap share of the green stops, per circuit with ``min_stops`` or more, and
-    over all circuits (``"_all"``)."""
-    green = stops[(stops["status"] == "green") & np.isfinite(stops["out_share"])]
-    if green.empty:
-        return {}
-    by = green.groupby("circuit")["out_share"]
-    out = {str(c): float(v.median()) for c, v in by if len(v) >= min_stops}
-    out["_all"] = float(green["out_share"].median())
-    return out

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.settings import get_settings
-from strategy.data import lap_files, read_laps
+from training.history import lap_files, read_laps
 
 
 @pytest.fixture(scope="session")

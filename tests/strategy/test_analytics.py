@@ -13,7 +13,8 @@ import pytest
 from analytics import consistency, evolution, head_to_head, pace, sectors, stints
 from analytics import telemetry as tel
 from analytics.laps import clean_laps
-from strategy.data import finish_laps, lap_table, read_laps
+from strategy.laptable import finish_laps, lap_table
+from training.history import read_laps
 
 HUN = "telemetry/hun2024q_bestlaps"
 

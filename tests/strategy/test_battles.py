@@ -12,8 +12,10 @@ import pytest
 
 from schemas import EventTime, decode, encode
 from strategy import battles
-from strategy.data import lap_files, read_laps
 from strategy.race_state import DriverState, RaceState
+from training.battles.backtest import TrainingRun, train_and_backtest
+from training.battles.fit import save
+from training.history import lap_files, read_laps
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +63,10 @@ def test_recent_pace_is_the_median_of_the_last_five_clean_laps(laps_2023) -> Non
 
 
 @pytest.fixture(scope="module")
-def small_run(data_dir: Path) -> battles.TrainingRun:
+def small_run(data_dir: Path) -> TrainingRun:
     train = read_laps(lap_files(data_dir, [2022, 2023]))
     test = read_laps(lap_files(data_dir, [2024]))
-    return battles.train_and_backtest(train, test, rounds=60)
+    return train_and_backtest(train, test, rounds=60)
 
 
 def test_backtest_on_2024_beats_the_gap_alone(small_run) -> None:
@@ -100,7 +102,7 @@ def test_forecast_from_a_race_state(small_run, tmp_path: Path) -> None:
     back = decode("f1.battles.v1", encode(event))
     assert back.lap == 30 and back.pairs[0].behind == "ALO"
 
-    folder = battles.save(model, tmp_path, {"note": "test"})
+    folder = save(model, tmp_path, {"note": "test"})
     loaded = battles.load(tmp_path)
     assert loaded is not None and loaded.version == folder.name.removeprefix("battles-")
     again = battles.forecast(state, loaded)

@@ -19,7 +19,8 @@ from strategy.calibration import (
     log_loss,
     reliability,
 )
-from strategy.hazards.logistic import Calibrator, Logistic, fit_calibrator, fit_logistic
+from strategy.hazards.logistic import Calibrator, Logistic
+from training.hazards.logistic import fit_calibrator, fit_logistic
 
 
 def test_scores_agree_with_scikit_learn() -> None:

@@ -12,25 +12,25 @@ import pytest
 from rich.console import Console
 
 from strategy.artifacts import RaceModels
-from strategy.data import canonical_circuit, ergast_table, ergast_tables, lap_files, read_laps
+from strategy.circuits import canonical_circuit
 from strategy.hazards import (
     HazardModels,
     compound_delta,
     dnf_probability,
-    fit_hazards,
     overcut_probability,
     pit_loss,
     sc_vsc_probability,
     undercut_probability,
     yellow_window,
 )
-from strategy.hazards.neutralisations import FEATURES as SC_FEATURES
-from strategy.hazards.neutralisations import fit_lap_hazard, race_laps
-from strategy.hazards.pit_loss import fit_pit_loss
-from strategy.hazards.retirements import binomial_rows, car_races, team_history
-from strategy.hazards.undercut import attempts
+from training.hazards import fit_hazards
 from training.hazards.evaluate import evaluate
-from training.hazards.stops import pit_loss_from_laps, stop_losses
+from training.hazards.neutralisations import FEATURES as SC_FEATURES
+from training.hazards.neutralisations import fit_lap_hazard, race_laps
+from training.hazards.pit_loss import fit_pit_loss, pit_loss_from_laps, stop_losses
+from training.hazards.retirements import binomial_rows, car_races, team_history
+from training.hazards.undercut import attempts
+from training.history import ergast_table, ergast_tables, lap_files, read_laps
 
 #: One setting per model: the tests check the plumbing, not the choice (that runs in
 #: ``pitwall hazards evaluate``).

@@ -1,7 +1,7 @@
 """The lap-time model's one feature builder: the worker's path and the training path agree.
 
 The worker builds each car's features as its laps arrive (``strategy.live_state``); training
-and the back-test build them from a lap table (``strategy.laptime.anchor_table``). Fed the same
+and the back-test build them from a lap table (``training.laptime.anchor_table``). Fed the same
 real laps (2023 Monaco as the replay publishes them), every feature of every lap must be the
 same, and the worker's, computed the moment each lap arrives, show that nothing looks ahead.
 """
@@ -16,11 +16,11 @@ import pytest
 from core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import LapEvent, SessionEvent, StintEvent
-from strategy.data import laps_from_events
 from strategy.lapfeatures import ANCHOR_FEATURES, FieldPace, RaceContext, anchor_features
-from strategy.laptime import anchor_table
+from strategy.laptable import laps_from_events
 from strategy.live_state import CarState, SessionState, apply_lap
 from tests.live_state_utils import follow
+from training.laptime import anchor_table
 
 SETTINGS = get_settings()
 CIRCUIT_CODE = 7

@@ -11,16 +11,18 @@ import pandas as pd
 import pytest
 
 from core.settings import get_settings
-from strategy.artifacts import RaceModels, load_models
-from strategy.data import read_laps
+from strategy.artifacts import ModelsMissingError, RaceModels, load_models, models_from_tables
 from strategy.decisions import plans_for, recommend
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected
-from strategy.laptime import anchor_table
 from strategy.montecarlo import Field, SimParams, simulate
-from training.backtest import run_backtest, state_of
+from training.artifacts import circuit_tables
+from training.backtest import run_backtest
+from training.hazards.pit_loss import ergast_pit_durations, pit_loss_from_laps
 from training.hazards.sc_rates import compare_sc_counts, hazards, sc_history
-from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps
+from training.history import read_laps
+from training.laptime import anchor_table
+from training.race_states import state_of
 
 SETTINGS = get_settings()
 
@@ -109,10 +111,13 @@ def test_online_degradation_follows_a_real_stint(laps_2023: pd.DataFrame) -> Non
 
 @pytest.mark.parametrize("source", ["priors", "trained"])
 def test_recommend_on_a_real_mid_race_state(
-    laps_2023: pd.DataFrame, source: str, trained_dir: Path, tmp_path: Path
+    laps_2023: pd.DataFrame, source: str, trained_dir: Path
 ) -> None:
     state = state_of(laps_2023[laps_2023["circuit"] == "bahrain"], 20)
-    models = load_models(trained_dir if source == "trained" else tmp_path, SETTINGS.data_dir)
+    if source == "trained":
+        models = load_models(trained_dir)
+    else:  # the compound priors alone, as training writes them beside the lap-time model
+        models = models_from_tables(circuit_tables(SETTINGS.data_dir))
     assert (models.version == "priors") == (source == "priors")
     recs = recommend(state, models, n_sims=2000, seed=1)
     assert [r.driver for r in recs] == [d.driver for d in state.running()]
@@ -130,10 +135,10 @@ def test_recommend_on_a_real_mid_race_state(
     assert leader.win_prob > 0.3 and leader.expected_position < 4
 
 
-def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
+def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame) -> None:
     bahrain = laps_2023[laps_2023["circuit"] == "bahrain"]
     green = state_of(bahrain, 14)
-    models = load_models(tmp_path, SETTINGS.data_dir)
+    models = RaceModels()
     sc = state_of(bahrain, 14)
     sc.track_status = "sc"
     now_green = sum(p.best[1][0][0] == 15 for p in plans_for(green, models) if p.best[1])
@@ -146,7 +151,7 @@ def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_di
     path = data_dir / "laps/Data/grand_prix/transformed_grand_prix_laps_2024.csv"
     laps = read_laps([path])
     laps = laps[laps["circuit"].isin(["bahrain", "saudi-arabian", "japanese", "chinese"])]
-    models = load_models(trained_dir, SETTINGS.data_dir)
+    models = load_models(trained_dir)
     assert models.laptime is not None and 2024 not in models.metadata["seasons"]
     res = run_backtest(laps, models, data_dir, n_sims=300)
     assert len(res.races) == 4
@@ -186,17 +191,20 @@ def _env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def test_models_without_artifact_use_priors(tmp_path: Path) -> None:
-    models = load_models(tmp_path, SETTINGS.data_dir)
-    assert isinstance(models, RaceModels) and models.version == "priors"
+def test_loading_never_trains(tmp_path: Path) -> None:
+    """No artifact: a clear error naming the command that writes one (nothing is fitted)."""
+    with pytest.raises(ModelsMissingError, match="pitwall train"):
+        load_models(tmp_path)
+    models = RaceModels()  # the race model on constants (unit tests, warm-up)
+    assert models.version == "priors" and models.fitted is None
     assert 15 < models.pit_loss("monaco") < 35
     assert models.pit_loss("nowhere") > 0 and models.sc_hazard("nowhere")[0] > 0
 
 
-def test_two_compound_rule_and_wet_races(laps_2023: pd.DataFrame, tmp_path: Path) -> None:
+def test_two_compound_rule_and_wet_races(laps_2023: pd.DataFrame) -> None:
     """In a dry race a car that has run one dry compound must fit another; not in the wet."""
     state = state_of(laps_2023[laps_2023["circuit"] == "spanish"], 30)
-    models = load_models(tmp_path, SETTINGS.data_dir)
+    models = RaceModels()
     for d, plan in zip(state.running(), plans_for(state, models), strict=True):
         used = {c for c in (*d.compounds_used, d.compound) if c in ("SOFT", "MEDIUM", "HARD")}
         for seq in plan.ranked_sequences():
@@ -228,8 +236,8 @@ def test_simulator_runs_any_plan_and_retirements() -> None:
         assert sorted(pos[gone]) == list(range(21 - gone.sum(), 21))  # classified last
 
 
-def test_circuit_names_are_merged(tmp_path: Path) -> None:
-    models = load_models(tmp_path, SETTINGS.data_dir)
+def test_circuit_names_are_merged(trained_dir: Path) -> None:
+    models = load_models(trained_dir)
     assert models.pit_loss("saudi-arabia") == models.pit_loss("saudi-arabian")
     assert models.sc_hazard("Mexican Grand Prix") == models.sc_hazard("mexico-city")
     assert models.key("São Paulo Grand Prix") == "sao-paulo"

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from strategy.hazards.pit_loss import fit_out_shares
 from strategy.rejoin import rejoin, rejoins
-from training.backtest import state_of
-from training.hazards.stops import stop_losses
+from training.hazards.pit_loss import fit_out_shares, stop_losses
+from training.race_states import state_of
 
 
 def test_the_out_lap_share_follows_where_the_line_is(laps_2023: pd.DataFrame) -> None:

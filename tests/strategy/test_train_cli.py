@@ -27,7 +27,7 @@ def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
     assert meta["seasons"] == [2022, 2023] and 2024 not in meta["seasons"]
     assert any("sprint" in name for name in meta["data"])
     assert "target_age" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
-    models = load_models(tmp_path, SETTINGS.data_dir)
+    models = load_models(tmp_path)
     assert models.version == meta["version"] and models.laptime is not None
     # the win-chance blend: 2023 replayed by a model of 2022 alone (left in no model directory)
     blend = meta["tables"]["win_blend"]

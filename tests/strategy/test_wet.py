@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategy.artifacts import RaceModels
+from strategy.artifacts import DEFAULT_PIT_LOSS, SC_LOSS_FACTOR
+from strategy.circuits import canonical_circuit
 from strategy.wet import (
     DRY,
     INTER,
@@ -22,7 +23,7 @@ from strategy.wet import (
     crossover_lap,
     family_offsets,
 )
-from training.hazards.stops import pit_loss_from_laps
+from training.hazards.pit_loss import pit_loss_from_laps
 from training.wet.backtest import RaceInput, follow, race_inputs, replay, score
 from training.wet.episodes import episodes
 from training.wet.history import dry_reference, race_dry_paces
@@ -30,8 +31,14 @@ from training.wet.history import dry_reference, race_dry_paces
 
 @pytest.fixture(scope="module")
 def monaco(laps_2023: pd.DataFrame) -> RaceInput:
-    models = RaceModels(pit_losses=pit_loss_from_laps(laps_2023))  # green, scaled under SC/VSC
-    return race_inputs(laps_2023, ["2023-monaco"], models.pit_loss)[0]
+    green = pit_loss_from_laps(laps_2023)
+
+    def pit_loss(circuit: str, status: str = "green") -> float:
+        """The circuit's green loss in 2023, scaled under SC/VSC."""
+        loss = green.get(canonical_circuit(circuit), DEFAULT_PIT_LOSS)
+        return loss * SC_LOSS_FACTOR.get(status, 1.0)
+
+    return race_inputs(laps_2023, ["2023-monaco"], pit_loss)[0]
 
 
 def _fed_to(race: RaceInput, lap: int) -> TrackConditions:
@@ -157,7 +164,7 @@ def test_no_advice_without_laps_left_or_pace() -> None:
 
 
 def test_dry_reference_from_earlier_seasons(data_dir, laps_2023: pd.DataFrame) -> None:
-    from strategy.data import lap_files, read_laps
+    from training.history import lap_files, read_laps
 
     laps = pd.concat([read_laps(lap_files(data_dir, [2022])), laps_2023], ignore_index=True)
     paces = race_dry_paces(laps[~laps["sprint"]])
@@ -208,7 +215,7 @@ def test_the_engine_calls_the_switch_to_inters_on_the_monaco_replay(
     from strategy.live_state import CarState, SessionState, apply_lap, race_state
 
     settings = get_settings()
-    models = load_models(settings.model_dir, data_dir)
+    models = load_models(settings.model_dir)
     timeline = build_timeline(2023, "Monaco", settings=settings)
     session, cars, seen = SessionState.new(timeline.session_key), {}, 0
     calls: dict[int, list[str]] = {}

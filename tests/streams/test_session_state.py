@@ -8,7 +8,7 @@ from core.settings import get_settings
 from replay.timeline import build_timeline
 from schemas import LapEvent, StintEvent
 from strategy.artifacts import load_models
-from strategy.data import DRY
+from strategy.compounds import DRY
 from strategy.decisions import recommend
 from strategy.live_state import CarState, SessionState, apply_lap, race_state
 from strategy.race_state import RaceState
@@ -44,7 +44,7 @@ def test_pace_comes_from_laps_on_the_same_kind_of_tyre(monaco_lap_61) -> None:
 
 def test_the_leader_on_the_same_tyres_is_the_favourite(monaco_lap_61) -> None:
     state, _ = monaco_lap_61
-    recs = recommend(state, load_models(SETTINGS.model_dir, SETTINGS.data_dir), n_sims=2000, seed=1)
+    recs = recommend(state, load_models(SETTINGS.model_dir), n_sims=2000, seed=1)
     assert [r.driver for r in recs[:2]] == ["VER", "ALO"]
     win = {r.driver: r.win_prob for r in recs}
     assert max(win, key=win.__getitem__) == "VER"

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from strategy.battles.history import HORIZONS, outcome, pair_frame
-from strategy.battles.model import MAX_GAP_S, BattleModel, fit, pair_features
+from strategy.battles.model import MAX_GAP_S, BattleModel, pair_features
+from training.battles.fit import fit
 
 
 def gap_baseline(pairs: pd.DataFrame, horizon: int) -> object:

@@ -33,16 +33,22 @@ import pandas as pd
 
 from strategy.artifacts import DNF_PER_LAP, SC_LOSS_FACTOR, RaceModels
 from strategy.calibration import bootstrap_difference, reliability
-from strategy.data import COMPOUND_INDEX
+from strategy.compounds import COMPOUND_INDEX
 from strategy.decisions import OUT_LAP_PENALTY_S
-from strategy.hazards import HazardModels, fit_hazards
-from strategy.hazards.neutralisations import EVENTS, race_laps
-from strategy.hazards.pit_loss import robust_sd, t_logpdf
-from strategy.hazards.retirements import binomial_rows, car_races, team_history
-from strategy.hazards.undercut import attempts, features_frame
+from strategy.hazards import HazardModels
+from strategy.hazards.pit_loss import t_logpdf
+from training.hazards import fit_hazards
+from training.hazards.neutralisations import EVENTS, race_laps
+from training.hazards.pit_loss import (
+    ergast_pit_durations,
+    pit_loss_from_laps,
+    robust_sd,
+    stop_losses,
+)
+from training.hazards.retirements import binomial_rows, car_races, team_history
 from training.hazards.sc_rates import hazards as engine_hazards
 from training.hazards.sc_rates import sc_history
-from training.hazards.stops import ergast_pit_durations, pit_loss_from_laps, stop_losses
+from training.hazards.undercut import attempts, features_frame
 
 RELIABILITY_BINS = 10
 
@@ -154,7 +160,7 @@ def evaluate_retirements(
 
 
 def engine_pit_losses(train: pd.DataFrame, data_dir: Path | None) -> dict[str, float]:
-    """The engine's green pit loss per circuit, as ``strategy.artifacts.circuit_tables``
+    """The engine's green pit loss per circuit, as ``training.hazards.pit_loss.pit_loss_from_laps``
     builds it: the last three training seasons' lap data, then Ergast's lane time - 2 s."""
     last = sorted(train["season"].unique())[-3:]
     losses = pit_loss_from_laps(train[train["season"].isin(last)])

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from strategy.data import canonical_circuit, ergast_races, ergast_table, vsc_estimates
+from strategy.circuits import canonical_circuit
+from training.history import ergast_races, ergast_table, vsc_estimates
 
 PRIOR_RACES = 4.0  # weight of the all-circuit rate, in races
 

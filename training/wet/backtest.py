@@ -73,7 +73,7 @@ class RaceInput:
     """One race to back-test: its laps and what the engine is told before it starts."""
 
     race_id: str
-    laps: pd.DataFrame  # this race's rows of a lap table (strategy.data.read_laps)
+    laps: pd.DataFrame  # this race's rows of a lap table (training.history.read_laps)
     pit_loss: dict[str, float]  # s per track status (green, sc, vsc, vsc_ending, red)
     dry_reference: float | None = None
     #: (session time s, rainfall, track temperature) samples, when the race has weather
@@ -387,7 +387,7 @@ def race_inputs(
 def resolve_races(laps: pd.DataFrame, names: Iterable[str]) -> list[str]:
     """Race ids of a lap table from names such as '2024 Canada', 'Canada 2024' or
     '2024-canadian'; a ValueError names what matches nothing."""
-    from strategy.data import canonical_circuit
+    from strategy.circuits import canonical_circuit
 
     races = laps.groupby("race_id")[["season", "circuit"]].first()
     races["key"] = races["circuit"].map(canonical_circuit)

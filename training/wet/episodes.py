@@ -1,6 +1,6 @@
 """Switch episodes in real races: when the field moved between slicks and inters or wets.
 
-From a lap table (:func:`strategy.data.read_laps`), every tyre change between families is a
+From a lap table (:func:`training.history.read_laps`), every tyre change between families is a
 *switch* at its in-lap. Switches of the same kind (slicks to inters or wets, inters or wets
 to slicks, inters to wets, wets to inters) no more than ``CLUSTER_GAP`` laps apart form a cluster;
 a cluster in which at least half of the running cars switched is an *episode*: the field

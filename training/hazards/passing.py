@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from strategy.data import canonical_circuit
-from strategy.hazards.rates import ShrunkRates, sum_rates
+from strategy.circuits import canonical_circuit
+from strategy.hazards.rates import ShrunkRates
+from training.hazards.rates import sum_rates
 
 CLOSE_GAP_S = 1.5
 PRIOR_PAIRS = 200.0  # weight of the all-circuit rate, in close pair-laps
