@@ -29,8 +29,10 @@ def main() -> None:
     from core.settings import get_settings
     from strategy.artifacts import load_models
     from strategy.circuits import circuit_slug
-    from strategy.decisions import plans_for, recommend, simulate_state
+    from strategy.decisions import recommend
     from strategy.fuel import fuel_corrected
+    from strategy.plan_table import plans_for
+    from strategy.simulation import simulate_state
     from training.history import lap_files, read_laps
     from training.race_states import state_of
 

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 def warmup(models: RaceModels | None = None) -> None:
     """Compile (or load from numba's cache) the simulator kernels, serial and parallel."""
     from strategy.artifacts import RaceModels
-    from strategy.decisions import recommend, simulate_state
+    from strategy.decisions import recommend
     from strategy.montecarlo import PARALLEL_MIN_SIMS
     from strategy.race_state import DriverState, RaceState
+    from strategy.simulation import simulate_state
 
     cars = [
         DriverState(f"D{i:02d}", i + 1, i * 1.5, "MEDIUM", 10, pace=95.0 + 0.1 * i)

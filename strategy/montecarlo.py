@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -143,144 +143,203 @@ def _uniform(state: np.uint64) -> np.float32:
     return np.float32(np.int32(state >> np.uint64(40))) * np.float32(1.0 / 16777216.0)
 
 
+class Kernel(NamedTuple):
+    """The kernel's arguments, defined once: ``simulate`` builds one, the kernels read it.
+
+    Inputs first (one race's field and the circuit), then the outputs and scratch arrays,
+    one row per simulated race.
+    """
+
+    seed: np.uint64
+    base: np.ndarray  # [lap, car] expected green-flag lap time, s (``lap_matrix``)
+    pit: np.ndarray  # [lap, car] 1 where the car stops at the end of that lap
+    gap: np.ndarray  # [car] s behind the leader at the start
+    order0: np.ndarray  # [car] the running order at the start (car indices)
+    pit_loss: np.float32
+    p_sc: np.float32
+    p_vsc: np.float32
+    noise_sd: np.float32
+    pace_sd: np.float32
+    pass_delta: np.float32
+    p_dnf: np.ndarray  # [car] chance per lap of retiring
+    sc_left0: int
+    vsc_left0: int
+    sc_factor: np.float32
+    vsc_factor: np.float32
+    normal: np.ndarray  # a table of standard normal deviates (``_NORMAL``)
+    positions: np.ndarray  # [race, car] finishing position (output)
+    times: np.ndarray  # [race, car] cumulative time (output; NaN: retired)
+    orders: np.ndarray  # [race, car] running order (scratch)
+    offs: np.ndarray  # [race, car] the race's pace error per car (scratch)
+    dnf_laps: np.ndarray  # [race, car] lap of retirement, laps + 1 for none (scratch)
+    neutral: np.ndarray  # [race, 2] safety cars and VSCs started (output)
+
+
+@nb.njit(cache=True, inline="always")
+def _race_stream(seed: np.uint64, s: int) -> np.uint64:
+    """The random stream of race ``s``: a splitmix of the seed and the race index."""
+    x = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(s + 1) * np.uint64(
+        0xBF58476D1CE4E5B9
+    )
+    x ^= x >> np.uint64(31)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(29)
+    return _xorshift(x | np.uint64(1))
+
+
+@nb.njit(cache=True, inline="always")
+def _start_race(k: Kernel, s: int, st: np.uint64, log_keep: np.ndarray) -> np.uint64:
+    """Race ``s`` at the start: gaps, order, each car's pace error and lap of retirement."""
+    n_laps, n = k.base.shape
+    mask = np.uint64(0xFFFF)
+    for i in range(n):
+        k.times[s, i] = k.gap[i]
+        k.orders[s, i] = k.order0[i]
+        st = _xorshift(st)
+        k.offs[s, i] = k.pace_sd * k.normal[np.int64(st & mask)]
+        k.dnf_laps[s, i] = n_laps + 1
+        if k.p_dnf[i] > 0:
+            u = (np.float64(st >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+            first = np.log(u) / log_keep[i]
+            if first < n_laps:
+                k.dnf_laps[s, i] = np.int32(first)
+    k.neutral[s, 0] = 0
+    k.neutral[s, 1] = 0
+    return st
+
+
+@nb.njit(cache=True, inline="always")
+def _lap_times(k: Kernel, s: int, lap: int, st: np.uint64, slow, loss) -> np.uint64:
+    """Every car's time for ``lap`` added to its total (a retiring car sinks to the back)."""
+    n = k.base.shape[1]
+    mask = np.uint64(0xFFFF)
+    cum = k.times[s]
+    r = np.uint64(0)
+    for i in range(n):
+        if (i & 3) == 0:
+            st = _xorshift(st)
+            r = st
+        z = k.normal[np.int64(r & mask)]
+        r >>= np.uint64(16)
+        d = k.dnf_laps[s, i]
+        if d > lap:
+            t = k.base[lap, i] + k.offs[s, i] + k.noise_sd * z
+            if k.pit[lap, i]:
+                t += loss
+            cum[i] += t * slow
+        elif d == lap:  # retires: classified behind the cars still running
+            cum[i] = RETIRED * np.float32(2.0) - np.float32(lap)
+    return st
+
+
+@nb.njit(cache=True, inline="always")
+def _overtakes(k: Kernel, s: int, lap: int, st: np.uint64, sc: bool) -> None:
+    """One bubble pass front to back: passes on track, past a car in the pits, or past a
+    retired car; a car that fails to pass stays just behind. Branch-free, with a short
+    dependency chain: the car compared against (ia, ca, and whether it can be passed at will,
+    fa) is carried in registers; car b passes on track when its margin beats a threshold
+    drawn from the pass probability margin/(margin+delta)."""
+    n = k.base.shape[1]
+    cum = k.times[s]
+    order = k.orders[s]
+    ia = order[0]
+    ca = cum[ia]
+    fa = sc | (k.pit[lap, ia] != 0) | (ca >= RETIRED)
+    for j in range(1, n):
+        ib = order[j]
+        cb = cum[ib]
+        fb = sc | (k.pit[lap, ib] != 0) | (cb >= RETIRED)
+        h = (st + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xD6E8FEB86659FD93)
+        u = _uniform(h)
+        thr = k.pass_delta * u / (np.float32(1.0) - u)  # P(margin > thr) = P(pass)
+        behind = cb < ca
+        swap = cb < ca - (np.float32(0.0) if fa else thr)
+        held = ca + np.float32(HELD_GAP) if behind else cb
+        order[j - 1] = ib if swap else ia
+        order[j] = ia if swap else ib
+        cum[ib] = cb if swap else held
+        ia = ia if swap else ib
+        ca = ca if swap else held
+        fa = fa if swap else fb
+
+
+@nb.njit(cache=True, inline="always")
+def _bunch_behind_sc(k: Kernel, s: int) -> None:
+    """The safety car bunches the running field up behind the leader."""
+    cum = k.times[s]
+    order = k.orders[s]
+    lead = cum[order[0]]
+    for j in range(1, order.shape[0]):
+        c = order[j]
+        bunched = lead + np.float32(SC_GAP) * np.float32(j)
+        if bunched < cum[c] < RETIRED:
+            cum[c] = bunched
+
+
+@nb.njit(cache=True, inline="always")
+def _classify(k: Kernel, s: int) -> None:
+    """Finishers in running order, then the retired cars (those that retired together on
+    the last lap may not have sunk past every finisher yet); a retired car's time is NaN."""
+    cum = k.times[s]
+    order = k.orders[s]
+    place = 1
+    for j in range(order.shape[0]):
+        if cum[order[j]] < RETIRED:
+            k.positions[s, order[j]] = place
+            place += 1
+    for j in range(order.shape[0]):
+        if cum[order[j]] >= RETIRED:
+            k.positions[s, order[j]] = place
+            place += 1
+            cum[order[j]] = np.nan
+
+
 # nogil: the stream worker runs the kernel on a thread while its event loop goes on.
 @nb.njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
-def _races(
-    lo, hi, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
-    pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral, sc_factor, vsc_factor,
-):  # fmt: skip
-    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another.
-    ``p_dnf``: each car's chance per lap of retiring."""
-    n_laps, n = base.shape
-    log_keep = np.log(1.0 - np.minimum(p_dnf, 0.5))
-    retired = np.float32(RETIRED)
+def _races(lo: int, hi: int, k: Kernel) -> None:
+    """Races ``lo`` to ``hi - 1`` (rows of the output and scratch arrays), one after another."""
+    n_laps = k.base.shape[0]
+    log_keep = np.log(1.0 - np.minimum(k.p_dnf, 0.5))
     mask = np.uint64(0xFFFF)
     for s in range(lo, hi):
-        x = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(s + 1) * np.uint64(
-            0xBF58476D1CE4E5B9
-        )
-        x ^= x >> np.uint64(31)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(29)
-        st = _xorshift(x | np.uint64(1))
-        cum = times[s]
-        order = orders[s]
-        off = offs[s]
-        dnf = dnf_laps[s]
-        for i in range(n):
-            cum[i] = gap[i]
-            order[i] = order0[i]
-            st = _xorshift(st)
-            off[i] = pace_sd * normal[np.int64(st & mask)]
-            dnf[i] = n_laps + 1
-            if p_dnf[i] > 0:
-                u = (np.float64(st >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-                first = np.log(u) / log_keep[i]
-                if first < n_laps:
-                    dnf[i] = np.int32(first)
-        sc_left = sc_left0
-        vsc_left = vsc_left0
-        neutral[s, 0] = 0
-        neutral[s, 1] = 0
+        st = _start_race(k, s, _race_stream(k.seed, s), log_keep)
+        sc_left = k.sc_left0
+        vsc_left = k.vsc_left0
         for lap in range(n_laps):
             if sc_left == 0 and vsc_left == 0:
                 st = _xorshift(st)
                 u = _uniform(st)
-                if u < p_sc:
+                if u < k.p_sc:
                     sc_left = 3 + np.int64(st & mask) % 3
-                    neutral[s, 0] += 1
-                elif u < p_sc + p_vsc:
+                    k.neutral[s, 0] += 1
+                elif u < k.p_sc + k.p_vsc:
                     vsc_left = 2 + np.int64(st & mask) % 2
-                    neutral[s, 1] += 1
+                    k.neutral[s, 1] += 1
             sc = sc_left > 0
             slow = np.float32(1.0)
-            loss = pit_loss
+            loss = k.pit_loss
             if sc:
                 slow = np.float32(SC_SLOWDOWN)
-                loss = pit_loss * sc_factor
+                loss = k.pit_loss * k.sc_factor
             elif vsc_left > 0:
                 slow = np.float32(VSC_SLOWDOWN)
-                loss = pit_loss * vsc_factor
-            r = np.uint64(0)
-            for i in range(n):
-                if (i & 3) == 0:
-                    st = _xorshift(st)
-                    r = st
-                z = normal[np.int64(r & mask)]
-                r >>= np.uint64(16)
-                d = dnf[i]
-                if d > lap:
-                    t = base[lap, i] + off[i] + noise_sd * z
-                    if pit[lap, i]:
-                        t += loss
-                    cum[i] += t * slow
-                elif d == lap:  # retires: classified behind the cars still running
-                    cum[i] = retired * np.float32(2.0) - np.float32(lap)
-            # One bubble pass front to back: passes on track, past a car in the pits, or past
-            # a retired car; a car that fails to pass stays just behind. Branch-free, with a
-            # short dependency chain: the car compared against (ia, ca, and whether it can be
-            # passed at will, fa) is carried in registers; car b passes on track when its
-            # margin beats a threshold drawn from the pass probability margin/(margin+delta).
+                loss = k.pit_loss * k.vsc_factor
+            st = _lap_times(k, s, lap, st, slow, loss)
             st = _xorshift(st)
-            ia = order[0]
-            ca = cum[ia]
-            fa = sc | (pit[lap, ia] != 0) | (ca >= retired)
-            for k in range(1, n):
-                ib = order[k]
-                cb = cum[ib]
-                fb = sc | (pit[lap, ib] != 0) | (cb >= retired)
-                h = (st + np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) * np.uint64(
-                    0xD6E8FEB86659FD93
-                )
-                u = _uniform(h)
-                thr = pass_delta * u / (np.float32(1.0) - u)  # P(margin > thr) = P(pass)
-                behind = cb < ca
-                swap = cb < ca - (np.float32(0.0) if fa else thr)
-                held = ca + np.float32(HELD_GAP) if behind else cb
-                order[k - 1] = ib if swap else ia
-                order[k] = ia if swap else ib
-                cum[ib] = cb if swap else held
-                ia = ia if swap else ib
-                ca = ca if swap else held
-                fa = fa if swap else fb
-            if sc:  # the safety car bunches the field up behind the leader
-                lead = cum[order[0]]
-                for k in range(1, n):
-                    j = order[k]
-                    bunched = lead + np.float32(SC_GAP) * np.float32(k)
-                    if bunched < cum[j] < retired:
-                        cum[j] = bunched
+            _overtakes(k, s, lap, st, sc)
+            if sc:
+                _bunch_behind_sc(k, s)
                 sc_left -= 1
             elif vsc_left > 0:
                 vsc_left -= 1
-        # Classification: finishers in running order, then the retired cars (those that
-        # retired together on the last lap may not have sunk past every finisher yet).
-        place = 1
-        for k in range(n):
-            if cum[order[k]] < retired:
-                positions[s, order[k]] = place
-                place += 1
-        for k in range(n):
-            if cum[order[k]] >= retired:
-                positions[s, order[k]] = place
-                place += 1
-                cum[order[k]] = np.nan
+        _classify(k, s)
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
-def _races_parallel(
-    n_sims, chunk, seed, base, pit, gap, order0, pit_loss, p_sc, p_vsc, noise_sd, pace_sd,
-    pass_delta, p_dnf, sc_left0, vsc_left0, normal, positions, times, orders, offs, dnf_laps,
-    neutral, sc_factor, vsc_factor,
-):  # fmt: skip
+def _races_parallel(n_sims: int, chunk: int, k: Kernel) -> None:
     """All races, in chunks spread over the cores."""
     for c in nb.prange((n_sims + chunk - 1) // chunk):
-        _races(
-            c * chunk, min(n_sims, (c + 1) * chunk), seed, base, pit, gap, order0, pit_loss,
-            p_sc, p_vsc, noise_sd, pace_sd, pass_delta, p_dnf, sc_left0, vsc_left0, normal,
-            positions, times, orders, offs, dnf_laps, neutral, sc_factor, vsc_factor,
-        )  # fmt: skip
+        _races(c * chunk, min(n_sims, (c + 1) * chunk), k)
 
 
 #: Below this many races one core does it all: no thread start-up, and no OpenMP spin-waits
@@ -303,25 +362,36 @@ def simulate(field: Field, params: SimParams, n_sims: int, seed: int = 0) -> Sim
         return SimResult(np.tile(pos, (n_sims, 1)), np.tile(field.gap, (n_sims, 1)), none, none)
     positions = np.empty((n_sims, n), np.int8)
     times = np.empty((n_sims, n), np.float32)
-    orders = np.empty((n_sims, n), np.int32)
-    offs = np.empty((n_sims, n), np.float32)
-    dnf_laps = np.empty((n_sims, n), np.int32)
     neutral = np.empty((n_sims, 2), np.int16)
-    args = (
-        np.uint64(seed % 2**63), base, pit, field.gap,
-        np.argsort(field.gap, kind="stable").astype(np.int32),
-        np.float32(params.pit_loss), np.float32(params.p_sc), np.float32(params.p_vsc),
-        np.float32(max(params.noise_sd, 0.0)), np.float32(max(params.pace_sd, 0.0)),
-        np.float32(params.pass_delta),
-        np.ascontiguousarray(np.broadcast_to(np.asarray(params.p_dnf, np.float64), (n,))),
-        int(params.sc_laps_left), int(params.vsc_laps_left), _NORMAL, positions, times, orders,
-        offs, dnf_laps, neutral, np.float32(params.sc_pit_factor),
-        np.float32(params.vsc_pit_factor),
-    )  # fmt: skip
+    k = Kernel(
+        seed=np.uint64(seed % 2**63),
+        base=base,
+        pit=pit,
+        gap=field.gap,
+        order0=np.argsort(field.gap, kind="stable").astype(np.int32),
+        pit_loss=np.float32(params.pit_loss),
+        p_sc=np.float32(params.p_sc),
+        p_vsc=np.float32(params.p_vsc),
+        noise_sd=np.float32(max(params.noise_sd, 0.0)),
+        pace_sd=np.float32(max(params.pace_sd, 0.0)),
+        pass_delta=np.float32(params.pass_delta),
+        p_dnf=np.ascontiguousarray(np.broadcast_to(np.asarray(params.p_dnf, np.float64), (n,))),
+        sc_left0=int(params.sc_laps_left),
+        vsc_left0=int(params.vsc_laps_left),
+        sc_factor=np.float32(params.sc_pit_factor),
+        vsc_factor=np.float32(params.vsc_pit_factor),
+        normal=_NORMAL,
+        positions=positions,
+        times=times,
+        orders=np.empty((n_sims, n), np.int32),
+        offs=np.empty((n_sims, n), np.float32),
+        dnf_laps=np.empty((n_sims, n), np.int32),
+        neutral=neutral,
+    )
     if n_sims < PARALLEL_MIN_SIMS:
-        _races(0, n_sims, *args)
+        _races(0, n_sims, k)
     else:
-        _races_parallel(n_sims, CHUNK, *args)
+        _races_parallel(n_sims, CHUNK, k)
     return SimResult(positions, times, neutral[:, 0], neutral[:, 1])
 
 

@@ -39,7 +39,8 @@ import pandas as pd
 from strategy.artifacts import RaceModels
 from strategy.calibration import reliability
 from strategy.compounds import DRY
-from strategy.decisions import plans_for, recommend
+from strategy.decisions import recommend
+from strategy.plan_table import plans_for
 from strategy.race_state import RaceState
 from training.history import lap_files, race_results, read_laps
 from training.laptime import ahead_rows, anchor_table, circuit_codes, extend_model, race_cars

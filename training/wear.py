@@ -20,7 +20,7 @@ import pandas as pd
 
 from strategy.artifacts import RaceModels
 from strategy.compounds import DRY
-from strategy.decisions import plans_for
+from strategy.plan_table import plans_for
 from training.laptime import race_cars
 from training.race_states import state_at
 

@@ -21,7 +21,8 @@ async def simulate_race(req: SimulationRequest, models: Models) -> SimulationRes
 
 
 def _simulate(req: SimulationRequest, models) -> SimulationResult:
-    from strategy.decisions import plans_for, simulate_state
+    from strategy.plan_table import plans_for
+    from strategy.simulation import simulate_state
 
     state = req.state.to_state()
     started = time.perf_counter()

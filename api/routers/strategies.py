@@ -64,7 +64,8 @@ async def compare(req: CompareRequest, models: Models) -> CompareResult:
 
 
 def _compare(req: CompareRequest, state, index: int, models) -> CompareResult:
-    from strategy.decisions import plans_for, simulate_state
+    from strategy.plan_table import plans_for
+    from strategy.simulation import simulate_state
 
     started = time.perf_counter()
     base = [p.best[1] for p in plans_for(state, models)]

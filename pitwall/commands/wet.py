@@ -157,6 +157,7 @@ def backtest(
     from strategy.artifacts import load_models
     from strategy.wet.families import WetParams
     from training.wet import backtest as bt
+    from training.wet import replay
 
     settings = get_settings()
     laps = _read_laps(settings.data_dir)
@@ -171,7 +172,7 @@ def backtest(
     if samples and not added:
         raise typer.BadParameter("weather is for the races of --laps", param_hint="--weather")
     try:
-        chosen = bt.resolve_races(laps, races) if races else [*known, *added]
+        chosen = replay.resolve_races(laps, races) if races else [*known, *added]
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--races") from None
     skipped = {r: why for r, why in bt.EXCLUDED.items() if r in chosen}
@@ -180,7 +181,7 @@ def backtest(
         console.print("[red]Every race chosen is excluded:[/] " + "; ".join(skipped.values()))
         raise typer.Exit(2)
     held = set(bt.HELD_OUT)
-    inputs = bt.race_inputs(laps, chosen, models.pit_loss)
+    inputs = replay.race_inputs(laps, chosen, models.pit_loss)
     for race in inputs:
         if race.race_id in added:
             race.weather = samples
@@ -191,7 +192,7 @@ def backtest(
     fitted = None
     if refit:
         train_ids = [r for r in (*bt.TRAINING, *bt.EXTRA_TRAINING) if r not in bt.EXCLUDED]
-        train = bt.race_inputs(laps, train_ids, models.pit_loss)
+        train = replay.race_inputs(laps, train_ids, models.pit_loss)
         with _progress() as bar:
             task = bar.add_task("fitting", total=len(train))
             fitted = bt.fit(train, progress=lambda r: bar.update(task, advance=1, description=r))

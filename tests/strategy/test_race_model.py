@@ -12,10 +12,11 @@ import pytest
 
 from core.settings import get_settings
 from strategy.artifacts import ModelsMissingError, RaceModels, load_models, models_from_tables
-from strategy.decisions import plans_for, recommend
+from strategy.decisions import recommend
 from strategy.degradation import OnlineDegradation
 from strategy.fuel import fuel_corrected
 from strategy.montecarlo import Field, SimParams, simulate
+from strategy.plan_table import plans_for
 from training.artifacts import circuit_tables
 from training.backtest import run_backtest
 from training.hazards.pit_loss import ergast_pit_durations, pit_loss_from_laps

@@ -24,9 +24,10 @@ from strategy.wet import (
     family_offsets,
 )
 from training.hazards.pit_loss import pit_loss_from_laps
-from training.wet.backtest import RaceInput, follow, race_inputs, replay, score
 from training.wet.episodes import episodes
 from training.wet.history import dry_reference, race_dry_paces
+from training.wet.replay import RaceInput, follow, race_inputs, replay
+from training.wet.scoring import score
 
 
 @pytest.fixture(scope="module")

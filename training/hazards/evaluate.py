@@ -34,9 +34,9 @@ import pandas as pd
 from strategy.artifacts import DNF_PER_LAP, SC_LOSS_FACTOR, RaceModels
 from strategy.calibration import bootstrap_difference, reliability
 from strategy.compounds import COMPOUND_INDEX
-from strategy.decisions import OUT_LAP_PENALTY_S
 from strategy.hazards import HazardModels
 from strategy.hazards.pit_loss import t_logpdf
+from strategy.plan_table import OUT_LAP_PENALTY_S
 from training.hazards import fit_hazards
 from training.hazards.neutralisations import EVENTS, race_laps
 from training.hazards.pit_loss import (

@@ -72,26 +72,20 @@ def recent_pace(laps: pd.DataFrame) -> pd.Series:
     return out.groupby([df["race_id"], df["driver"]], sort=False).ffill().reindex(laps.index)
 
 
-def attempts(laps: pd.DataFrame) -> pd.DataFrame:
-    """Undercut and overcut attempts with their features' raw inputs and outcome.
+class _LapLookup:
+    """Any column of the lap table at (race, driver, lap) keys, many keys at once."""
 
-    Columns: kind, race_id, season, circuit, lap (L), pitter, stayer, response (M - L), gap,
-    pitter_age, pitter_compound (at L-1), new_compound, new_age (of the set fitted), stayer_age,
-    stayer_compound, pitter_pace, stayer_pace (at L-1), success (of the attacker).
-    """
-    df = laps.sort_values(["race_id", "driver", "lap"]).copy()
-    df["pace"] = recent_pace(df)
-    idx = df.set_index(["race_id", "driver", "lap"])
-    # Each car's next in-lap from every lap on (itself included).
-    pit_lap = df["lap"].where(df["pit_in"])
-    df["next_pit"] = pit_lap.groupby([df["race_id"], df["driver"]], sort=False).bfill()
-    idx["next_pit"] = df["next_pit"].to_numpy()
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.idx = df.set_index(["race_id", "driver", "lap"])
 
-    def at(race, driver, lap, col):
+    def __call__(self, race, driver, lap, col: str) -> np.ndarray:
         key = pd.MultiIndex.from_arrays([race, driver, lap])
-        return idx[col].reindex(key).to_numpy()
+        return self.idx[col].reindex(key).to_numpy()
 
-    # The order at the end of every lap, and who is directly ahead / behind.
+
+def _pairs_at_stops(df: pd.DataFrame) -> pd.DataFrame:
+    """Every stop on lap L >= 2 with the car directly ahead (undercut) and behind (overcut)
+    at the end of lap L-1, within ``MAX_GAP_S``: kind, race, circuit, lap, pitter, stayer, gap."""
     order = df.dropna(subset=["time"]).sort_values(["race_id", "lap", "time"])
     g = order.groupby(["race_id", "lap"], sort=False)
     order = order.assign(
@@ -127,29 +121,15 @@ def attempts(laps: pd.DataFrame) -> pd.DataFrame:
             )
         )
     a = pd.concat(frames, ignore_index=True)
-    a = a[a["stayer"].notna() & (a["gap"] > 0) & (a["gap"] <= MAX_GAP_S)].reset_index(drop=True)
-    r, L = a["race_id"], a["lap"]
-    p, o = a["pitter"], a["stayer"]
-    m = at(r, o, L, "next_pit")  # the stayer's in-lap (its own lap L if it stops on L too)
-    a["response"] = m - L
-    ok = (a["response"] >= 1) & (a["response"] <= MAX_RESPONSE)
-    a, m = a[ok].reset_index(drop=True), m[ok.to_numpy()]
+    return a[a["stayer"].notna() & (a["gap"] > 0) & (a["gap"] <= MAX_GAP_S)].reset_index(drop=True)
+
+
+def _clean_windows(a: pd.DataFrame, at: _LapLookup, end: np.ndarray) -> np.ndarray:
+    """Attempts whose laps L-1 to M+1 of both cars are present, racing and dry, where the
+    pitter stops once (its next in-lap after L comes after M+1) and comes out on lap L+1."""
     r, L, p, o = a["race_id"], a["lap"], a["pitter"], a["stayer"]
-    pit_age, stay_age = at(r, p, L - 1, "tyre_life"), at(r, o, L - 1, "tyre_life")
-    a["pitter_age"], a["stayer_age"] = pit_age, stay_age
-    a["pitter_compound"] = at(r, p, L - 1, "compound")
-    a["stayer_compound"] = at(r, o, L - 1, "compound")
-    a["new_compound"] = at(r, p, L + 1, "compound")
-    a["new_age"] = at(r, p, L + 1, "tyre_life") - 1.0
-    a["pitter_pace"], a["stayer_pace"] = at(r, p, L - 1, "pace"), at(r, o, L - 1, "pace")
-    # Once both have stopped: who completed the stayer's out-lap first.
-    end = m + 1
-    a["success_pitter"] = at(r, p, end, "time") < at(r, o, end, "time")
-    # Exclusions: every lap from L-1 to M+1 of both cars present, racing and dry; the pitter
-    # stops once (its next in-lap after L comes after M+1) and really comes out on lap L+1.
     valid = np.ones(len(a), bool)
-    span = int(MAX_RESPONSE) + 3
-    for k in range(span):
+    for k in range(int(MAX_RESPONSE) + 3):
         lap_k = L - 1 + k
         inside = (lap_k <= end).to_numpy()
         for car in (p, o):
@@ -161,7 +141,39 @@ def attempts(laps: pd.DataFrame) -> pd.DataFrame:
     again = at(r, p, L + 1, "next_pit")
     valid &= pd.isna(again) | (again > end)
     valid &= at(r, p, L + 1, "pit_out") == True  # noqa: E712
-    a = a[valid].reset_index(drop=True)
+    return valid
+
+
+def attempts(laps: pd.DataFrame) -> pd.DataFrame:
+    """Undercut and overcut attempts with their features' raw inputs and outcome.
+
+    Columns: kind, race_id, season, circuit, lap (L), pitter, stayer, response (M - L), gap,
+    pitter_age, pitter_compound (at L-1), new_compound, new_age (of the set fitted), stayer_age,
+    stayer_compound, pitter_pace, stayer_pace (at L-1), success (of the attacker).
+    """
+    df = laps.sort_values(["race_id", "driver", "lap"]).copy()
+    df["pace"] = recent_pace(df)
+    # Each car's next in-lap from every lap on (itself included).
+    pit_lap = df["lap"].where(df["pit_in"])
+    df["next_pit"] = pit_lap.groupby([df["race_id"], df["driver"]], sort=False).bfill()
+    at = _LapLookup(df)
+    a = _pairs_at_stops(df)
+    r, L, o = a["race_id"], a["lap"], a["stayer"]
+    m = at(r, o, L, "next_pit")  # the stayer's in-lap (its own lap L if it stops on L too)
+    a["response"] = m - L
+    ok = (a["response"] >= 1) & (a["response"] <= MAX_RESPONSE)
+    a, m = a[ok].reset_index(drop=True), m[ok.to_numpy()]
+    r, L, p, o = a["race_id"], a["lap"], a["pitter"], a["stayer"]
+    a["pitter_age"], a["stayer_age"] = at(r, p, L - 1, "tyre_life"), at(r, o, L - 1, "tyre_life")
+    a["pitter_compound"] = at(r, p, L - 1, "compound")
+    a["stayer_compound"] = at(r, o, L - 1, "compound")
+    a["new_compound"] = at(r, p, L + 1, "compound")
+    a["new_age"] = at(r, p, L + 1, "tyre_life") - 1.0
+    a["pitter_pace"], a["stayer_pace"] = at(r, p, L - 1, "pace"), at(r, o, L - 1, "pace")
+    # Once both have stopped: who completed the stayer's out-lap first.
+    end = m + 1
+    a["success_pitter"] = at(r, p, end, "time") < at(r, o, end, "time")
+    a = a[_clean_windows(a, at, end)].reset_index(drop=True)
     a["success"] = np.where(a["kind"] == "undercut", a["success_pitter"], ~a["success_pitter"])
     a["success"] = a["success"].astype(float)
     return a.drop(columns=["success_pitter"])
