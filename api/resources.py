@@ -1,6 +1,7 @@
 """What every request of one API process shares: the settings, the async Redis client, the
 PostgreSQL pool, the race models (loaded on first use, reloadable) and the analytics' memory
-(the lap tables of the last few sessions, the battle models loaded, the track maps fitted).
+(the lap tables of the last few sessions, the battle models loaded, the track maps fitted)
+and the replays started over the API.
 
 One ``Resources`` per app (``api.main.create_app``); the FastAPI dependencies that hand it and
 its parts to the routers are in ``api.deps``, the services take it as a parameter.
@@ -22,6 +23,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from api.models import ReplayJob
     from api.services.session_laps import LoadedSession
     from strategy.artifacts import RaceModels
 
@@ -79,6 +81,9 @@ class Resources:
     battle_models: dict[Path, Any] = field(default_factory=dict)
     #: Track maps fitted, by (session key, data directory).
     track_maps: dict[tuple[str, Path], dict[str, Any]] = field(default_factory=dict)
+    #: Replays started over the API, by job id, and the tasks running them.
+    replay_jobs: dict[str, ReplayJob] = field(default_factory=dict)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
     _models: RaceModels | None = None
     _models_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -101,6 +106,8 @@ class Resources:
             await self.pg.open(wait=False)
 
     async def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
         if self.redis is not None:
             await self.redis.aclose()
         if self.pg is not None:
