@@ -4,10 +4,10 @@ prior) fitted to each stint's clean, fuel-corrected laps."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analytics.laps import clean_laps, fuel_corrected_times
+from analytics.numbers import num
 from strategy.degradation import OnlineDegradation
 
 MIN_STINT_LAPS = 5
@@ -39,11 +39,11 @@ def stint_degradation(
                 "last_lap": int(g["lap"].max()),
                 "laps": len(g),
                 "clean_laps": len(c),
-                "tyre_age_start": _num(g["tyre_life"].min()),
-                "tyre_age_end": _num(g["tyre_life"].max()),
+                "tyre_age_start": num(g["tyre_life"].min(), None),
+                "tyre_age_end": num(g["tyre_life"].max(), None),
                 "slope": deg.slope if deg.n >= MIN_STINT_LAPS else None,
                 "slope_std": deg.slope_std if deg.n >= MIN_STINT_LAPS else None,
-                "median_fc": _num(c["fc"].median()) if len(c) else None,
+                "median_fc": num(c["fc"].median(), None) if len(c) else None,
                 "tyre_age": ages.tolist(),
                 "fuel_corrected": c["fc"].round(3).tolist(),
                 "fitted": [round(v, 3) for v in fitted],
@@ -76,11 +76,3 @@ def lap_series(laps: pd.DataFrame, race: bool = True) -> pd.DataFrame:
     clean_idx = clean_laps(laps, race).index
     fc = fuel_corrected_times(laps) if race else laps["lap_time"]
     return laps.assign(fc=fc, clean=laps.index.isin(clean_idx))
-
-
-def _num(v: object) -> float | None:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(f) else f

@@ -4,14 +4,18 @@ Outlines come as longitude/latitude (GeoJSON); cars report X/Y in FastF1's frame
 metre, rotated and offset per circuit). ``project`` turns an outline into local metres, and
 ``align`` finds the similarity transform (scale, rotation, optional mirror, shift) that lays it
 onto one lap of a car's X/Y trace: iterative closest point from a dozen starting angles, the
-best mean distance wins.
+best mean distance wins. ``find_outline`` picks a circuit's outline out of a GeoJSON feature
+collection and ``track_map`` builds the ``TrackMap`` payload from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from analytics.session import SessionLaps
 
 EARTH_M = 6_371_000.0
 
@@ -83,3 +87,37 @@ def align(outline_m: np.ndarray, trace_xy: np.ndarray, iterations: int = 30) -> 
                 best = Similarity(scale, rot, shift, mirror, residual)
     assert best is not None
     return best
+
+
+def find_outline(features: list[dict[str, Any]], location: str) -> dict[str, Any] | None:
+    """The GeoJSON feature of the circuit at ``location`` (e.g. 'Melbourne'), matched on the
+    features' Location or Name."""
+    from strategy.circuits import circuit_slug as fold
+
+    want = fold(location)
+    for f in features:
+        props = f["properties"]
+        if fold(props.get("Location", "")) == want or want in fold(props.get("Name", "")):
+            return f
+    return None
+
+
+def track_map(
+    s: SessionLaps, feature: dict[str, Any], trace_xy: np.ndarray | None
+) -> dict[str, Any]:
+    """The ``TrackMap`` payload: the outline of ``feature`` laid onto one lap of a car's X/Y
+    (``trace_xy``, tenths of a metre) when given (``frame: car``), else in metres."""
+    outline = project(np.array(feature["geometry"]["coordinates"], float))
+    frame, residual = "metres", None
+    if trace_xy is not None:
+        sim = align(outline, trace_xy)
+        outline, frame, residual = sim.apply(outline), "car", sim.residual / 10.0
+    return {
+        "session": s.session_key,
+        "circuit": feature["properties"].get("Name"),
+        "length_m": feature["properties"].get("length"),
+        "frame": frame,
+        "outline": np.round(outline, 1).tolist(),
+        "residual_m": None if residual is None else round(residual, 2),
+        "drivers": s.driver_refs(list(s.drivers["driver"])),
+    }

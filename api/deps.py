@@ -1,91 +1,28 @@
-"""Shared resources of the API process and the FastAPI dependencies that hand them out.
+"""The FastAPI dependencies that hand the app's ``Resources`` (``api.resources``) and its
+parts to the routers, and the typed aliases routers declare them with (``Res``, ``Redis_``,
+``PG``, ``Models``, ``SessionKey``).
 
-One ``Resources`` object per app holds the settings, the async Redis client, the PostgreSQL
-connection pool and the race models (loaded on first use, reloadable). Where a server is not
-configured the dependency answers 503 with a message saying what is missing, so the REST
-endpoints that do not need it keep working.
+Where a server is not configured the dependency answers 503 with a message saying what is
+missing, so the REST endpoints that do not need it keep working.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
-from core.settings import Settings
+from api.resources import Resources
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
 
-log = logging.getLogger(__name__)
-
 #: A session key: "<year>-<event slug>-<session>", e.g. "2023-monaco-R" (suffixes allowed).
-REDIS_POOL_SIZE = 64
 SESSION_KEY_RE = re.compile(r"^[0-9]{4}-[a-z0-9][a-z0-9-]*$", re.IGNORECASE)
-
-
-@dataclass
-class Resources:
-    """What every request of one API process shares."""
-
-    settings: Settings
-    redis: Redis | None = None
-    pg: AsyncConnectionPool | None = None
-    _models: RaceModels | None = None
-    _models_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def open(self) -> None:
-        if self.settings.redis_url:
-            # Blocking pool: a burst of clients connecting at once waits for a connection
-            # instead of failing with "too many connections".
-            pool = BlockingConnectionPool.from_url(
-                self.settings.redis_url, max_connections=REDIS_POOL_SIZE, timeout=20
-            )
-            self.redis = Redis(connection_pool=pool)
-        if self.settings.database_url:
-            self.pg = AsyncConnectionPool(
-                self.settings.database_url,
-                min_size=1,
-                max_size=8,
-                open=False,
-                kwargs={"autocommit": True, "row_factory": dict_row},
-            )
-            await self.pg.open(wait=False)
-
-    async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()
-        if self.pg is not None:
-            await self.pg.close()
-
-    async def models(self) -> RaceModels:
-        """The race models, loaded once (in a thread: it reads files and may fit priors)."""
-        if self._models is None:
-            async with self._models_lock:
-                if self._models is None:
-                    self._models = await asyncio.to_thread(_load_models, self.settings)
-        return self._models
-
-    async def reload_models(self) -> RaceModels:
-        models = await asyncio.to_thread(_load_models, self.settings)
-        async with self._models_lock:
-            self._models = models
-        return models
-
-
-def _load_models(settings: Settings) -> RaceModels:
-    from strategy.artifacts import load_models
-
-    return load_models(settings.model_dir)
 
 
 def resources(request: Request) -> Resources:
@@ -136,6 +73,7 @@ def session_key_path(
     return session_key
 
 
+Res = Annotated[Resources, Depends(resources)]
 Redis_ = Annotated[Redis, Depends(redis_client)]
 PG = Annotated[AsyncConnection, Depends(pg_conn)]
 Models = Annotated["RaceModels", Depends(race_models)]

@@ -9,6 +9,9 @@ or wrong), 403 (role or registration), 404 (on reads: an unknown session, race, 
 (a value outside the declared constraints, or a rule between fields that OpenAPI cannot state),
 429 (rate limit, with ``Retry-After``) and 503 (PostgreSQL, Redis or Kafka unavailable).
 :func:`responses` declares others per route.
+
+The services report what went wrong with domain errors (``api.services.errors``,
+``analytics.errors``); ``DOMAIN_STATUS`` is the one table of their HTTP status codes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from analytics.errors import NotInSession
+from api.services.errors import Invalid, NotFound, Unavailable
 
 
 class FieldError(BaseModel):
@@ -52,6 +58,21 @@ DESCRIPTIONS = {
     503: "A backing service (PostgreSQL, Redis, Kafka) is unavailable or not configured.",
 }
 COMMON = (400, 401, 403, 422, 429, 503)
+#: The HTTP status of each domain error; the error's message is the ``detail``.
+DOMAIN_STATUS: dict[type[Exception], int] = {
+    NotFound: 404,
+    NotInSession: 404,
+    Invalid: 422,
+    Unavailable: 503,
+}
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status of a domain error (of its nearest class in ``DOMAIN_STATUS``)."""
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 500
 
 
 def responses(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
@@ -110,6 +131,12 @@ def install(app: FastAPI, public: set[tuple[str, str]] | None = None) -> None:
         if exc.status_code == 405:  # Starlette names only the first route's methods
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app, request))}
         return error(exc.status_code, detail, headers=headers)
+
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        return error(status_of(exc), str(exc))
+
+    for cls in DOMAIN_STATUS:
+        app.add_exception_handler(cls, domain_error)
 
     @app.exception_handler(psycopg.errors.UndefinedTable)
     async def no_schema(request: Request, exc: Exception) -> JSONResponse:

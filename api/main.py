@@ -10,26 +10,24 @@ address while ``PITWALL_API_KEY`` or ``PITWALL_JWT_SECRET`` is the development d
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.auth import require_reader
 from api.auth import store as auth_store
 from api.auth.router import router as auth_router
-from api.deps import Resources
 from api.gateway import Gateway
 from api.gateway import router as ws_router
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import RequestContextMiddleware, cors_options, parse_networks
 from api.ratelimit import RateLimitMiddleware
+from api.resources import Resources
 from api.routers import (
     admin,
     battles,
@@ -55,8 +53,6 @@ from core.gc import freeze_startup_objects
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """
 Live F1 race strategy: sessions and laps stored from the Kafka streams, the race model's
@@ -93,6 +89,28 @@ def _read_routers() -> tuple:
     )
 
 
+OPENAPI_TAGS = [
+    {"name": "sessions", "description": "Stored and live sessions, laps, stints."},
+    {"name": "predictions", "description": "Lap time, degradation, safety car."},
+    {"name": "simulations", "description": "Monte Carlo race simulation."},
+    {"name": "strategies", "description": "Optimal strategy and plan comparison."},
+    {
+        "name": "analytics",
+        "description": "Driver and team comparisons, consistency, head-to-head, "
+        "telemetry traces, battle forecasts and the track map (chart-ready JSON).",
+    },
+    {"name": "exports", "description": "CSV / JSON downloads."},
+    {"name": "race predictions", "description": "Pre-race win and podium chances."},
+    {"name": "races", "description": "F1 calendar and results (Ergast history)."},
+    {"name": "standings", "description": "Drivers' and constructors' standings."},
+    {"name": "prediction analytics", "description": "Prediction accuracy, Elo."},
+    {"name": "auth", "description": "Users, tokens, API keys, the audit log."},
+    {"name": "admin", "description": "Replays and model reload (admins)."},
+    {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
+    {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
+]
+
+
 def create_app(settings: Settings | None = None, host: str | None = None) -> FastAPI:
     """Build the API app for ``settings``, to listen on ``host``.
 
@@ -104,15 +122,41 @@ def create_app(settings: Settings | None = None, host: str | None = None) -> Fas
     settings = settings or get_settings()
     settings.check_exposure(host or settings.api_host)
     logs.configure("api", settings.log_format, settings.log_level)
-    trusted = parse_networks(settings.trusted_proxy_list)
     res = Resources(settings)
     metrics = Metrics(settings.kafka_bootstrap)
+    app = FastAPI(
+        title="pitwall",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan(res, metrics),
+        openapi_tags=OPENAPI_TAGS,
+    )
+    app.state.resources = res
+    app.state.metrics = metrics
+    _add_middleware(app, res, metrics)
+    errors.install(app, _public_operations(settings))
+
+    reader = [Depends(require_reader)]
+    for router in _read_routers():
+        app.include_router(router, dependencies=reader)
+    for router in (auth_router, pages.router, admin.router, health.router, metrics_router):
+        app.include_router(router)
+    app.include_router(ws_router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    return app
+
+
+def _lifespan(
+    res: Resources, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the servers' clients and start the WebSocket gateway; stop and close on the way
+    out (cancelling the replays still running)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
         await _ensure_auth_tables(res)
-        gateway = Gateway(res.redis, metrics, max_buffer=settings.ws_max_buffer)
+        gateway = Gateway(res.redis, metrics, max_buffer=res.settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
         # Keep what start-up loaded out of the collector's scans: with many sockets open a
@@ -122,42 +166,15 @@ def create_app(settings: Settings | None = None, host: str | None = None) -> Fas
             yield
         finally:
             await gateway.stop()
-            for task in list(app.state.background):
-                task.cancel()
             await res.close()
 
-    app = FastAPI(
-        title="pitwall",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        openapi_tags=[
-            {"name": "sessions", "description": "Stored and live sessions, laps, stints."},
-            {"name": "predictions", "description": "Lap time, degradation, safety car."},
-            {"name": "simulations", "description": "Monte Carlo race simulation."},
-            {"name": "strategies", "description": "Optimal strategy and plan comparison."},
-            {
-                "name": "analytics",
-                "description": "Driver and team comparisons, consistency, head-to-head, "
-                "telemetry traces, battle forecasts and the track map (chart-ready JSON).",
-            },
-            {"name": "exports", "description": "CSV / JSON downloads."},
-            {"name": "race predictions", "description": "Pre-race win and podium chances."},
-            {"name": "races", "description": "F1 calendar and results (Ergast history)."},
-            {"name": "standings", "description": "Drivers' and constructors' standings."},
-            {"name": "prediction analytics", "description": "Prediction accuracy, Elo."},
-            {"name": "auth", "description": "Users, tokens, API keys, the audit log."},
-            {"name": "admin", "description": "Replays and model reload (admins)."},
-            {"name": "health", "description": "Liveness, readiness, Prometheus metrics."},
-            {"name": "schemas", "description": "JSON Schemas of the Kafka topics."},
-        ],
-    )
-    app.state.resources = res
-    app.state.metrics = metrics
-    app.state.replay_jobs = {}
-    app.state.background = set()
+    return lifespan
 
-    # Outermost last: request id and headers wrap everything (429s included), then CORS.
+
+def _add_middleware(app: FastAPI, res: Resources, metrics: Metrics) -> None:
+    """Outermost last: request id and headers wrap everything (429s included), then CORS,
+    the rate limit and the request metrics."""
+    settings = res.settings
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RateLimitMiddleware,
@@ -169,36 +186,21 @@ def create_app(settings: Settings | None = None, host: str | None = None) -> Fas
     cors = cors_options(settings)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=trusted)
-    public = set()
-    if not settings.auth_reads:
-        public = {
-            (route.path, method.lower())
-            for router in _read_routers()
-            for route in router.routes
-            for method in getattr(route, "methods", ())
-        }
-    errors.install(app, public)
+    app.add_middleware(
+        RequestContextMiddleware, trusted_proxies=parse_networks(settings.trusted_proxy_list)
+    )
 
-    reader = [Depends(require_reader)]
-    for router in _read_routers():
-        app.include_router(router, dependencies=reader)
-    for router in (auth_router, pages.router, admin.router, health.router, metrics_router):
-        app.include_router(router)
-    app.include_router(ws_router)
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def root(request: Request) -> RedirectResponse:
-        query = request.url.query
-        return RedirectResponse("/dashboard" + (f"?{query}" if query else ""))
-
-    @app.get("/dashboard", include_in_schema=False)
-    async def dashboard() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
-
-    return app
+def _public_operations(settings: Settings) -> set[tuple[str, str]]:
+    """(path, method) of the read operations anyone may call (none with PITWALL_AUTH_READS)."""
+    if settings.auth_reads:
+        return set()
+    return {
+        (route.path, method.lower())
+        for router in _read_routers()
+        for route in router.routes
+        for method in getattr(route, "methods", ())
+    }
 
 
 async def _ensure_auth_tables(res: Resources) -> None:

@@ -164,7 +164,7 @@ async def strategy(
 
 
 async def analysis_laps(conn: AsyncConnection, session_key: str) -> list[dict[str, Any]]:
-    """Every stored lap of a session with what the analytics read (``api.analytics``)."""
+    """Every stored lap of a session with what the analytics read (``services.session_laps``)."""
     return await fetch(
         conn,
         "SELECT driver, driver_number, team, lap_number, lap_time, sector1, sector2, sector3, "

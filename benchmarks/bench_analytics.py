@@ -37,14 +37,14 @@ async def run(args: argparse.Namespace, redis_url: str) -> None:
     import httpx
     import redis.asyncio as aioredis
 
-    from api import analytics
     from api.main import create_app
+    from api.services.cache import CACHE_VERSION
     from core.settings import Settings
 
     settings = Settings(state_dir=Path(args.state_dir), redis_url=redis_url)
     app = create_app(settings.model_copy(update={"rate_limit_ip": 0, "rate_limit_user": 0}))
     url = f"/api/v1/compare/drivers?session={args.session}&drivers={args.drivers}"
-    key = f"pitwall:analytics:v{analytics.CACHE_VERSION}:drivers:{args.session}:{args.drivers}"
+    key = f"pitwall:analytics:v{CACHE_VERSION}:drivers:{args.session}:{args.drivers}"
     r = aioredis.Redis.from_url(settings.redis_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -58,7 +58,7 @@ async def run(args: argparse.Namespace, redis_url: str) -> None:
             cold, hot = [], []
             for _ in range(args.runs):
                 await r.delete(key)
-                analytics.clear_memo()
+                app.state.resources.forget_sessions()
                 started = time.perf_counter()
                 (await client.get(url)).raise_for_status()
                 cold.append(time.perf_counter() - started)

@@ -6,16 +6,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api import analytics
 from api.analytics_models import Battles, Positions, TrackMap
-from api.deps import Resources, resources
-from api.live import session_key_name
+from api.deps import Res
 from api.params import LapQuery, SessionPath, lap_range
+from api.services import battles as battle_service
+from api.services import track_map as track_service
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
-Res = Annotated[Resources, Depends(resources)]
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 @router.get("/battles/{session}", response_model=Battles, summary="Battle forecast")
@@ -34,33 +37,9 @@ async def battles(
     lap_range(from_lap, to_lap)
     if lap is not None:
         from_lap = to_lap = lap
-    if live and res.redis is not None:
-        raw = await res.redis.get(session_key_name(session, "battles"))
-        if raw:
-            event = orjson.loads(raw)
-            body = {
-                "session": session,
-                "source": "live",
-                "model_version": event.get("model_version"),
-                "laps": [{"lap": event["lap"], "pairs": event["pairs"]}],
-            }
-            return Response(orjson.dumps(body), media_type="application/json")
-    settings = res.settings
-
-    def compute(live: object) -> object:
-        model = analytics.battle_model(settings)
-        s = analytics.session_for(session, settings, live)
-        return Battles(**analytics.battles_from_laps(s, model, from_lap, to_lap))
-
-    body = await analytics.cached(
-        res.redis,
-        "battles",
-        session,
-        f"{from_lap}:{to_lap}",
-        compute,
-        lambda: analytics.live_laps(res, session),
-    )
-    return Response(body, media_type="application/json")
+    if live and (body := await battle_service.live_forecast(res, session)) is not None:
+        return _json(body)
+    return _json(await battle_service.from_laps(res, session, from_lap, to_lap))
 
 
 @router.get("/track/{session}", response_model=TrackMap, summary="Circuit outline")
@@ -68,27 +47,11 @@ async def track(res: Res, session: SessionPath) -> Response:
     """The circuit's outline (from the data directory's track outlines), laid onto the cars'
     X/Y coordinates by fitting it to a lap of telemetry where the session has some
     (``frame: car``), else in metres east/north (``frame: metres``)."""
-    settings = res.settings
-
-    def compute() -> object:
-        return TrackMap(**analytics.track_map(analytics.load(session, settings), settings))
-
-    body = await analytics.cached(res.redis, "track", session, "", compute)
-    return Response(body, media_type="application/json")
+    return _json(await track_service.track_map(res, session))
 
 
 @router.get("/track/{session}/positions", response_model=Positions, summary="Car positions")
 async def positions(res: Res, session: SessionPath) -> Response:
     """Each car's latest X/Y as the Redis writer keeps it (live sessions with telemetry);
     updates follow on the session's WebSocket with kind ``positions``."""
-    cars = {}
-    if res.redis is not None:
-        raw = await res.redis.hgetall(session_key_name(session, "positions"))
-        for k, v in raw.items():
-            c = orjson.loads(v)
-            cars[k.decode() if isinstance(k, bytes) else k] = {
-                "x": c["x"],
-                "y": c["y"],
-                "t": c.get("t"),
-            }
-    return Response(orjson.dumps({"session": session, "cars": cars}), media_type="application/json")
+    return _json(orjson.dumps(await track_service.positions(res, session)))

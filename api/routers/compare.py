@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api import analytics
 from api.analytics_models import DriverComparison, TeamComparison
-from api.deps import Resources, resources
+from api.deps import Res
 from api.params import DRIVERS_PATTERN, SessionQuery, driver_list
+from api.services import analytics
 
 router = APIRouter(prefix="/api/v1/compare", tags=["analytics"])
-Res = Annotated[Resources, Depends(resources)]
 
 
 def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
-
-
-def _live(res: Resources, session: str):
-    """Fetches a live session's stored laps (on a cache miss only)."""
-    return lambda: analytics.live_laps(res, session)
 
 
 @router.get("/drivers", response_model=DriverComparison, summary="Compare drivers")
@@ -42,29 +36,11 @@ async def compare_drivers(
     (fuel- and tyre-corrected) or best laps, sector times and speed traps with deltas to the
     first driver, degradation per stint and consistency of each driver. A live session is
     analysed on the laps stored so far (``laps_source: live``)."""
-    names = driver_list(drivers)
-    settings = res.settings
-
-    def compute(live: object) -> object:
-        s = analytics.session_for(session, settings, live)
-        return DriverComparison(**analytics.compare_drivers(s, names))
-
-    body = await analytics.cached(
-        res.redis, "drivers", session, ",".join(names), compute, _live(res, session)
-    )
-    return _json(body)
+    return _json(await analytics.compare_drivers(res, session, driver_list(drivers)))
 
 
 @router.get("/teams", response_model=TeamComparison, summary="Compare teams")
 async def compare_teams(res: Res, session: SessionQuery) -> Response:
     """Each team's pace (race: tyre-corrected; timed sessions: its best lap), gap to the best,
     top speed and median degradation per compound."""
-    settings = res.settings
-
-    def compute(live: object) -> object:
-        s = analytics.session_for(session, settings, live)
-        return TeamComparison(**analytics.compare_teams(s))
-
-    return _json(
-        await analytics.cached(res.redis, "teams", session, "", compute, _live(res, session))
-    )
+    return _json(await analytics.compare_teams(res, session))

@@ -1,12 +1,12 @@
-"""The dashboard's analytics and pre-race pages (static HTML + JS in ``api/static``, no build
-step)."""
+"""The dashboard (``/``, ``/dashboard``) and its analytics and pre-race pages (static HTML + JS
+in ``api/static``, no build step)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -26,3 +26,14 @@ def _page(name: str):
 
 for _name in PAGES:
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"])
+
+
+@router.get("/")
+async def root(request: Request) -> RedirectResponse:
+    query = request.url.query
+    return RedirectResponse("/dashboard" + (f"?{query}" if query else ""))
+
+
+@router.get("/dashboard")
+async def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
-from api import analytics
 from api.analytics_models import LapTelemetry, TelemetryComparison
-from api.deps import Resources, resources
+from api.deps import Res
 from api.params import (
     DRIVERS_PATTERN,
     DriverPath,
@@ -17,9 +16,9 @@ from api.params import (
     SessionQuery,
     driver_list,
 )
+from api.services import telemetry
 
 router = APIRouter(prefix="/api/v1/telemetry", tags=["analytics"])
-Res = Annotated[Resources, Depends(resources)]
 Step = Annotated[float, Query(ge=1, le=50, description="Metres between trace points.")]
 
 
@@ -32,13 +31,7 @@ async def lap_telemetry(
     """Speed, throttle, brake, gear, DRS and X/Y every ``step`` metres from the line, the time
     along the lap, and the minimum speed of each corner. 404 when the session's source has no
     car telemetry (the FastF1 cache of 2018-2024 has none; the 2025 Australian GP has it)."""
-    settings = res.settings
-
-    def compute() -> object:
-        s = analytics.load(session, settings)
-        return LapTelemetry(**analytics.lap_telemetry(s, driver, lap, settings, step))
-
-    body = await analytics.cached(res.redis, "lap", session, f"{driver}:{lap}:{step}", compute)
+    body = await telemetry.lap(res, session, driver, lap, step)
     return Response(body, media_type="application/json")
 
 
@@ -77,12 +70,5 @@ async def compare(
             raise HTTPException(422, f"laps: {laps!r} is not two lap numbers, e.g. 12,15") from None
         if len(wanted) != 2 or not all(1 <= n <= 200 for n in wanted):  # type: ignore[operator]
             raise HTTPException(422, f"laps: {laps!r}: give two lap numbers 1-200, e.g. 12,15")
-    settings = res.settings
-
-    def compute() -> object:
-        s = analytics.load(session, settings)
-        return TelemetryComparison(**analytics.compare_telemetry(s, names, wanted, settings, step))
-
-    params = f"{','.join(names)}:{laps or 'fastest'}:{step}"
-    body = await analytics.cached(res.redis, "tcompare", session, params, compute)
+    body = await telemetry.compare(res, session, names, wanted, step)
     return Response(body, media_type="application/json")

@@ -6,12 +6,12 @@ partition counts of this server's settings.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Resources, resources
+from api.deps import Res
 from schemas.export import topic_json_schema
 from schemas.topics import ALL_TOPICS, LAPS, PARTITIONING, TopicSpec, get_topic
 
@@ -46,9 +46,6 @@ def _info(spec: TopicSpec, race_partitions: int) -> dict[str, Any]:
         "partitioning": PARTITIONING,
         "description": spec.description,
     }
-
-
-Res = Annotated[Resources, Depends(resources)]
 
 
 @router.get("", response_model=list[TopicListing], summary="Every topic and its schema's URL")

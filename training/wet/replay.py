@@ -5,6 +5,7 @@ advice the engine and the naive baselines would give from what has been fed so f
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,6 @@ from strategy.wet.advice import crossover_lap
 from strategy.wet.conditions import TrackConditions
 from strategy.wet.families import FAMILIES, WetParams
 from training.wet.episodes import Episode, episodes, race_families
-from training.wet.scoring import _faster_call, _herd_call
 
 PIT_STATUSES = ("green", "sc", "vsc", "vsc_ending", "red")
 
@@ -160,3 +160,28 @@ def resolve_races(laps: pd.DataFrame, names: Iterable[str]) -> list[str]:
             raise ValueError(f"no race in the lap CSVs matches {name!r}")
         out.extend(hit.index)
     return list(dict.fromkeys(out))
+
+
+def _faster_call(tc: TrackConditions, at: int, src: str, x: float) -> str | None:
+    """Baseline: a car on another family was faster than the median on ``src`` by ``x`` s
+    (fuel-corrected clean laps) in the leader's last two laps."""
+    for lap in (at, at - 1):
+        entries = tc.laps.get(str(lap), [])
+        own = [t for _, f, t in entries if f == src]
+        if len(own) < 2:
+            continue
+        ref = statistics.median(own)
+        best = min(((t, f) for _, f, t in entries if f != src), default=None)
+        if best is not None and best[0] < ref - x:
+            return best[1]
+    return None
+
+
+def _herd_call(tc: TrackConditions, at: int, src: str, k: int) -> str | None:
+    """Baseline: ``k`` cars switched from ``src`` to one family over the last five laps."""
+    moved: dict[str, int] = {}
+    for in_lap, _, a, b, _ in tc.switches:
+        if a == src and at - 5 < in_lap <= at:
+            moved[b] = moved.get(b, 0) + 1
+    best = max(moved.items(), key=lambda kv: kv[1], default=None)
+    return best[0] if best is not None and best[1] >= k else None

@@ -6,13 +6,11 @@ outside any episode counted as a false call.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from strategy.wet.conditions import TrackConditions
 from training.wet.episodes import DESTINATIONS, Episode
 from training.wet.replay import RaceReplay
 
@@ -20,31 +18,6 @@ SCORED_KINDS = ("to_wet", "to_dry")  # crossover_lap_error: slicks <-> inters/we
 
 
 CALL_SLACK = 2  # laps around an episode where advice to switch is not a false call
-
-
-def _faster_call(tc: TrackConditions, at: int, src: str, x: float) -> str | None:
-    """Baseline: a car on another family was faster than the median on ``src`` by ``x`` s
-    (fuel-corrected clean laps) in the leader's last two laps."""
-    for lap in (at, at - 1):
-        entries = tc.laps.get(str(lap), [])
-        own = [t for _, f, t in entries if f == src]
-        if len(own) < 2:
-            continue
-        ref = statistics.median(own)
-        best = min(((t, f) for _, f, t in entries if f != src), default=None)
-        if best is not None and best[0] < ref - x:
-            return best[1]
-    return None
-
-
-def _herd_call(tc: TrackConditions, at: int, src: str, k: int) -> str | None:
-    """Baseline: ``k`` cars switched from ``src`` to one family over the last five laps."""
-    moved: dict[str, int] = {}
-    for in_lap, _, a, b, _ in tc.switches:
-        if a == src and at - 5 < in_lap <= at:
-            moved[b] = moved.get(b, 0) + 1
-    best = max(moved.items(), key=lambda kv: kv[1], default=None)
-    return best[0] if best is not None and best[1] >= k else None
 
 
 @dataclass(frozen=True)

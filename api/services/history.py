@@ -1,7 +1,8 @@
 """SQL reads of the F1 history, ratings and pre-race predictions (``pitwall ingest ergast``).
 
 Tables follow ``consumers.db_schema.HISTORY_DDL``. A database without them (nothing
-ingested yet) answers 503 saying how to fill it; an id the database does not know, 404.
+ingested yet) raises ``Unavailable`` saying how to fill it; an id the database does not know,
+``NotFound``.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from fastapi import HTTPException
 from psycopg import AsyncConnection, errors
 
 from api.queries import fetch
+from api.services.errors import NotFound, Unavailable
 from prerace.payload import race_prediction
 from schemas.winner import RacePrediction, race_cache_key
 
@@ -26,15 +27,15 @@ LAST_RUN = """
 
 
 async def rows(conn: AsyncConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
-    """``fetch``, with a missing history table answered as 503 (see the module doc)."""
+    """``fetch``, with a missing history table raised as ``Unavailable`` (module doc)."""
     try:
         return await fetch(conn, sql, *params)
     except errors.UndefinedTable:
-        raise HTTPException(503, NO_HISTORY) from None
+        raise Unavailable(NO_HISTORY) from None
 
 
 async def race(conn: AsyncConnection, race_id: int) -> dict[str, Any]:
-    """One race with its circuit and whether it has results; 404 if unknown."""
+    """One race with its circuit and whether it has results; ``NotFound`` if unknown."""
     found = await rows(
         conn,
         """
@@ -48,7 +49,7 @@ async def race(conn: AsyncConnection, race_id: int) -> dict[str, Any]:
         race_id,
     )
     if not found:
-        raise HTTPException(404, f"race {race_id} is not in the database")
+        raise NotFound(f"race {race_id} is not in the database")
     return found[0]
 
 
@@ -59,7 +60,7 @@ async def default_season(conn: AsyncConnection) -> int:
         return int((await race(conn, nxt))["season"])
     found = await rows(conn, "SELECT max(season) AS season FROM races")
     if not found or found[0]["season"] is None:
-        raise HTTPException(404, NO_HISTORY)
+        raise NotFound(NO_HISTORY)
     return int(found[0]["season"])
 
 
@@ -69,7 +70,7 @@ async def check_season(conn: AsyncConnection, season: int) -> None:
         span = await rows(conn, "SELECT min(season) AS lo, max(season) AS hi FROM races")
         lo, hi = span[0]["lo"], span[0]["hi"]
         where = f"; the database holds {lo}-{hi}" if lo is not None else f"; {NO_HISTORY}"
-        raise HTTPException(404, f"no race of season {season} in the database{where}")
+        raise NotFound(f"no race of season {season} in the database{where}")
 
 
 async def next_race_id(conn: AsyncConnection) -> int | None:
@@ -124,4 +125,28 @@ async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePre
     )
     if redis is not None:
         await redis.set(race_cache_key(race_id), doc.model_dump_json())
+    return doc
+
+
+async def next_race_prediction(conn: AsyncConnection, redis: Any) -> RacePrediction:
+    """The prediction of the next race (the first after the last one with results)."""
+    race_id = await next_race_id(conn)
+    if race_id is None:
+        raise NotFound("no race after the last one with results in the calendar")
+    doc = await prediction(conn, redis, race_id)
+    if doc is None:
+        raise NotFound(
+            f"no prediction stored for the next race ({race_id}): run `pitwall ingest ergast`"
+        )
+    return doc
+
+
+async def stored_prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePrediction:
+    """The prediction stored for a race; ``NotFound`` naming the race when there is none."""
+    doc = await prediction(conn, redis, race_id)
+    if doc is None:
+        info = await race(conn, race_id)
+        raise NotFound(
+            f"no prediction stored for race {race_id} ({info['season']} {info['race_name']})"
+        )
     return doc
