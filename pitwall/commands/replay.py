@@ -87,8 +87,9 @@ def simulate_live(
     except NotConfiguredError as exc:
         console.print(f"[red]{exc}[/] Nothing was published.")
         raise typer.Exit(2) from None
-    partitions = settings.kafka_partitions if create_topics else None
-    summary = _publish(timeline, bootstrap, partitions, pace, from_lap, session_key)
+    summary = _publish(
+        timeline, bootstrap, pace, from_lap, session_key, create_topics, settings.kafka_partitions
+    )
     print_summary(summary, console)
     if summary.interrupted:
         raise typer.Exit(130)
@@ -109,18 +110,20 @@ def _load(year: int, event: str, session: str, settings: Settings, every: int) -
 def _publish(
     timeline: Timeline,
     bootstrap: str,
-    partitions: int | None,
     pace: float | None,
     from_lap: int | None,
     session_key: str | None,
+    create: bool,
+    partitions: int,
 ) -> Summary:
-    """Publish the timeline (creating the topics first when ``partitions`` is given) with
-    pause controls; exit code 2 on a bad start lap, 1 when the broker fails."""
+    """Publish the timeline with pause controls (creating the topics first, ``partitions``
+    per race topic, when ``create``); exit code 2 on a bad start lap, 1 when the broker
+    fails."""
     from producers.kafka import EventProducer, PublishError
     from replay.simulate import publish_timeline
 
     try:
-        if partitions is not None:
+        if create:
             from producers.admin import create_topics
 
             create_topics(bootstrap, partitions)
