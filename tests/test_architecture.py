@@ -1,7 +1,7 @@
 """Rules of the layout that import-linter cannot see: who reads settings and the environment.
 
-Only entry points read the settings (``pitwall/commands``, ``pitwall/cli.py``,
-``replay/cli.py``, and ``api.main.create_app`` for ``uvicorn --factory``); everything below
+Only entry points read the settings (``pitwall/commands``, ``pitwall/cli.py``, among them
+``simulate_live``, and ``api.main.create_app`` for ``uvicorn --factory``); everything below
 takes them as a parameter. No module reads the environment itself: every variable is a
 documented ``Settings`` field with a row in the README's configuration table.
 """
@@ -17,7 +17,7 @@ from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = ("schemas", "strategy", "streams", "consumers", "api", "producers", "replay")
-ENTRY_POINTS = {"replay/cli.py", "api/main.py"}
+ENTRY_POINTS = {"api/main.py"}
 
 
 def _sources() -> list[Path]:
