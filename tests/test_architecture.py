@@ -69,3 +69,18 @@ def test_default_directories_are_the_checkout_s(monkeypatch: pytest.MonkeyPatch)
     settings = Settings()
     assert settings.model_dir == REPO / "models"
     assert settings.state_dir == REPO / ".pitwall"
+
+
+def test_readme_architecture_table_lists_exactly_the_top_level_folders() -> None:
+    """The README's architecture table names every top-level folder once, and no other."""
+    import subprocess
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Architecture") :]
+    table = table[: table.index("\n\n", table.index("| folder |"))]
+    listed = re.findall(r"^\| `([^`/]+)/` \|", table, re.MULTILINE)
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    folders = {p.split("/")[0] for p in tracked if "/" in p and not p.startswith(".")}
+    assert sorted(listed) == sorted(folders), "README's architecture table != the folders"

@@ -35,12 +35,20 @@ def worker(
     that dies hands its partitions (and their tables, from the changelogs) to the others.
     Ctrl-C or SIGTERM stops them cleanly.
     """
+    from strategy.artifacts import latest_artifact
+
     settings = get_settings()
     try:
         _ = settings.require_kafka
     except NotConfiguredError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    if latest_artifact(settings.model_dir) is None:  # loading never trains: say what to run
+        console.print(
+            f"[red]No trained race model in {settings.model_dir}[/]: run `pitwall train` "
+            "(or point PITWALL_MODEL_DIR at a model directory)"
+        )
+        raise typer.Exit(2)
     if processes == 1:
         from streams.worker import run
 
