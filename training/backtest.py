@@ -46,7 +46,7 @@ from training.history import lap_files, race_results, read_laps
 from training.laptime import ahead_rows, anchor_table, circuit_codes, extend_model, race_cars
 from training.race_states import _stops, state_at
 from training.wear import fit_wear_scale
-from training.wet.scoring import crossover_lap_error
+from training.wet.backtest import crossover_lap_error
 
 STRATEGY_LAP = 5  # the stop-count and sequence advice is taken after this lap
 PCTS = (25, 50, 75)
