@@ -118,6 +118,7 @@ function pickDefined(obj) {
 }
 
 function applySnapshot(s) {
+  state.snapshots = (state.snapshots || 0) + 1;
   state.info = s.info;
   state.track = s.track_status;
   state.lastSeq = s.seq;
@@ -140,6 +141,8 @@ async function loadHistory(upto) {
     const r = await window.pitwallAuth.fetch(`/sessions/${encodeURIComponent(key)}/race-chart`);
     if (!r.ok || key !== state.key) return;
     loadRaceChart(await r.json(), upto);
+    // The stored track status may lag the live one: a period the page saw end stays ended.
+    if (state.track) trackChange(state.track.state, leaderLapNow(state.track.event_time?.session_time));
     markDirty("race");
   } catch (e) { /* no database: the charts fill from the live laps */ }
 }

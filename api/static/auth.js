@@ -64,6 +64,7 @@
       r = await fetch(url, withToken(opts));
       if (r.status !== 401) return r;
     }
+    if (!document.getElementById("login")) return r;  // a page without the form: say 401
     await whenSignedIn(true);
     return fetch(url, withToken(opts));
   }

@@ -59,6 +59,6 @@ function chartAxes(xLabel, yUnit) {
   const ticks = { stroke: "#232a35" };
   return [
     { stroke: "#8a93a3", grid, ticks, label: xLabel, labelSize: 18 },
-    { stroke: "#8a93a3", grid, ticks, size: 46, values: (u, v) => v.map((x) => x + (yUnit || "")) },
+    { stroke: "#8a93a3", grid, ticks, size: 58, values: (u, v) => v.map((x) => x + (yUnit || "")) },
   ];
 }

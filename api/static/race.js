@@ -103,7 +103,7 @@ function planned(rec, r, x, y, rowH, total) {
   if (win) {
     out.push(`<rect class="window" x="${x(Math.max(win.open_lap - 1, now))}" y="${y}" width="${Math.max(x(win.close_lap) - x(Math.max(win.open_lap - 1, now)), 1)}" height="${rowH}"><title>pit window L${win.open_lap}-${win.close_lap}, best L${win.best_lap}</title></rect>`);
   }
-  const seg = (from, to, compound) => (to > from ? `<rect class="plan" x="${x(from)}" y="${y + 3}" width="${x(to) - x(from) - 1}" height="${rowH - 6}" stroke="${compoundColour(compound)}"><title>plan: ${esc(compound || "?")} laps ${from + 1}-${to}</title></rect>` : "");
+  const seg = (from, to, compound) => (to > from ? `<rect class="plan" x="${x(from) + 1}" y="${y + 4}" width="${Math.max(x(to) - x(from) - 2, 1)}" height="${rowH - 8}" stroke="${compoundColour(compound)}"><title>plan: ${esc(compound || "?")} laps ${from + 1}-${to}</title></rect>` : "");
   out.push(seg(now, stop, r.compound || rec.compound));
   if (win) out.push(seg(stop, total, rec.recommended_compound));
   return out.join("");

@@ -88,7 +88,7 @@ function towerRow(r, ctx) {
     <td class="pos" data-label="P">${r.out ? "OUT" : esc(r.position ?? "")}</td>
     <td class="drv" data-label="Driver"${title}><i style="background:${esc(ctx.colour(r.driver))}"></i>${esc(r.driver)}</td>
     ${gapCell(r)}
-    <td class="num int" data-label="Int">${r.out || r.interval == null || r.laps_down ? "" : "+" + Number(r.interval).toFixed(3)}</td>
+    <td class="num int" data-label="Int">${r.out || r.interval == null || r.laps_down || !r.gap_to_leader ? "" : "+" + Number(r.interval).toFixed(3)}</td>
     <td class="num last ${r.out ? "" : markClass(r.lap_mark)}" data-label="Last">${r.out ? "" : lapTimeText(r.last_lap_time)}</td>
     <td class="num best-lap ${best}" data-label="Best">${lapTimeText(r.best_lap_time)}</td>
     ${sectorCells(r)}

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -88,9 +89,11 @@ class HistoryIngest:
     """``pitwall ingest ergast`` of the local Ergast tables, in its own process beside the
     replay (its log in the state directory); recorded, so a killed demo's is reaped."""
 
-    def __init__(self, registry: ProcessRegistry, settings: Settings) -> None:
+    def __init__(
+        self, registry: ProcessRegistry, settings: Settings, source: Path | None = None
+    ) -> None:
         self.registry = registry
-        self.source = settings.data_dir / "ergast" / "data"
+        self.source = source or settings.data_dir / "ergast" / "data"
         self.log = settings.state_dir / "logs" / "ergast-ingest.log"
         self.proc: subprocess.Popen | None = None
         self.started = 0.0
@@ -121,6 +124,10 @@ class HistoryIngest:
             console.print(f"[green]✓[/] Ergast history loaded ({took:.0f} s): pre-race pages ready")
         elif code > 0:
             console.print(f"[red]The Ergast ingest failed ({code}); see {self.log}[/]")
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The ingest's exit code once it is done (None: it never started)."""
+        return self.proc.wait(timeout) if self.proc is not None else None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
