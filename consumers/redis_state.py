@@ -159,9 +159,9 @@ class StateWriter:
         """After a batch: the gaps of the sessions it touched that became old or fresh again,
         stored and published as standings updates."""
         for key in self.touched:
-            info = self.info.get(key) or {}
             rows = list(self.standings[key].values())
-            for row in standings.mark_old_gaps(rows, self.line(key), info.get("total_laps")):
+            laps = self._info(key).get("total_laps")
+            for row in standings.mark_old_gaps(rows, self.line(key), laps):
                 payload = row.model_dump()
                 pipe.hset(session_key_name(key, "standings"), row.driver, orjson.dumps(payload))
                 payload.update(produced_at=None, source="gap_marks")
