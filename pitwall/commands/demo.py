@@ -103,6 +103,7 @@ class HistoryIngest:
             console.print(f"[yellow]No Ergast tables in {self.source}: no pre-race data[/]")
             return
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()  # before it starts: its group is ours from then on
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pitwall.cli", "ingest", "ergast", str(self.source)],
             env=env,
@@ -111,7 +112,6 @@ class HistoryIngest:
             start_new_session=True,
             preexec_fn=lambda: os.nice(10),  # behind the live pipeline on a busy machine
         )
-        self.started = time.time()
         self.registry.record("ergast-ingest", self.proc.pid)
         console.print(f"Loading the Ergast history in the background (log: {self.log})")
         threading.Thread(target=self._report, args=(self.proc,), daemon=True).start()

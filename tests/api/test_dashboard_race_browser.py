@@ -136,6 +136,8 @@ async def test_planner_races_a_chosen_stop(mid_race: Page, live_race: LiveRace) 
         dist = outcome["position_distribution"]
         assert len(dist) == running and sum(dist) == pytest.approx(1.0, abs=0.01)
         assert 0 <= outcome["win_prob"] <= outcome["podium_prob"] <= 1
+    await page.locator("#planner").scroll_into_view_if_needed()
+    await shoot(page, "live-planner-1600")
     bars = await page.locator("[data-testid=planner-distribution] rect").count()
     assert bars == 2 * running
     shown = await page.inner_text("#planner-result")
