@@ -88,6 +88,9 @@ HISTORY_DDL: tuple[str, ...] = (
         model_version text NOT NULL, kind text NOT NULL DEFAULT 'live',
         generated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (race_id, moment, driver_id))""",
+    # the chances of the baseline the model starts from (grid slot, championship order)
+    "ALTER TABLE predictions ADD COLUMN IF NOT EXISTS base_win double precision",
+    "ALTER TABLE predictions ADD COLUMN IF NOT EXISTS base_podium double precision",
     """CREATE TABLE IF NOT EXISTS prediction_accuracy (
         race_id integer NOT NULL REFERENCES races, moment text NOT NULL,
         model_version text NOT NULL, kind text NOT NULL, predicted_winner integer,
