@@ -79,6 +79,15 @@ class ModelConfig:
             raise ValueError(f"podium must be one of {PODIUM_METHODS}")
         if not 1 <= self.places <= 3:
             raise ValueError("ranks must be 1, 2 or 3")
+        known = set(features_for(self.moment)) | {"log_base"}
+        if self.moment == "post":
+            known |= {"pole", "log_base_x_pole"}
+        unknown = [
+            c for c in self.columns if c not in known and c.removeprefix("log_") not in known
+        ]
+        if unknown:
+            # before qualifying nothing of the grid may be read: the rows of a race run hold it
+            raise ValueError(f"{unknown} are not known {self.moment}-qualifying")
 
     @property
     def places(self) -> int:

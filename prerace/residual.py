@@ -13,12 +13,14 @@ baseline.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from prerace.calibration import group_index
@@ -72,8 +74,10 @@ class Standardiser:
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     def fit(self, x: np.ndarray) -> Standardiser:
-        self.center = np.nan_to_num(np.nanmean(x, axis=0)) if len(x) else np.zeros(x.shape[1])
-        self.scale = np.nan_to_num(np.nanstd(x, axis=0)) + 1e-9
+        with warnings.catch_warnings():  # a column without any value yet: centre 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.center = np.nan_to_num(np.nanmean(x, axis=0))
+            self.scale = np.nan_to_num(np.nanstd(x, axis=0)) + 1e-9
         return self
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -178,7 +182,7 @@ class BinaryResidual:
         def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
             s = off + dot(x, beta)
             ll = w * (y * s - np.logaddexp(0.0, s))
-            p = 1.0 / (1.0 + np.exp(-s))
+            p = expit(s)
             grad = tdot(x, w * (y - p))
             return -ll.sum() + 0.5 * self.ridge * beta @ beta, -grad + self.ridge * beta
 
@@ -187,4 +191,4 @@ class BinaryResidual:
 
     def chances(self, x_raw: np.ndarray, base: np.ndarray) -> np.ndarray:
         s = self._offset(base) + dot(self.std(x_raw), self.beta)
-        return 1.0 / (1.0 + np.exp(-s))
+        return expit(s)

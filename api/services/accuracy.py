@@ -28,10 +28,18 @@ ACCURACY_SQL = """
 
 
 async def _latest_season(conn: AsyncConnection) -> int:
-    latest = await history.rows(
-        conn,
-        "SELECT max(r.season) AS season FROM prediction_accuracy a JOIN races r USING (race_id)",
-    )
+    """The latest season with accuracy recorded; while an ingest is loading the history and
+    none is recorded yet, ``Unavailable`` says so."""
+    try:
+        latest = await history.rows(
+            conn,
+            "SELECT max(r.season) AS season FROM prediction_accuracy a "
+            "JOIN races r USING (race_id)",
+        )
+    except Unavailable:
+        if await history.loading(conn):
+            raise Unavailable(history.LOADING) from None
+        raise
     season = latest[0]["season"] if latest else None
     if season is None and await history.loading(conn):
         raise Unavailable(history.LOADING)

@@ -51,8 +51,8 @@ const baseName = (b) => BASE_NAMES[b] || String(b || "baseline").replace("_", " 
 function chanceBar(kind, model, base) {
   const tick = base == null ? "" : `<div class="tick" style="left:${Math.min(100, base)}%"></div>`;
   const diff = base == null ? "" : ` <span class="${model >= base ? "up" : "down"}">${model >= base ? "+" : ""}${(model - base).toFixed(1)}</span>`;
-  return `<div class="track-bar"><div class="fill ${kind}" style="width:${model}%"></div>${tick}`
-    + `<span class="val">${pct(model)}${base == null ? "" : ` <span class="base">vs ${pct(base)}</span>`}${diff}</span></div>`;
+  return `<div class="chance-cell"><div class="track-bar thin"><div class="fill ${kind}" style="width:${model}%"></div>${tick}</div>`
+    + `<div class="vals"><b>${pct(model)}</b>${base == null ? "" : ` <span class="base">vs ${pct(base)}</span>`}${diff}</div></div>`;
 }
 
 /* While the history is being loaded (make demo ingests it in the background), say so and

@@ -202,6 +202,9 @@ def test_the_model_contains_its_baseline(recent) -> None:
         free = WinnerModel(ModelConfig(moment=moment)).fit(train)
         assert not np.allclose(free.predict(test)["p_win"], base(test)["p_win"], atol=1e-3)
         assert abs(free.coefficients()["log_base"]) > 0
+    # before qualifying, nothing of the grid (the rows of a race run hold it)
+    with pytest.raises(ValueError, match="not known pre-qualifying"):
+        ModelConfig(moment="pre", adjust=("log_base", "front_row"))
 
 
 def test_race_scores_by_hand() -> None:
