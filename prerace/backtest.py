@@ -54,6 +54,71 @@ class BacktestResult:
         s = self.scores(season)
         return paired_difference(s["model"], s[baseline], metric)
 
+    def checks(self) -> list[Check]:
+        """What the model must show against its baselines (``REQUIRED``), each judged here.
+
+        Pooled: the model's mean below the baseline's (top 1: at least the baseline's). Per
+        season (``per_season``): the model no worse than the baseline beyond the season's
+        bootstrap interval, i.e. the interval of model minus baseline reaches 0 or below.
+        """
+        out = []
+        for metric, baseline, per_season in REQUIRED[self.moment]:
+            if per_season:
+                for season in self.seasons:
+                    d = self.versus(baseline, metric, season)
+                    out.append(Check(metric, baseline, season, d["mean"], d["lo"] <= 0, d))
+                continue
+            d = self.versus(baseline, metric)
+            ok = d["mean"] >= 0 if metric == "top1" else d["mean"] < 0
+            out.append(Check(metric, baseline, None, d["mean"], ok, d))
+        return out
+
+
+@dataclass(frozen=True)
+class Check:
+    """One of ``REQUIRED``: the model minus ``baseline`` on ``metric`` (a season's or pooled,
+    with its 95% interval) and whether it passes."""
+
+    metric: str
+    baseline: str
+    season: int | None
+    difference: float
+    passed: bool
+    interval: dict[str, float]
+
+    def describe(self) -> str:
+        where = "pooled" if self.season is None else str(self.season)
+        if self.season is not None:
+            rule = "not worse beyond the season's interval"
+        else:
+            rule = "at least" if self.metric == "top1" else "below"
+        i = self.interval
+        return (
+            f"{where}: {self.metric} {rule} {self.baseline}: model - {self.baseline} "
+            f"{i['mean']:+.4f} [{i['lo']:+.4f}, {i['hi']:+.4f}]"
+        )
+
+
+#: (metric, baseline, judged per season) the model must show, per moment (issue 38): after
+#: qualifying against the grid slot it contains and "pole wins"; before it against the
+#: championship order it contains and climatology.
+REQUIRED: dict[str, list[tuple[str, str, bool]]] = {
+    "post": [
+        ("win_brier", "grid_slot", False),
+        ("win_log_loss", "grid_slot", False),
+        ("win_brier", "grid_slot", True),
+        ("win_log_loss", "grid_slot", True),
+        ("top1", "pole_wins", False),
+        ("podium_brier", "grid_slot", False),
+    ],
+    "pre": [
+        ("win_brier", "championship", False),
+        ("win_log_loss", "championship", False),
+        ("win_brier", "climatology", False),
+        ("win_log_loss", "climatology", False),
+    ],
+}
+
 
 def race_order(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per race (``race_id``, ``season``, ``round``) in calendar order."""

@@ -107,6 +107,17 @@ def markdown(result: BacktestResult) -> str:
     return "\n".join(lines)
 
 
+def checks(result: BacktestResult, markdown: bool = False) -> str:
+    """The must-show checks (``BacktestResult.checks``), one line each, and how many pass."""
+    done = result.checks()
+    lines = [
+        f"{'- ' if markdown else ''}{'PASS' if c.passed else 'FAIL'} {c.describe()}" for c in done
+    ]
+    passed = sum(c.passed for c in done)
+    lines.append(f"{passed} of {len(done)} checks pass ({MOMENT_TITLES[result.moment]})")
+    return "\n".join(lines)
+
+
 def as_json(result: BacktestResult) -> dict[str, Any]:
     """Per season and pooled: every forecast's means and intervals, and the model minus the
     contained baseline."""
@@ -127,4 +138,14 @@ def as_json(result: BacktestResult) -> dict[str, Any]:
         "baseline": result.contained,
         "seasons": {str(s): block(s) for s in result.seasons},
         "pooled": block(None),
+        "checks": [
+            {
+                "metric": c.metric,
+                "baseline": c.baseline,
+                "season": c.season,
+                "model_minus_baseline": c.interval,
+                "passed": c.passed,
+            }
+            for c in result.checks()
+        ],
     }

@@ -98,7 +98,8 @@ def backtest(
 ) -> None:
     """Walk-forward back-test: each race predicted by models trained only on the races before
     it (earlier seasons and the season's earlier rounds), then scored; one row per season and
-    the pooled row, 95% bootstrap intervals over races.
+    the pooled row, 95% bootstrap intervals over races, then the checks the model must pass
+    against them (``prerace.backtest.REQUIRED``).
 
     Beside the model, baselines computed in the same run from the same history: after
     qualifying the grid slot's win/podium rate (the model's starting point), "pole wins" and
@@ -124,8 +125,10 @@ def backtest(
             _print_races(r, _names(history))
         if markdown:
             print(f"\n{len(years)} season(s), {MOMENT_TITLES[m]}\n\n{render.markdown(r)}")
+            print(f"\n{render.checks(r, markdown=True)}")
         else:
             out.print(render.rich_table(r))
+            out.print(render.checks(r), highlight=False)
     out.print(
         f"[dim]model versions: {results[moments[0]].predictions['model_version'].nunique()}"
         " (one per race, retrained)[/]"
