@@ -19,7 +19,7 @@ MEAN = 1500.0
 
 @dataclass(frozen=True)
 class EloConfig:
-    """Elo parameters (K chosen by walk-forward over 2018-2023, ``benchmarks/RESULTS.md``)."""
+    """Elo parameters (K chosen by walk-forward over 2014-2022, ``benchmarks/RESULTS.md``)."""
 
     k_driver: float = 32.0
     k_constructor: float = 24.0
