@@ -61,24 +61,28 @@ def fmt(metric: str, s: dict[str, float] | None, interval: bool = False) -> str:
     return f"{text} [{f(s['lo'])}, {f(s['hi'])}]" if interval else text
 
 
-def header(moment: str) -> list[str]:
+def _columns(moment: str, metrics: tuple[str, ...] | None) -> list[tuple[str, tuple, bool]]:
+    return [c for c in COLUMNS[moment] if metrics is None or c[0] in metrics]
+
+
+def header(moment: str, metrics: tuple[str, ...] | None = None, sep: str = ": ") -> list[str]:
     cols = ["season", "races"]
     contained = "grid" if moment == "post" else "champ."
-    for metric, shown, diff in COLUMNS[moment]:
-        cols += [f"{METRIC_NAMES[metric]}: {LABELS[name]}" for name in shown]
+    for metric, shown, diff in _columns(moment, metrics):
+        cols += [f"{METRIC_NAMES[metric]}{sep}{LABELS[name]}" for name in shown]
         if diff:
-            cols.append(f"{METRIC_NAMES[metric]}: model - {contained} [95%]")
+            cols.append(f"{METRIC_NAMES[metric]}{sep}model - {contained} [95%]")
     return cols
 
 
-def rows(result: BacktestResult) -> list[list[str]]:
+def rows(result: BacktestResult, metrics: tuple[str, ...] | None = None) -> list[list[str]]:
     """One row per season, then the pooled row (module docstring)."""
     out = []
     for season in [*result.seasons, None]:
         summary = result.summary(season)
         n = len(result.scores(season)["model"])
         cells = ["pooled" if season is None else str(season), str(n)]
-        for metric, shown, diff in COLUMNS[result.moment]:
+        for metric, shown, diff in _columns(result.moment, metrics):
             cells += [fmt(metric, summary[name].get(metric)) for name in shown]
             if diff:
                 d = result.versus(result.contained, metric, season)
@@ -87,15 +91,31 @@ def rows(result: BacktestResult) -> list[list[str]]:
     return out
 
 
-def rich_table(result: BacktestResult) -> Table:
+#: The metrics of each terminal table (all in one would not fit a terminal's width).
+TERMINAL_SPLIT = {
+    "post": (("win_brier", "win_log_loss"), ("top1", "podium_brier", "top3")),
+    "pre": (("win_brier",), ("win_log_loss",), ("top1", "podium_brier")),
+}
+
+
+def rich_tables(result: BacktestResult) -> list[Table]:
+    """The win scores, then top 1 and the podium's, each a table narrow enough for a
+    terminal (one row per season and the pooled row)."""
     seasons = result.seasons
     span = f"{seasons[0]}-{seasons[-1]}" if len(seasons) > 1 else str(seasons[0])
-    t = Table(title=f"{span} walk-forward, {MOMENT_TITLES[result.moment]}: mean per race")
-    for i, col in enumerate(header(result.moment)):
-        t.add_column(col, justify="left" if i == 0 else "right")
-    for r in rows(result):
-        t.add_row(*r, style="bold" if r[0] == "pooled" else None)
-    return t
+    tables = []
+    for metrics in TERMINAL_SPLIT[result.moment]:
+        columns = _columns(result.moment, metrics)
+        if not columns:
+            continue
+        names = ", ".join(METRIC_NAMES[c[0]] for c in columns)
+        t = Table(title=f"{span} walk-forward, {MOMENT_TITLES[result.moment]}: {names}")
+        for i, col in enumerate(header(result.moment, metrics, sep="\n")):
+            t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+        for r in rows(result, metrics):
+            t.add_row(*r, style="bold" if r[0] == "pooled" else None)
+        tables.append(t)
+    return tables
 
 
 def markdown(result: BacktestResult) -> str:

@@ -127,7 +127,8 @@ def backtest(
             print(f"\n{len(years)} season(s), {MOMENT_TITLES[m]}\n\n{render.markdown(r)}")
             print(f"\n{render.checks(r, markdown=True)}")
         else:
-            out.print(render.rich_table(r))
+            for table in render.rich_tables(r):
+                out.print(table)
             out.print(render.checks(r), highlight=False)
     out.print(
         f"[dim]model versions: {results[moments[0]].predictions['model_version'].nunique()}"
