@@ -165,6 +165,12 @@ class RaceAccuracy(BaseModel):
     log_loss: float
     baseline_brier_score: float
     baseline_log_loss: float
+    winner_probability: float | None = Field(
+        None, description="The chance (percent) the prediction gave the actual winner."
+    )
+    baseline_winner_probability: float | None = Field(
+        None, description="The chance (percent) the baseline gave the actual winner."
+    )
     model: Scores
     baseline: Scores
     recorded_at: dt.datetime
@@ -179,7 +185,11 @@ class Interval(BaseModel):
 class Accuracy(BaseModel):
     season: int
     moment: Literal["pre", "post"]
-    baseline: str = Field(description="grid_slot after qualifying, climatology before it.")
+    baseline: str = Field(
+        description="The baseline the model starts from: grid_slot after qualifying, "
+        "championship (the championship order's rates) before it; climatology in records "
+        "made before the model contained its baseline."
+    )
     races_completed: int
     correct_winner_percentage: float | None = None
     top_3_accuracy: float | None = Field(None, description="Mean top-3 hit rate, percent.")
@@ -187,7 +197,12 @@ class Accuracy(BaseModel):
     baseline_average_brier_score: float | None = None
     average_log_loss: float | None = None
     baseline_average_log_loss: float | None = None
+    baseline_correct_winner_percentage: float | None = None
+    baseline_top_3_accuracy: float | None = None
     intervals: dict[str, Interval] = Field(
         default_factory=dict, description="95% bootstrap intervals over races of the model."
+    )
+    baseline_intervals: dict[str, Interval] = Field(
+        default_factory=dict, description="The same of the baseline."
     )
     by_race: list[RaceAccuracy]

@@ -31,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.settings import get_settings
-    from prerace.features import STREET_CIRCUITS, build_features
+    from prerace.backtest import finished
+    from prerace.feature_table import STREET_CIRCUITS, build_features
     from prerace.history import History
     from prerace.ingest.csv_source import read_directory
     from prerace.model import ModelConfig, WinnerModel
@@ -47,14 +48,16 @@ def main() -> None:
     history = full.before(race_id, keep_grid=True)  # the race itself: qualifying known
 
     started = time.perf_counter()
-    table = build_features(history)
-    done = table.rows[table.rows["win"].notna()]
-    models = {m: WinnerModel(ModelConfig(moment=m)).fit(done) for m in ("pre", "post")}
+    table = build_features(history, config=ModelConfig().features)
+    models = {
+        m: WinnerModel(ModelConfig(moment=m)).fit(finished(table.rows, m)) for m in ("pre", "post")
+    }
     setup = time.perf_counter() - started
     race = history.ordered_races().set_index("race_id").loc[race_id]
     race = {**race.to_dict(), "race_id": race_id}
     builder = table.builder
     quali = quali_seconds(history.qualifying[history.qualifying["race_id"] == race_id])
+    results = history.results[history.results["race_id"] == race_id]
     circuits = history.circuits
     street = bool(
         circuits.loc[circuits["circuit_id"] == race["circuit_id"], "circuit_ref"]
@@ -63,7 +66,7 @@ def main() -> None:
     )
 
     def fresh() -> None:
-        entrants = entrants_of(history, race_id, builder.lineup)
+        entrants = entrants_of(results, quali, builder.lineup)
         rows = builder.features(race, entrants, quali, weekend_weather(None), street)
         for model in models.values():
             model.predict(rows)

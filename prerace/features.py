@@ -2,14 +2,16 @@
 
 ``FeatureBuilder`` walks the races in order. For each race it first writes one row per
 entrant from what was known before the lights (``features``), then learns the race's result
-(``update``): Elo ratings, recent form, championship points (``points`` rules), circuit
-history and the grid-slot record. A row therefore never sees its own race's result.
+(``update``): Elo ratings, recent form and pace (``pace.PaceRecord``), championship points
+and the standings' record (``championship``), circuit history and the grid-slot record. A row
+therefore never sees its own race's result. Teams are rated under the first team of their
+line (``teams.team_keys``: Mercedes carries on Brawn's record, Aston Martin Racing Point's).
 
 Two moments share the row: the columns of ``PRE_FEATURES`` are known before qualifying; the
 ``POST_FEATURES`` add the grid and qualifying gaps (NaN while the grid is unknown).
 
-A race's entrants, qualifying times and weekend weather come from ``race_inputs``; the
-grid-slot record is ``grid_record.GridRecord``.
+A race's entrants, qualifying times and weekend weather come from ``race_inputs``; the rows of
+every race from ``build_features``'s walk (``feature_table.py``).
 """
 
 from __future__ import annotations
@@ -23,27 +25,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prerace.championship import Championship
 from prerace.grid_record import GridRecord, grid_slots
-from prerace.history import History
+from prerace.pace import KINDS, PaceRecord, quali_values, session_gaps
 from prerace.points import FIRST_SEASON, race_points, season_rules, sprint_points
-from prerace.race_inputs import entrants_of, quali_seconds, weekend_weather
 from prerace.ratings import Elo, EloConfig
 
-#: Street and semi-street circuits (``circuit_ref``): walls close, passing hard.
-STREET_CIRCUITS = frozenset(
-    {
-        "monaco", "baku", "marina_bay", "jeddah", "vegas", "valencia", "adelaide", "detroit",
-        "phoenix", "albert_park", "villeneuve", "sochi", "miami", "long_beach", "dallas",
-    }
-)  # fmt: skip
 FORM_RACES = 5
+PACE = [f"{who}_{kind}" for who in ("drv", "team") for kind in KINDS]
 
 PRE_FEATURES = [
     "n_field", "elo_driver", "elo_team", "elo_driver_gap", "elo_team_gap", "elo_sum_gap",
     "elo_driver_rank", "elo_team_rank", "elo_sum_rank", "form_pos", "form_points", "form_wins",
     "form_podiums", "form_dnf", "team_form_best", "team_form_wins", "champ_pos", "champ_gap",
-    "team_champ_pos", "circuit_starts", "circuit_wins", "circuit_pos", "team_circuit_best",
-    "street", "circuit_pole_win", "season_round", "rain_pre", "air_temp_pre",
+    "team_champ_pos", "standing", "team_standing", "standing_win_rate", "standing_podium_rate",
+    "team_standing_win_rate", "team_standing_podium_rate", *PACE, "circuit_starts",
+    "circuit_wins", "circuit_pos", "team_circuit_best", "street", "circuit_pole_win",
+    "season_round", "rain_pre", "air_temp_pre",
 ]  # fmt: skip
 POST_FEATURES = [
     *[f for f in PRE_FEATURES if not f.endswith("_pre")], "rain_post", "air_temp_post",
@@ -61,32 +59,50 @@ def features_for(moment: str) -> list[str]:
     return PRE_FEATURES if moment == "pre" else POST_FEATURES
 
 
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How fast the running state follows the races (chosen on 2014-2022, see
+    ``benchmarks/RESULTS.md``): Elo, the pace's half-life (races) and the share of the old
+    pace a new season keeps; the grid-slot and standings records start with ``grid_from``."""
+
+    elo: EloConfig = field(default_factory=EloConfig)
+    pace_half_life: float = 2.0
+    season_carry: float = 0.2
+    grid_from: int = 2000
+
+
 @dataclass
 class FeatureBuilder:
     """Running state over the races seen so far (see the module docstring)."""
 
-    elo_config: EloConfig = field(default_factory=EloConfig)
-    grid_from: int = 2000  # the grid-slot record starts with this season
+    config: FeatureConfig = field(default_factory=FeatureConfig)
+    team_key: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.elo = Elo(self.elo_config)
+        cfg = self.config
+        self.elo = Elo(cfg.elo)
+        self.pace = PaceRecord(cfg.pace_half_life, cfg.season_carry)
+        self.champ = Championship()
         self.form: dict[int, deque] = defaultdict(lambda: deque(maxlen=FORM_RACES))
         self.team_form: dict[int, deque] = defaultdict(lambda: deque(maxlen=3))
         self.circuit: dict[tuple[int, int], list[float]] = defaultdict(list)
         self.team_circuit: dict[tuple[int, int], float] = {}
-        self.points: dict[int, float] = defaultdict(float)
-        self.team_points: dict[int, float] = defaultdict(float)
         self.grid = GridRecord()
         self.season: int | None = None
         self.lineup: list[tuple[int, int]] = []
         self.rating_rows: list[tuple[int, str, int, float]] = []
 
+    def teams_of(self, constructors: Any) -> np.ndarray:
+        """The keys teams are rated under (module docstring)."""
+        return np.array([self.team_key.get(int(t), int(t)) for t in constructors], dtype=int)
+
     # -- state -------------------------------------------------------------------------
     def _start(self, season: int) -> None:
         if season != self.season:
             self.elo.start_season(season)
-            self.points.clear()
-            self.team_points.clear()
+            if self.season is not None:
+                self.pace.new_season()
+            self.champ.new_season()
             self.season = season
 
     def update(
@@ -94,34 +110,37 @@ class FeatureBuilder:
         race: Mapping[str, Any],
         results: pd.DataFrame,
         sprint: pd.DataFrame | None = None,
+        quali: pd.DataFrame | None = None,
     ) -> None:
-        """Learn one race's results (and its sprint's) after its rows were written."""
+        """Learn one race's results (its sprint's, its qualifying's) after its rows."""
         season, rnd, circuit = int(race["season"]), int(race["round"]), int(race["circuit_id"])
         self._start(season)
         res = results.sort_values("position_order")
-        drivers = res["driver_id"].astype(int).tolist()
-        teams = res["constructor_id"].astype(int).tolist()
+        drivers = res["driver_id"].astype(int).to_numpy()
+        real_teams = res["constructor_id"].astype(int).tolist()
+        teams = self.teams_of(real_teams)
         order = res["position_order"].to_numpy(float)
         pos = res["position"].to_numpy(float)
-        self.elo.update(drivers, teams, order)
-        for table, kind in ((self.elo.drivers, "driver"), (self.elo.constructors, "constructor")):
-            ids = drivers if kind == "driver" else sorted(set(teams))
-            self.rating_rows += [(int(race["race_id"]), kind, i, table.get(i)) for i in ids]
+        self.elo.update(drivers.tolist(), teams.tolist(), order)
+        self._rating_rows(int(race["race_id"]), drivers, real_teams, teams)
         rules_ok = season >= FIRST_SEASON
         pts = (
             race_points(season, rnd, pos, res.get("rank"), res.get("points"))
             if rules_ok
             else res["points"].fillna(0).to_numpy(float)
         )
-        top = season_rules(season).race[0] if rules_ok else 10.0
         n = len(res)
+        if season >= self.config.grid_from:
+            self.grid.add(circuit, grid_slots(res["grid"], n), pos)
+            self.champ.record(drivers, teams, pos)
+        self._learn_pace(drivers, teams, res["grid"].to_numpy(float), order, pts, quali)
+        top = season_rules(season).race[0] if rules_ok else 10.0
         best_team: dict[int, float] = {}
         for d, t, o, p, pt in zip(drivers, teams, order, pos, pts, strict=True):
             finished = bool(np.isfinite(p))
             self.form[d].append((o / n, pt / top, p == 1, p <= 3, not finished))
             self.circuit[(d, circuit)].append(o)
-            self.points[d] += pt
-            self.team_points[t] += pt
+            self.champ.score(d, t, pt)
             best_team[t] = min(best_team.get(t, np.inf), p if finished else o)
         for t, b in best_team.items():
             self.team_form[t].append(b)
@@ -129,16 +148,47 @@ class FeatureBuilder:
         if sprint is not None and len(sprint) and rules_ok:
             for d, t, pt in zip(
                 sprint["driver_id"].astype(int),
-                sprint["constructor_id"].astype(int),
+                self.teams_of(sprint["constructor_id"]),
                 sprint_points(season, sprint["position"]),
                 strict=True,
             ):
-                self.points[d] += pt
-                self.team_points[t] += pt
-        if season >= self.grid_from:
-            slots = grid_slots(res["grid"], n)
-            self.grid.add(circuit, slots, pos)
-        self.lineup = list(zip(drivers, teams, strict=True))
+                self.champ.score(d, t, pt)
+        self.lineup = list(zip(drivers.tolist(), real_teams, strict=True))
+
+    def _rating_rows(
+        self, race_id: int, drivers: np.ndarray, real_teams: list[int], teams: np.ndarray
+    ) -> None:
+        """The ratings after a race, stored per driver and per constructor (under its id)."""
+        self.rating_rows += [
+            (race_id, "driver", int(d), self.elo.drivers.get(int(d))) for d in drivers
+        ]
+        shown = dict(zip(real_teams, teams.tolist(), strict=True))
+        self.rating_rows += [
+            (race_id, "constructor", t, self.elo.constructors.get(k))
+            for t, k in sorted(shown.items())
+        ]
+
+    def _learn_pace(
+        self,
+        drivers: np.ndarray,
+        teams: np.ndarray,
+        grid: np.ndarray,
+        order: np.ndarray,
+        pts: np.ndarray,
+        quali: pd.DataFrame | None,
+    ) -> None:
+        """One race's qualifying pace, places and points into the pace record."""
+        n = len(drivers)
+        times = place = None
+        if quali is not None and len(quali):
+            times = quali_times(drivers, quali, ["q1_s", "q2_s", "q3_s"])
+            if "position" in quali:
+                place = quali_times(drivers, quali, ["position"])[:, 0]
+        values = quali_values(grid, times, place)
+        values["finish_share"] = (order - 1.0) / max(1, n - 1)
+        top = np.nanmax(pts) if len(pts) and np.nanmax(pts) > 0 else 1.0
+        values["points_share"] = np.nan_to_num(pts) / top
+        self.pace.add(drivers, teams, values)
 
     # -- rows --------------------------------------------------------------------------
     def features(
@@ -159,19 +209,23 @@ class FeatureBuilder:
             # a new season's first race: ratings regress, the championship starts at zero
             self._start(season)
         drivers = entrants["driver_id"].astype(int).to_numpy()
-        teams = entrants["constructor_id"].astype(int).to_numpy()
+        real_teams = entrants["constructor_id"].astype(int).to_numpy()
+        teams = self.teams_of(real_teams)
         n = len(drivers)
         cols: dict[str, Any] = {
             "race_id": np.full(n, int(race["race_id"])),
             "season": np.full(n, season),
             "round": np.full(n, int(race["round"])),
             "driver_id": drivers,
-            "constructor_id": teams,
+            "constructor_id": real_teams,
             "n_field": np.full(n, float(n)),
         }
         cols.update(self._rating_columns(drivers, teams))
         cols.update(self._form_columns(drivers, teams))
-        cols.update(self._championship_columns(drivers, teams))
+        cols.update(self.champ.columns(drivers, teams))
+        for kind in KINDS:
+            cols[f"drv_{kind}"] = self.pace.values("driver", kind, drivers)
+            cols[f"team_{kind}"] = self.pace.values("team", kind, teams)
         cols.update(self._circuit_columns(drivers, teams, circuit))
         cols["street"] = np.full(n, float(street))
         cols["circuit_pole_win"] = np.full(n, self.grid.circuit_pole_win(circuit))
@@ -181,7 +235,7 @@ class FeatureBuilder:
             cols[k] = np.full(n, weather.get(k, math.nan))
         grid = entrants["grid"].to_numpy(float) if "grid" in entrants else np.full(n, np.nan)
         cols.update(self._grid_columns(grid, teams, cols["elo_sum_rank"]))
-        cols["quali_gap"], cols["quali_gap_q1"] = self._quali_gaps(drivers, quali)
+        cols["quali_gap"], cols["quali_gap_q1"] = quali_gaps(drivers, quali)
         return pd.DataFrame(cols)
 
     def _rating_columns(self, drivers: np.ndarray, teams: np.ndarray) -> dict[str, np.ndarray]:
@@ -206,36 +260,23 @@ class FeatureBuilder:
 
     def _form_columns(self, drivers: np.ndarray, teams: np.ndarray) -> dict[str, np.ndarray]:
         """Recent form of each driver (last ``FORM_RACES``) and team (last three)."""
-        n = len(drivers)
+        nan5 = (math.nan,) * 5
+        form = np.array(
+            [np.mean(f, axis=0) if (f := self.form.get(d)) else nan5 for d in drivers], float
+        ).reshape(len(drivers), 5)
         cols: dict[str, np.ndarray] = {}
-        form = np.array([self._form(d) for d in drivers], dtype=float).reshape(n, 5)
         for i, name in enumerate(("pos", "points", "wins", "podiums", "dnf")):
             cols[f"form_{name}"] = form[:, i]
-        team_form = np.array([self._team_form(t) for t in teams], dtype=float).reshape(n, 2)
-        cols["team_form_best"], cols["team_form_wins"] = team_form[:, 0], team_form[:, 1]
+        # wins and podiums are counts over the window, not shares
+        counts = np.array([len(self.form.get(d) or ()) for d in drivers], float)
+        cols["form_wins"] = cols["form_wins"] * counts
+        cols["form_podiums"] = cols["form_podiums"] * counts
+        best = [np.array(f, float) if (f := self.team_form.get(t)) else None for t in teams]
+        cols["team_form_best"] = np.array([b.mean() if b is not None else math.nan for b in best])
+        cols["team_form_wins"] = np.array(
+            [float((b == 1).sum()) if b is not None else math.nan for b in best]
+        )
         return cols
-
-    def _championship_columns(
-        self, drivers: np.ndarray, teams: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Places in the drivers' and constructors' championships (NaN before the first
-        race of a season) and the gap to the leader as a share of the leader's points."""
-        champ = np.array([self.points.get(d, 0.0) for d in drivers])
-        team_champ = np.array([self.team_points.get(t, 0.0) for t in teams])
-        started = bool(self.points)
-        leader = max(self.points.values()) if started else 0.0
-        all_points = sorted(self.points.values(), reverse=True)
-        all_team = sorted(self.team_points.values(), reverse=True)
-
-        def place(value: float, table: list[float]) -> float:
-            return float(1 + sum(v > value for v in table)) if started else math.nan
-
-        n = len(drivers)
-        return {
-            "champ_pos": np.array([place(p, all_points) for p in champ]),
-            "champ_gap": (leader - champ) / max(leader, 1.0) if started else np.full(n, np.nan),
-            "team_champ_pos": np.array([place(p, all_team) for p in team_champ]),
-        }
 
     def _circuit_columns(
         self, drivers: np.ndarray, teams: np.ndarray, circuit: int
@@ -282,111 +323,23 @@ class FeatureBuilder:
         cols["teammate_grid_delta"] = slots - other
         return cols
 
-    def _form(self, driver: int) -> tuple[float, float, float, float, float]:
-        f = self.form.get(driver)
-        if not f:
-            return (math.nan, math.nan, math.nan, math.nan, math.nan)
-        arr = np.array(f, dtype=float)
-        return (
-            arr[:, 0].mean(),
-            arr[:, 1].mean(),
-            arr[:, 2].sum(),
-            arr[:, 3].sum(),
-            arr[:, 4].mean(),
-        )
 
-    def _team_form(self, team: int) -> tuple[float, float]:
-        f = self.team_form.get(team)
-        if not f:
-            return (math.nan, math.nan)
-        arr = np.array(f, dtype=float)
-        return (float(arr.mean()), float((arr == 1).sum()))
-
-    @staticmethod
-    def _quali_gaps(drivers: np.ndarray, quali: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
-        """Gap (%) of each driver's best qualifying lap to the pole time, and in Q1 alone.
-
-        ``quali`` holds ``driver_id`` and the session times in seconds (``q1_s``, ``q2_s``,
-        ``q3_s``; see ``quali_seconds``)."""
-        nan = np.full(len(drivers), np.nan)
-        if quali is None or quali.empty:
-            return nan, nan
-        ids = quali["driver_id"].to_numpy()
-        times = quali[["q1_s", "q2_s", "q3_s"]].to_numpy(float)
-        with np.errstate(all="ignore"):
-            best = np.fmin.reduce(times, axis=1)
-        q1 = times[:, 0]
-        if not np.isfinite(best).any():
-            return nan, nan
-        where = {d: i for i, d in enumerate(ids)}
-        idx = np.array([where.get(d, -1) for d in drivers])
-        found = idx >= 0
-        gap, gap1 = nan.copy(), nan.copy()
-        gap[found] = 100 * (best[idx[found]] / np.nanmin(best) - 1)
-        if np.isfinite(q1).any():
-            gap1[found] = 100 * (q1[idx[found]] / np.nanmin(q1) - 1)
-        return gap, gap1
+def quali_gaps(drivers: np.ndarray, quali: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+    """Gap (%) of each driver's qualifying to the fastest, session by session
+    (``pace.session_gaps``), and in Q1 alone. ``quali`` holds ``driver_id`` and the session
+    times in seconds (``q1_s``, ``q2_s``, ``q3_s``; see ``quali_seconds``)."""
+    nan = np.full(len(drivers), np.nan)
+    if quali is None or quali.empty:
+        return nan, nan
+    times = quali_times(drivers, quali, ["q1_s", "q2_s", "q3_s"])
+    return session_gaps(times), session_gaps(times[:, :1])
 
 
-@dataclass
-class FeatureTable:
-    """Rows of every race from ``since`` (targets where the race is run) and the builder's
-    state after the last race run (ready for the next one)."""
-
-    rows: pd.DataFrame
-    builder: FeatureBuilder
-
-
-def build_features(
-    history: History,
-    since: int = 2010,
-    elo: EloConfig | None = None,
-    warmup_from: int = 1991,
-    grid_from: int = 2000,
-) -> FeatureTable:
-    """Walk every race from ``warmup_from``; rows for races from season ``since``.
-
-    A race's row uses the grid when the history has it (its results or qualifying), so
-    ``pre`` and ``post`` models read the same rows with different columns.
-    """
-    builder = FeatureBuilder(elo or EloConfig(), grid_from=grid_from)
-    races = history.ordered_races()
-    races = races[races["season"] >= warmup_from]
-    res_by_race = dict(tuple(history.results.groupby("race_id")))
-    spr = history.sprint_results
-    spr_by_race = dict(tuple(spr.groupby("race_id"))) if spr is not None else {}
-    q = history.qualifying
-    q_by_race = dict(tuple(quali_seconds(q).groupby("race_id"))) if q is not None else {}
-    w = history.weather
-    w_by_race = dict(tuple(w.groupby("race_id"))) if w is not None and len(w) else {}
-    street_ids: set[int] = set()
-    if history.circuits is not None:
-        c = history.circuits
-        street_ids = set(c.loc[c["circuit_ref"].isin(STREET_CIRCUITS), "circuit_id"].astype(int))
-    out = []
-    for row in races.to_dict("records"):
-        rid = int(row["race_id"])
-        if row["season"] >= since:
-            entrants = entrants_of(history, rid, builder.lineup)
-            if len(entrants):
-                frame = builder.features(
-                    row,
-                    entrants,
-                    q_by_race.get(rid),
-                    weekend_weather(w_by_race.get(rid)),
-                    street=int(row["circuit_id"]) in street_ids,
-                )
-                res = res_by_race.get(rid)
-                if res is not None:
-                    won = res.set_index("driver_id")["position"]
-                    p = frame["driver_id"].map(won)
-                    frame["win"] = (p == 1).astype(float)
-                    frame["podium"] = (p <= 3).astype(float)
-                    frame["position"] = p
-                else:
-                    frame["win"] = frame["podium"] = frame["position"] = math.nan
-                out.append(frame)
-        if row["has_results"]:
-            builder.update(row, res_by_race[rid], spr_by_race.get(rid))
-    rows = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
-    return FeatureTable(rows, builder)
+def quali_times(drivers: np.ndarray, quali: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """The ``cols`` of ``quali`` for each of ``drivers`` (NaN rows for those not in it)."""
+    where = {int(d): i for i, d in enumerate(quali["driver_id"].to_numpy())}
+    idx = np.array([where.get(int(d), -1) for d in drivers], dtype=int)
+    values = np.vstack([np.asarray(quali[c], dtype=float) for c in cols]).T
+    out = np.full((len(drivers), len(cols)), np.nan)
+    out[idx >= 0] = values[idx[idx >= 0]]
+    return out

@@ -1,8 +1,10 @@
-"""The grid-slot record of the winner model: how often each grid slot (and each circuit's
-pole) has won or reached the podium over the races seen.
+"""How often each slot of an order has won or reached the podium over the races seen: the
+grid (and each circuit's pole), and the championships' orders before the race.
 
-``FeatureBuilder`` (``features.py``) keeps one and updates it after each race from the season
-its ``grid_from`` names; thin slots are pulled towards the field's average rate.
+These are the baselines' rates: the grid slot's after qualifying, the drivers' and the
+constructors' standing before it (``baselines.py``). ``FeatureBuilder`` (``features.py``)
+keeps one record of each and updates it after each race from the season its ``grid_from``
+names; thin slots are pulled towards the field's average rate.
 """
 
 from __future__ import annotations
@@ -13,30 +15,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MAX_SLOT = 26  # grid slots tracked for the grid-slot record (pit-lane starts go last)
+MAX_SLOT = 26  # slots tracked (pit-lane starts and drivers without a standing go last)
 
 
 @dataclass
-class GridRecord:
-    """Wins and podiums from each grid slot (and each circuit's pole) over the races seen."""
+class SlotRecord:
+    """Wins and podiums from each slot of an order (1 = first) over the races seen."""
 
     starts: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
     wins: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
     podiums: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
     races: int = 0
     field_total: int = 0
-    pole_races: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    pole_wins: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, circuit: int, slots: np.ndarray, position: np.ndarray) -> None:
-        won, podium = position == 1, position <= 3
+    def add_slots(self, slots: np.ndarray, position: np.ndarray) -> None:
+        """One race: each entrant's slot and finishing position (NaN: not classified)."""
+        pos = np.asarray(position, dtype=float)
         np.add.at(self.starts, slots, 1)
-        np.add.at(self.wins, slots, won.astype(float))
-        np.add.at(self.podiums, slots, podium.astype(float))
+        np.add.at(self.wins, slots, (pos == 1).astype(float))
+        np.add.at(self.podiums, slots, (pos <= 3).astype(float))
         self.races += 1
         self.field_total += len(slots)
-        self.pole_races[circuit] += 1
-        self.pole_wins[circuit] += int(bool(won[slots == 1].any()))
 
     def rates(self, slots: np.ndarray, strength: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed win and podium rate of each slot: ``strength`` pseudo-starts at the
@@ -46,6 +45,20 @@ class GridRecord:
         win = (self.wins[slots] + strength / mean_field) / (s + strength)
         podium = (self.podiums[slots] + 3 * strength / mean_field) / (s + strength)
         return win, podium
+
+
+@dataclass
+class GridRecord(SlotRecord):
+    """The grid slots' record, and each circuit's pole-to-win record."""
+
+    pole_races: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    pole_wins: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, circuit: int, slots: np.ndarray, position: np.ndarray) -> None:
+        self.add_slots(slots, position)
+        won = np.asarray(position, dtype=float) == 1
+        self.pole_races[circuit] += 1
+        self.pole_wins[circuit] += int(bool(won[slots == 1].any()))
 
     def circuit_pole_win(self, circuit: int, strength: float = 3.0) -> float:
         overall = sum(self.pole_wins.values()) / max(1, sum(self.pole_races.values()))

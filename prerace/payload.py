@@ -11,9 +11,16 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.winner import DriverChance, MomentPrediction, RacePrediction
+from schemas.winner import BASELINES, DriverChance, MomentPrediction, RacePrediction
 
 MOMENT_ORDER = ("pre", "post")
+#: A race's stored predictions as ``race_prediction`` reads them (one parameter: race_id).
+PREDICTIONS_SQL = (
+    "SELECT moment, driver_id, constructor_id, grid, p_win, p_podium, base_win, base_podium, "
+    "model_version, kind, generated_at FROM predictions WHERE race_id = %s"
+)
+#: A race's finishing positions (one parameter: race_id).
+RESULTS_SQL = "SELECT driver_id, position FROM results WHERE race_id = %s"
 
 
 def _lookup(frame: pd.DataFrame | None, key: str) -> dict[int, dict[str, Any]]:
@@ -28,6 +35,10 @@ def _text(value: Any) -> str | None:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
+def _pct(value: Any, cap: float = 100.0) -> float | None:
+    return None if value is None or pd.isna(value) else round(min(cap, 100 * float(value)), 2)
+
+
 def race_prediction(
     race: Mapping[str, Any],
     circuit: str | None,
@@ -35,11 +46,20 @@ def race_prediction(
     drivers: pd.DataFrame | None,
     constructors: pd.DataFrame | None,
     completed: bool,
+    results: pd.DataFrame | None = None,
+    notice: str | None = None,
 ) -> RacePrediction:
-    """``preds``: one row per moment and driver (``moment``, ``driver_id``,
-    ``constructor_id``, ``grid``, ``p_win``, ``p_podium``, ``model_version``, ``kind``,
-    ``generated_at``); ``drivers``/``constructors`` give the names."""
+    """``preds``: one row per moment and driver (``PREDICTIONS_SQL``'s columns);
+    ``drivers``/``constructors`` give the names, ``results`` (``driver_id``, ``position``)
+    where each finished once the race is run."""
     people, teams = _lookup(drivers, "driver_id"), _lookup(constructors, "constructor_id")
+    finish = {}
+    if results is not None and len(results):
+        finish = {
+            int(d): int(p)
+            for d, p in zip(results["driver_id"], results["position"], strict=True)
+            if not pd.isna(p)
+        }
     moments = []
     for moment in MOMENT_ORDER:
         m = preds[preds["moment"] == moment].sort_values(["p_win", "p_podium"], ascending=False)
@@ -61,6 +81,9 @@ def race_prediction(
                     grid=None if pd.isna(r.grid) else int(r.grid),
                     win_probability=round(100 * float(r.p_win), 2),
                     podium_probability=round(min(100.0, 100 * float(r.p_podium)), 2),
+                    baseline_win_probability=_pct(getattr(r, "base_win", None)),
+                    baseline_podium_probability=_pct(getattr(r, "base_podium", None)),
+                    finish_position=finish.get(int(r.driver_id)),
                 )
             )
         moments.append(
@@ -69,6 +92,7 @@ def race_prediction(
                 model_version=str(m["model_version"].iloc[0]),
                 kind=str(m["kind"].iloc[0]),
                 generated_at=pd.Timestamp(m["generated_at"].max()).to_pydatetime(),
+                baseline=BASELINES[moment],
                 predictions=chances,
             )
         )
@@ -89,4 +113,5 @@ def race_prediction(
         generated_at=latest.generated_at,
         predictions=latest.predictions,
         moments=moments,
+        notice=notice,
     )

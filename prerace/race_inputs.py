@@ -11,8 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from prerace.history import History
-
 
 def quali_seconds(qualifying: pd.DataFrame) -> pd.DataFrame:
     """``qualifying`` with ``q1_s``, ``q2_s``, ``q3_s``: the lap times in seconds."""
@@ -26,21 +24,22 @@ def quali_seconds(qualifying: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def entrants_of(history: History, race_id: int, lineup: list[tuple[int, int]]) -> pd.DataFrame:
-    """Who takes part in ``race_id``, with the grid where it is known (module docstring)."""
-    res = history.results[history.results["race_id"] == race_id]
-    if len(res):
+def entrants_of(
+    results: pd.DataFrame | None,
+    qualifying: pd.DataFrame | None,
+    lineup: list[tuple[int, int]],
+) -> pd.DataFrame:
+    """Who takes part in a race, from its ``results`` and ``qualifying`` rows (either may be
+    None), with the grid where it is known (module docstring)."""
+    if results is not None and len(results):
         # by driver, never in the results' finishing order (ties would leak the winner)
-        out = res[["driver_id", "constructor_id", "grid"]].sort_values("driver_id")
+        out = results[["driver_id", "constructor_id", "grid"]].sort_values("driver_id")
         return out.reset_index(drop=True)
-    q = history.qualifying
-    if q is not None:
-        rows = q[q["race_id"] == race_id]
-        if len(rows):
-            out = rows[["driver_id", "constructor_id", "position"]].rename(
-                columns={"position": "grid"}
-            )
-            return out.sort_values("driver_id").reset_index(drop=True)
+    if qualifying is not None and len(qualifying):
+        out = qualifying[["driver_id", "constructor_id", "position"]].rename(
+            columns={"position": "grid"}
+        )
+        return out.sort_values("driver_id").reset_index(drop=True)
     lineup_frame = pd.DataFrame(lineup, columns=["driver_id", "constructor_id"])
     return lineup_frame.sort_values("driver_id").reset_index(drop=True).assign(grid=np.nan)
 

@@ -19,13 +19,21 @@ MEAN = 1500.0
 
 @dataclass(frozen=True)
 class EloConfig:
-    """Elo parameters (K chosen by walk-forward over 2018-2023, ``benchmarks/RESULTS.md``)."""
+    """Elo parameters (K chosen by walk-forward over 2014-2022, ``benchmarks/RESULTS.md``)."""
 
     k_driver: float = 32.0
     k_constructor: float = 24.0
     newcomer_offset: float = -100.0  # a driver/team's first rating relative to MEAN
     season_regression_driver: float = 0.2  # share of the distance to MEAN taken back each winter
     season_regression_constructor: float = 0.35
+    #: K is (1 + early_boost) times larger at a season's first race, fading with
+    #: ``early_races`` races: a new car's pace moves the ratings at once
+    early_boost: float = 0.0
+    early_races: float = 3.0
+
+    def k_factor(self, races_done: int) -> float:
+        """The multiplier of K after ``races_done`` races of the season."""
+        return 1.0 + self.early_boost * float(np.exp(-races_done / self.early_races))
 
 
 def pairwise_update(ratings: np.ndarray, order: np.ndarray, k: float) -> np.ndarray:
@@ -57,9 +65,9 @@ class EloTable:
     def get_many(self, keys: Sequence[Hashable]) -> np.ndarray:
         return np.array([self.get(k) for k in keys], dtype=float)
 
-    def update(self, keys: Sequence[Hashable], order: Sequence[float]) -> None:
+    def update(self, keys: Sequence[Hashable], order: Sequence[float], boost: float = 1.0) -> None:
         current = self.get_many(keys)
-        delta = pairwise_update(current, np.asarray(order, dtype=float), self.k)
+        delta = pairwise_update(current, np.asarray(order, dtype=float), self.k * boost)
         for key, value in zip(keys, current + delta, strict=True):
             self.ratings[key] = float(value)
 
@@ -74,6 +82,7 @@ class Elo:
 
     config: EloConfig = field(default_factory=EloConfig)
     season: int | None = None
+    races_done: int = 0  # races of the current season learnt
 
     def __post_init__(self) -> None:
         c = self.config
@@ -87,6 +96,8 @@ class Elo:
         if self.season is not None and season != self.season:
             self.drivers.new_season()
             self.constructors.new_season()
+        if season != self.season:
+            self.races_done = 0
         self.season = season
 
     def update(
@@ -97,9 +108,11 @@ class Elo:
     ) -> None:
         """One race: each starter's driver, constructor and final order (1 = winner)."""
         order = np.asarray(position_order, dtype=float)
-        self.drivers.update(list(drivers), order)
+        boost = self.config.k_factor(self.races_done)
+        self.races_done += 1
+        self.drivers.update(list(drivers), order, boost)
         best: dict[Hashable, float] = {}
         for team, pos in zip(constructors, order, strict=True):
             best[team] = min(best.get(team, np.inf), pos)
         teams = list(best)
-        self.constructors.update(teams, [best[t] for t in teams])
+        self.constructors.update(teams, [best[t] for t in teams], boost)

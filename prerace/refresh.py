@@ -29,13 +29,13 @@ import pandas as pd
 import psycopg
 
 from prerace import baselines
-from prerace.backtest import race_order
-from prerace.features import build_features
+from prerace.backtest import finished, race_order
+from prerace.feature_table import build_features
 from prerace.history import History
 from prerace.ingest.store import read_frame, read_history, upsert
 from prerace.metrics import race_scores
 from prerace.model import ModelConfig, WinnerModel
-from prerace.payload import race_prediction
+from prerace.payload import PREDICTIONS_SQL, race_prediction
 from prerace.points import FIRST_SEASON, standings
 from schemas.winner import RacePrediction
 from schemas.winner import race_cache_key as cache_key
@@ -61,6 +61,12 @@ def default_configs() -> dict[str, ModelConfig]:
     return {m: ModelConfig(moment=m) for m in MOMENTS}
 
 
+def contained_baseline(rows: pd.DataFrame, moment: str) -> pd.DataFrame:
+    """The chances of the baseline the ``moment``'s model starts from (``baselines``)."""
+    name = baselines.CONTAINED[moment]
+    return baselines.FOR_MOMENT[moment][name](rows)
+
+
 def refresh(
     conn: psycopg.Connection,
     redis: Any | None = None,
@@ -82,7 +88,7 @@ def refresh(
     if history.results.empty:
         return report
     say("ratings and features")
-    table = build_features(history)
+    table = build_features(history, config=configs["post"].features)
     rows = table.rows
     with conn.transaction():
         ratings = pd.DataFrame(
@@ -117,12 +123,11 @@ def refresh(
         rid = int(nxt["race_id"])
         report.next_race_id = rid
         these = rows[rows["race_id"] == rid]
-        done = rows[rows["win"].notna()]
         for moment in MOMENTS:
             if these.empty or (moment == "post" and not bool(these["grid_known"].iloc[0])):
                 continue
             say(f"training the {moment}-qualifying model")
-            model = WinnerModel(configs[moment]).fit(done)
+            model = WinnerModel(configs[moment]).fit(finished(rows, moment))
             preds = model.predict(these)
             n = _store_predictions(conn, these, preds, moment, model, "live")
             report.model_versions[moment] = model.version
@@ -201,7 +206,7 @@ def _record_accuracy(
     merged = these.merge(stored, on="driver_id", how="left")
     merged[["p_win", "p_podium"]] = merged[["p_win", "p_podium"]].fillna(0.0)
     scores = race_scores(merged["p_win"], merged["p_podium"], merged["position"])
-    base = baselines.grid_slot(these) if moment == "post" else baselines.climatology(these)
+    base = contained_baseline(these, moment)
     base_scores = race_scores(base["p_win"], base["p_podium"], these["position"])
     actual = these.loc[these["position"] == 1, "driver_id"]
     record = {
@@ -212,7 +217,7 @@ def _record_accuracy(
         "predicted_winner": int(merged.loc[merged["p_win"].idxmax(), "driver_id"]),
         "actual_winner": int(actual.iloc[0]) if len(actual) else None,
         **scores,
-        "baseline": "grid_slot" if moment == "post" else "climatology",
+        "baseline": baselines.CONTAINED[moment],
         **{f"baseline_{k}": v for k, v in base_scores.items()},
     }
     upsert(conn, "prediction_accuracy", pd.DataFrame([record]), touch=("recorded_at",))
@@ -229,7 +234,14 @@ def _store_predictions(
 ) -> int:
     """Write one race's predictions and the model's record; rows added or changed."""
     frame = preds.merge(rows[["driver_id", "constructor_id", "grid"]], on="driver_id")
-    frame = frame.assign(moment=moment, model_version=model.version, kind=kind)
+    base = contained_baseline(rows, moment).set_index("driver_id")
+    frame = frame.assign(
+        moment=moment,
+        model_version=model.version,
+        kind=kind,
+        base_win=frame["driver_id"].map(base["p_win"]).round(6).to_numpy(),
+        base_podium=frame["driver_id"].map(base["p_podium"]).round(6).to_numpy(),
+    )
     if moment == "pre":
         frame["grid"] = None  # not known before qualifying, even for a race since run
     frame["p_win"] = frame["p_win"].round(6)
@@ -263,12 +275,7 @@ def _store_predictions(
 
 def race_payload(conn: psycopg.Connection, history: History, race_id: int) -> RacePrediction | None:
     """The served document of one race's stored predictions (None when it has none)."""
-    preds = read_frame(
-        conn,
-        "SELECT moment, driver_id, constructor_id, grid, p_win, p_podium, model_version, kind, "
-        "generated_at FROM predictions WHERE race_id = %s",
-        (race_id,),
-    )
+    preds = read_frame(conn, PREDICTIONS_SQL, (race_id,))
     if preds.empty:
         return None
     race = history.races[history.races["race_id"] == race_id].iloc[0]
@@ -283,4 +290,5 @@ def race_payload(conn: psycopg.Connection, history: History, race_id: int) -> Ra
         history.drivers,
         history.constructors,
         completed=bool((history.results["race_id"] == race_id).any()),
+        results=history.results[history.results["race_id"] == race_id],
     )

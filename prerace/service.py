@@ -19,6 +19,7 @@ import psycopg
 
 from prerace.history import History
 from prerace.ingest.store import LoadReport
+from prerace.loading import loading
 from prerace.refresh import RefreshReport
 
 Say = Callable[[str], None]
@@ -82,7 +83,7 @@ def ingest(
     ingest changed anything (or no next-race prediction is stored), run the update."""
     from prerace.ingest.store import ensure_schema, load_tables
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn, loading(conn):
         ensure_schema(conn)
         report = load_tables(conn, tables)
         frame = weather() if weather is not None else None
@@ -145,7 +146,7 @@ def run_refresh(
     database_url: str, redis_url: str | None, backfill: list[int] | None, say: Say
 ) -> RefreshReport:
     """The update by hand, on the stored history; NoHistoryError before any ingest."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn, loading(conn):
         try:
             return refresh_cached(conn, redis_url, None, backfill, say)
         except psycopg.errors.UndefinedTable:
@@ -169,27 +170,35 @@ def display_names(history: History) -> dict[str, dict[int, str]]:
 def next_race_chances(history: History, top: int) -> dict[str, Any] | None:
     """Win and podium chances of the ``top`` drivers for the next race (the first without
     results), from models trained on every finished race: before qualifying (``pre``) and,
-    once its grid is known, after it (``post``). None when the calendar has no next race."""
-    from prerace.features import build_features
+    once its grid is known, after it (``post``), each beside the baseline it starts from.
+    None when the calendar has no next race."""
+    from prerace.backtest import finished
+    from prerace.baselines import CONTAINED, FOR_MOMENT
+    from prerace.feature_table import build_features
     from prerace.model import ModelConfig, WinnerModel
 
     nxt = history.next_race()
     if nxt is None:
         return None
-    table = build_features(history).rows
+    table = build_features(history, config=ModelConfig().features).rows
     these = table[table["race_id"] == int(nxt["race_id"])]
-    done = table[table["win"].notna()]
     codes = display_names(history)["drivers"]
     doc = {"race_id": int(nxt["race_id"]), "season": int(nxt["season"]), "round": int(nxt["round"])}
     doc["race_name"] = str(nxt["name"])
     for m in ("pre", "post"):
         if m == "post" and not bool(these["grid_known"].iloc[0]):
             continue
-        model = WinnerModel(ModelConfig(moment=m)).fit(done)
-        p = model.predict(these).merge(these[["driver_id", "grid"]], on="driver_id")
+        model = WinnerModel(ModelConfig(moment=m)).fit(finished(table, m))
+        base = FOR_MOMENT[m][CONTAINED[m]](these)
+        p = model.predict(these).assign(
+            grid=these["grid"].to_numpy(),
+            base_win=base["p_win"].to_numpy(),
+            base_podium=base["p_podium"].to_numpy(),
+        )
         p = p.sort_values("p_win", ascending=False).head(top)
         doc[m] = {
             "model_version": model.version,
+            "baseline": CONTAINED[m],
             "predictions": [
                 {
                     "driver_id": int(r.driver_id),
@@ -197,6 +206,8 @@ def next_race_chances(history: History, top: int) -> dict[str, Any] | None:
                     "grid": None if math.isnan(r.grid) else int(r.grid),
                     "win_probability": round(100 * r.p_win, 2),
                     "podium_probability": round(100 * r.p_podium, 2),
+                    "baseline_win_probability": round(100 * r.base_win, 2),
+                    "baseline_podium_probability": round(100 * r.base_podium, 2),
                 }
                 for r in p.itertuples(index=False)
             ],

@@ -16,6 +16,9 @@ from pydantic import BaseModel, Field
 Moment = Literal["pre", "post"]
 
 MOMENT_NAMES = {"pre": "before qualifying", "post": "after qualifying"}
+#: The baseline each moment's model starts from (``prerace.baselines``): the championship
+#: order's rates before qualifying, the grid slot's after it.
+BASELINES = {"pre": "championship", "post": "grid_slot"}
 
 
 def race_cache_key(race_id: int) -> str:
@@ -33,6 +36,21 @@ class DriverChance(BaseModel):
     grid: int | None = Field(None, description="Starting slot when the grid is known.")
     win_probability: float = Field(ge=0, le=100, description="Chance to win, in percent.")
     podium_probability: float = Field(ge=0, le=100, description="Chance of a top 3, percent.")
+    baseline_win_probability: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="The baseline's chance to win, in percent (the "
+        "moment's ``baseline``): what the model starts from.",
+    )
+    baseline_podium_probability: float | None = Field(
+        None, ge=0, le=100, description="The baseline's chance of a top 3, in percent."
+    )
+    finish_position: int | None = Field(
+        None,
+        description="Where the driver finished, once the race is run (null: not "
+        "classified, or not run yet).",
+    )
 
 
 class MomentPrediction(BaseModel):
@@ -43,6 +61,12 @@ class MomentPrediction(BaseModel):
         "afterwards by a model trained only on the races before it (walk-forward)."
     )
     generated_at: datetime
+    baseline: str | None = Field(
+        None,
+        description="The baseline the model starts from: grid_slot (the grid slot's "
+        "historical rates) after qualifying, championship (the rates of each place in the "
+        "drivers' championship) before it.",
+    )
     predictions: list[DriverChance] = Field(description="Highest win chance first.")
 
 
@@ -61,3 +85,8 @@ class RacePrediction(BaseModel):
         description="The latest moment's chances (after qualifying when the grid is known)."
     )
     moments: list[MomentPrediction]
+    notice: str | None = Field(
+        None,
+        description="Why this race is shown where another was asked for (the next "
+        "race, when the calendar has none ahead or none with predictions).",
+    )

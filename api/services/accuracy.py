@@ -4,6 +4,7 @@ prediction beside the baseline's, with season means and bootstrap intervals
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -11,8 +12,9 @@ from psycopg import AsyncConnection
 
 from api.history_models import Accuracy, Interval, RaceAccuracy, Scores
 from api.services import history
-from api.services.errors import NotFound
-from prerace.metrics import METRICS, summarize
+from api.services.errors import NotFound, Unavailable
+from prerace.metrics import CLIP, METRICS, summarize
+from schemas.winner import BASELINES
 
 ACCURACY_SQL = """
     SELECT a.*, r.round, r.name AS race_name,
@@ -26,14 +28,32 @@ ACCURACY_SQL = """
 
 
 async def _latest_season(conn: AsyncConnection) -> int:
-    latest = await history.rows(
-        conn,
-        "SELECT max(r.season) AS season FROM prediction_accuracy a JOIN races r USING (race_id)",
-    )
+    """The latest season with accuracy recorded; while an ingest is loading the history and
+    none is recorded yet, ``Unavailable`` says so."""
+    try:
+        latest = await history.rows(
+            conn,
+            "SELECT max(r.season) AS season FROM prediction_accuracy a "
+            "JOIN races r USING (race_id)",
+        )
+    except Unavailable:
+        if await history.loading(conn):
+            raise Unavailable(history.LOADING) from None
+        raise
     season = latest[0]["season"] if latest else None
+    if season is None and await history.loading(conn):
+        raise Unavailable(history.LOADING)
     if season is None:
         raise NotFound("no accuracy recorded yet: run `pitwall ingest ergast`")
     return season
+
+
+def _winner_chance(log_loss: float | None) -> float | None:
+    """The chance (percent) given to the winner, from the race's win log-loss (-ln of it;
+    chances under ``CLIP`` read as ``CLIP``)."""
+    if log_loss is None or not math.isfinite(log_loss):
+        return None
+    return round(100 * max(CLIP, math.exp(-log_loss)), 2)
 
 
 def _race_accuracy(r: dict[str, Any]) -> RaceAccuracy:
@@ -51,6 +71,8 @@ def _race_accuracy(r: dict[str, Any]) -> RaceAccuracy:
         log_loss=r["win_log_loss"],
         baseline_brier_score=r["baseline_win_brier"],
         baseline_log_loss=r["baseline_win_log_loss"],
+        winner_probability=_winner_chance(r["win_log_loss"]),
+        baseline_winner_probability=_winner_chance(r["baseline_win_log_loss"]),
         model=Scores(**{m: r[m] for m in METRICS}),
         baseline=Scores(**{m: r[f"baseline_{m}"] for m in METRICS}),
         recorded_at=r["recorded_at"],
@@ -66,8 +88,12 @@ def _season_means(doc: Accuracy, rows: list[dict[str, Any]]) -> None:
     doc.top_3_accuracy = round(100 * model["top3"]["mean"], 2)
     doc.average_brier_score = model["win_brier"]["mean"]
     doc.average_log_loss = model["win_log_loss"]["mean"]
-    doc.baseline_average_brier_score = float(frame["baseline_win_brier"].mean())
-    doc.baseline_average_log_loss = float(frame["baseline_win_log_loss"].mean())
+    base = summarize(frame[[f"baseline_{m}" for m in METRICS]].rename(columns=lambda c: c[9:]))
+    doc.baseline_intervals = {k: Interval(**v) for k, v in base.items()}
+    doc.baseline_average_brier_score = base["win_brier"]["mean"]
+    doc.baseline_average_log_loss = base["win_log_loss"]["mean"]
+    doc.baseline_correct_winner_percentage = round(100 * base["top1"]["mean"], 2)
+    doc.baseline_top_3_accuracy = round(100 * base["top3"]["mean"], 2)
 
 
 async def accuracy(conn: AsyncConnection, season: int | None, moment: str) -> Accuracy:
@@ -81,7 +107,7 @@ async def accuracy(conn: AsyncConnection, season: int | None, moment: str) -> Ac
     doc = Accuracy(
         season=season,
         moment=moment,
-        baseline="grid_slot" if moment == "post" else "climatology",
+        baseline=rows[-1]["baseline"] if rows else BASELINES[moment],
         races_completed=len(by_race),
         by_race=by_race,
     )

@@ -14,10 +14,15 @@ from psycopg import AsyncConnection, errors
 
 from api.queries import fetch
 from api.services.errors import NotFound, Unavailable
-from prerace.payload import race_prediction
+from prerace.loading import LOADING_LOCK, LOADING_SQL
+from prerace.payload import PREDICTIONS_SQL, RESULTS_SQL, race_prediction
 from schemas.winner import RacePrediction, race_cache_key
 
 NO_HISTORY = "no F1 history in the database yet: run `pitwall ingest ergast`"
+LOADING = (
+    "the F1 history is being loaded into the database (`pitwall ingest ergast` is running, "
+    "as `make demo` starts it in the background); this page fills in once it is done"
+)
 #: The last race with results, as a CTE.
 LAST_RUN = """
     last_run AS (SELECT r.season, r.round FROM races r
@@ -89,6 +94,12 @@ async def next_race_id(conn: AsyncConnection) -> int | None:
     return int(found[0]["race_id"]) if found else None
 
 
+async def loading(conn: AsyncConnection) -> bool:
+    """Whether an ingest is writing the history right now (``prerace.loading``)."""
+    found = await fetch(conn, LOADING_SQL, LOADING_LOCK)
+    return bool(found and found[0]["loading"])
+
+
 async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePrediction | None:
     """A race's served prediction: from Redis, else built from PostgreSQL and cached."""
     if redis is not None:
@@ -96,12 +107,7 @@ async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePre
         if cached:
             return RacePrediction.model_validate_json(cached)
     info = await race(conn, race_id)
-    preds = await rows(
-        conn,
-        "SELECT moment, driver_id, constructor_id, grid, p_win, p_podium, model_version, kind, "
-        "generated_at FROM predictions WHERE race_id = %s",
-        race_id,
-    )
+    preds = await rows(conn, PREDICTIONS_SQL, race_id)
     if not preds:
         return None
     ids = sorted({p["driver_id"] for p in preds})
@@ -115,6 +121,7 @@ async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePre
     constructors = await rows(
         conn, "SELECT constructor_id, name FROM constructors WHERE constructor_id = ANY(%s)", teams
     )
+    results = await rows(conn, RESULTS_SQL, race_id)
     doc = race_prediction(
         {**info, "name": info["race_name"]},
         info["circuit"],
@@ -122,23 +129,61 @@ async def prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePre
         pd.DataFrame(drivers),
         pd.DataFrame(constructors),
         completed=bool(info["completed"]),
+        results=pd.DataFrame(results, columns=["driver_id", "position"]),
     )
     if redis is not None:
         await redis.set(race_cache_key(race_id), doc.model_dump_json())
     return doc
 
 
+async def latest_predicted_race(conn: AsyncConnection) -> int | None:
+    """The latest race run that has predictions stored (None when none has)."""
+    found = await rows(
+        conn,
+        """
+        SELECT r.race_id FROM races r
+        WHERE EXISTS (SELECT 1 FROM predictions p WHERE p.race_id = r.race_id)
+          AND EXISTS (SELECT 1 FROM results x WHERE x.race_id = r.race_id)
+        ORDER BY r.season DESC, r.round DESC LIMIT 1
+        """,
+    )
+    return int(found[0]["race_id"]) if found else None
+
+
 async def next_race_prediction(conn: AsyncConnection, redis: Any) -> RacePrediction:
-    """The prediction of the next race (the first after the last one with results)."""
-    race_id = await next_race_id(conn)
-    if race_id is None:
-        raise NotFound("no race after the last one with results in the calendar")
-    doc = await prediction(conn, redis, race_id)
-    if doc is None:
+    """The prediction of the next race (the first after the last one with results); when
+    the calendar has none ahead, or none with predictions yet, the latest race run with
+    predictions, beside its result (``notice`` says so). While an ingest is loading the
+    history and nothing can be shown yet, ``Unavailable`` says so."""
+    try:
+        race_id = await next_race_id(conn)
+        doc = await prediction(conn, redis, race_id) if race_id is not None else None
+        if doc is not None:
+            return doc
+        latest = await latest_predicted_race(conn)
+    except Unavailable:
+        if await loading(conn):
+            raise Unavailable(LOADING) from None
+        raise
+    if latest is None:
+        if await loading(conn):
+            raise Unavailable(LOADING)
+        if race_id is None:
+            raise NotFound(f"no race in the calendar and no prediction stored yet; {NO_HISTORY}")
         raise NotFound(
             f"no prediction stored for the next race ({race_id}): run `pitwall ingest ergast`"
         )
-    return doc
+    shown = await prediction(conn, redis, latest)
+    if shown is None:  # deleted between the two reads
+        raise NotFound("no prediction stored yet: run `pitwall ingest ergast`")
+    why = (
+        "No race ahead in the calendar"
+        if race_id is None
+        else "No prediction for the next race yet"
+    )
+    return shown.model_copy(
+        update={"notice": f"{why}: the latest race with predictions, beside its result."}
+    )
 
 
 async def stored_prediction(conn: AsyncConnection, redis: Any, race_id: int) -> RacePrediction:

@@ -44,32 +44,61 @@ function plotSize(el, height = 300) {
 }
 
 /* ------------------------------------------------------------ next race */
+const BASE_NAMES = { grid_slot: "grid slot", championship: "championship order", climatology: "climatology" };
+const baseName = (b) => BASE_NAMES[b] || String(b || "baseline").replace("_", " ");
+
+/* A bar of the model's chance with a tick at the baseline's, and both values. */
+function chanceBar(kind, model, base) {
+  const tick = base == null ? "" : `<div class="tick" style="left:${Math.min(100, base)}%"></div>`;
+  const diff = base == null ? "" : ` <span class="${model >= base ? "up" : "down"}">${model >= base ? "+" : ""}${(model - base).toFixed(1)}</span>`;
+  return `<div class="chance-cell"><div class="track-bar thin"><div class="fill ${kind}" style="width:${model}%"></div>${tick}</div>`
+    + `<div class="vals"><b>${pct(model)}</b>${base == null ? "" : ` <span class="base">vs ${pct(base)}</span>`}${diff}</div></div>`;
+}
+
+/* While the history is being loaded (make demo ingests it in the background), say so and
+ * look again every 10 s. */
+function retryWhileLoading(err, el, again) {
+  const msg = String(err.message || err);
+  if (!/being loaded/.test(msg)) return false;
+  el.innerHTML = `<div class="empty loading" data-testid="loading">${esc(msg)}. Checking again every 10 s…</div>`;
+  view.loading = msg;
+  setTimeout(again, 10_000);
+  return true;
+}
+
 async function nextRace() {
   const race = query.get("race");
   const main = $("chances");
   try {
     const doc = await getJSON(race ? `/api/v1/predictions/race/${encodeURIComponent(race)}` : "/api/v1/predictions/next-race");
     view.data = doc;
+    view.loading = null;
     const moments = doc.moments.map((m) => m.moment);
     let moment = moments[moments.length - 1];
     $("race-title").textContent = `${doc.season} ${doc.race_name}`;
     $("race-sub").innerHTML = `Round ${doc.round} · ${esc(doc.race_date || "")} · ${esc(doc.circuit || "")} · `
       + `<span class="badge ${doc.status === "completed" ? "done" : "next"}">${doc.status}</span>`;
+    $("notice").innerHTML = doc.notice ? `<div class="notice" data-testid="notice">${esc(doc.notice)}</div>` : "";
+    const done = doc.status === "completed";
     const toggle = $("moment-toggle");
     toggle.innerHTML = moments.map((m) => `<button data-m="${m}">${m === "pre" ? "Before qualifying" : "After qualifying"}</button>`).join("");
     const draw = () => {
       const m = doc.moments.find((x) => x.moment === moment);
       view.moment = moment;
       for (const b of toggle.querySelectorAll("button")) b.classList.toggle("on", b.dataset.m === moment);
-      $("model-meta").textContent = `${m.model_version} · ${m.kind} · ${new Date(m.generated_at).toLocaleString()}`;
+      const base = baseName(m.baseline);
+      $("model-meta").textContent = `${m.model_version} · ${m.kind} · ${new Date(m.generated_at).toLocaleString()}`
+        + ` · tick and "vs": the ${base} baseline the model starts from`;
       const rows = m.predictions.map((p, i) => `
-        <div class="chance" data-driver="${esc(p.code || p.driver_id)}">
+        <div class="chance${done ? " done" : ""}" data-driver="${esc(p.code || p.driver_id)}">
           <span class="muted">${i + 1}</span><span class="name">${esc(p.driver_name)}</span>
           <span class="team">${esc(p.team || "")}</span><span class="muted">${p.grid ?? "–"}</span>
-          <div class="track-bar"><div class="fill win" style="width:${p.win_probability}%"></div><span class="val">${pct(p.win_probability)}</span></div>
-          <div class="track-bar"><div class="fill podium" style="width:${p.podium_probability}%"></div><span class="val">${pct(p.podium_probability)}</span></div>
+          ${chanceBar("win", p.win_probability, p.baseline_win_probability)}
+          ${chanceBar("podium", p.podium_probability, p.baseline_podium_probability)}
+          ${done ? `<span class="result ${p.finish_position === 1 ? "won" : p.finish_position <= 3 ? "podium" : ""}">${p.finish_position ? `P${p.finish_position}` : "DNF"}</span>` : ""}
         </div>`).join("");
-      main.innerHTML = `<div class="chance head"><span>#</span><span>Driver</span><span>Team</span><span>Grid</span><span>Win</span><span>Podium</span></div>${rows}`;
+      main.innerHTML = `<div class="chance head${done ? " done" : ""}"><span>#</span><span>Driver</span><span>Team</span><span>Grid</span>`
+        + `<span>Win (model vs ${esc(base)})</span><span>Podium (model vs ${esc(base)})</span>${done ? "<span>Result</span>" : ""}</div>${rows}`;
       const withGrid = m.predictions.filter((p) => p.grid != null).sort((a, b) => a.grid - b.grid);
       $("grid").innerHTML = withGrid.length
         ? withGrid.map((p) => `<div class="slot"><b>P${p.grid}</b>${esc(p.code || p.driver_name)} <span class="muted">${esc(p.team || "")}</span></div>`).join("")
@@ -79,6 +108,7 @@ async function nextRace() {
     draw();
     view.ready = true;
   } catch (err) {
+    if (retryWhileLoading(err, main, nextRace)) return;
     fail(main, err);
     view.error = String(err.message || err);
   }
@@ -124,17 +154,23 @@ async function accuracy() {
       $("season").value = doc.season;
       for (const b of $("acc-toggle").querySelectorAll("button")) b.classList.toggle("on", b.dataset.m === moment);
       const iv = doc.intervals || {};
-      const ci = (k, f) => (iv[k] ? `95% CI ${f(iv[k].lo)} – ${f(iv[k].hi)}` : "");
+      const biv = doc.baseline_intervals || {};
+      const ci = (ivs, k, f) => (ivs[k] ? `95% CI ${f(ivs[k].lo)} – ${f(ivs[k].hi)}` : "");
       const cmp = (a, b) => (a == null || b == null ? "" : a < b ? "better" : "worse");
+      const more = (a, b) => (a == null || b == null ? "" : a > b ? "better" : a < b ? "worse" : "");
+      const base = baseName(doc.baseline);
       $("cards").innerHTML = `
-        <div class="card"><div class="k">Races</div><div class="v">${doc.races_completed}</div><div class="ci">baseline: ${esc(doc.baseline.replace("_", " "))}</div></div>
-        <div class="card"><div class="k">Winner picked</div><div class="v">${pct(doc.correct_winner_percentage)}</div><div class="ci">${ci("top1", (v) => pct(100 * v, 0))}</div></div>
-        <div class="card"><div class="k">Win Brier (baseline)</div><div class="v ${cmp(doc.average_brier_score, doc.baseline_average_brier_score)}">${num(doc.average_brier_score)}</div><div class="ci">${num(doc.baseline_average_brier_score)} · ${ci("win_brier", (v) => num(v))}</div></div>
-        <div class="card"><div class="k">Podium top-3 hit rate</div><div class="v">${pct(doc.top_3_accuracy)}</div><div class="ci">${ci("top3", (v) => pct(100 * v, 0))}</div></div>`;
+        <div class="card"><div class="k">Races</div><div class="v">${doc.races_completed}</div><div class="ci">baseline: ${esc(base)}</div></div>
+        <div class="card"><div class="k">Winner picked: model · ${esc(base)}</div><div class="v"><span class="${more(doc.correct_winner_percentage, doc.baseline_correct_winner_percentage)}">${pct(doc.correct_winner_percentage)}</span> <span class="muted small">· ${pct(doc.baseline_correct_winner_percentage)}</span></div><div class="ci">${ci(iv, "top1", (v) => pct(100 * v, 0))}</div></div>
+        <div class="card"><div class="k">Win Brier: model · ${esc(base)}</div><div class="v"><span class="${cmp(doc.average_brier_score, doc.baseline_average_brier_score)}">${num(doc.average_brier_score)}</span> <span class="muted small">· ${num(doc.baseline_average_brier_score)}</span></div><div class="ci">${ci(iv, "win_brier", (v) => num(v))} · ${esc(base)} ${ci(biv, "win_brier", (v) => num(v))}</div></div>
+        <div class="card"><div class="k">Win log-loss: model · ${esc(base)}</div><div class="v"><span class="${cmp(doc.average_log_loss, doc.baseline_average_log_loss)}">${num(doc.average_log_loss, 3)}</span> <span class="muted small">· ${num(doc.baseline_average_log_loss, 3)}</span></div><div class="ci">${ci(iv, "win_log_loss", (v) => num(v, 3))}</div></div>
+        <div class="card"><div class="k">Podium top-3: model · ${esc(base)}</div><div class="v"><span class="${more(doc.top_3_accuracy, doc.baseline_top_3_accuracy)}">${pct(doc.top_3_accuracy)}</span> <span class="muted small">· ${pct(doc.baseline_top_3_accuracy)}</span></div><div class="ci">${ci(iv, "top3", (v) => pct(100 * v, 0))}</div></div>`;
       el.innerHTML = `<table><thead><tr><th>Rd</th><th>Grand Prix</th><th>Favourite</th><th>Winner</th>
-        <th class="num">Brier</th><th class="num">Baseline</th><th class="num">Log-loss</th><th class="num">Baseline</th><th>Kind</th></tr></thead>
-        <tbody>${doc.by_race.map((r) => `<tr data-race="${r.race_id}"><td>${r.round}</td><td>${esc(r.race_name)}</td>
+        <th class="num">Winner's chance: model</th><th class="num">${esc(base)}</th>
+        <th class="num">Brier</th><th class="num">${esc(base)}</th><th class="num">Log-loss</th><th class="num">${esc(base)}</th><th>Kind</th></tr></thead>
+        <tbody>${doc.by_race.map((r) => `<tr data-race="${r.race_id}"><td>${r.round}</td><td><a href="/next-race?race=${r.race_id}">${esc(r.race_name)}</a></td>
         <td class="${r.correct_winner ? "better" : ""}">${esc(r.predicted_winner || "")}</td><td>${esc(r.actual_winner || "")}</td>
+        <td class="num ${more(r.winner_probability, r.baseline_winner_probability)}">${pct(r.winner_probability)}</td><td class="num">${pct(r.baseline_winner_probability)}</td>
         <td class="num ${cmp(r.brier_score, r.baseline_brier_score)}">${num(r.brier_score)}</td><td class="num">${num(r.baseline_brier_score)}</td>
         <td class="num">${num(r.log_loss, 3)}</td><td class="num">${num(r.baseline_log_loss, 3)}</td><td class="muted">${r.kind}</td></tr>`).join("")}</tbody></table>`;
       const chart = $("acc-chart");
@@ -146,10 +182,13 @@ async function accuracy() {
         ...plotSize(chart, 280), scales: { x: { time: false } }, axes: axes("round", "win Brier"),
         series: [{ label: "round" },
           { label: "model", stroke: "#e10600", width: 2, points: { show: true } },
-          { label: doc.baseline.replace("_", " "), stroke: "#8a93a3", width: 2, dash: [6, 4], points: { show: true } }],
+          { label: baseName(doc.baseline), stroke: "#8a93a3", width: 2, dash: [6, 4], points: { show: true } }],
       }, data, chart);
       view.ready = true;
-    } catch (err) { fail(el, err); }
+    } catch (err) {
+      if (retryWhileLoading(err, el, load)) return;
+      fail(el, err);
+    }
   };
   $("acc-toggle").addEventListener("click", (e) => { if (e.target.dataset.m) { moment = e.target.dataset.m; load(); } });
   seasonControl(load, query.get("season"));

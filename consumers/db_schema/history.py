@@ -87,7 +87,18 @@ HISTORY_DDL: tuple[str, ...] = (
         grid integer, p_win double precision NOT NULL, p_podium double precision NOT NULL,
         model_version text NOT NULL, kind text NOT NULL DEFAULT 'live',
         generated_at timestamptz NOT NULL DEFAULT now(),
+        base_win double precision, base_podium double precision,
         PRIMARY KEY (race_id, moment, driver_id))""",
+    # the chances of the baseline the model starts from (grid slot, championship order), in
+    # tables made before them; altered only when missing (an ALTER waits for every reader)
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'predictions'
+                         AND column_name = 'base_win') THEN
+            ALTER TABLE predictions ADD COLUMN base_win double precision,
+                                    ADD COLUMN base_podium double precision;
+        END IF;
+    END $$""",
     """CREATE TABLE IF NOT EXISTS prediction_accuracy (
         race_id integer NOT NULL REFERENCES races, moment text NOT NULL,
         model_version text NOT NULL, kind text NOT NULL, predicted_winner integer,

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.settings import NotConfiguredError, get_settings
+from pitwall.commands._options import season_list
 from pitwall.commands._render import print_refresh, spinner
 
 if TYPE_CHECKING:
@@ -23,14 +24,6 @@ out = Console(width=None if Console().is_terminal else 150)  # wide tables in fi
 app = typer.Typer(help="Race-winner and podium chances before the lights.", no_args_is_help=True)
 
 MOMENT_TITLES = {"pre": "before qualifying", "post": "after qualifying"}
-METRIC_NAMES = {
-    "win_brier": "win Brier",
-    "win_log_loss": "win log-loss",
-    "top1": "winner in top 1",
-    "podium_brier": "podium Brier",
-    "top3": "podium top-3 hit rate",
-}
-LOWER_IS_BETTER = {"win_brier", "win_log_loss", "podium_brier"}
 
 
 def _history(ergast: Path | None) -> History:
@@ -59,93 +52,117 @@ def _history(ergast: Path | None) -> History:
         raise typer.Exit(2) from None
 
 
-def _fmt(metric: str, s: dict | None) -> str:
-    if not s:
-        return "–"
-    pct = metric in ("top1", "top3")
-    f = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.4f}")
-    return f"{f(s['mean'])} [{f(s['lo'])}, {f(s['hi'])}]"
+def _season_span(text: str) -> list[int]:
+    try:
+        years = season_list(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: use 2024, 2014-2024 or 2022,2024") from None
+    if not years or min(years) < 2000:
+        raise typer.BadParameter(f"{text!r}: the back-test covers seasons from 2000")
+    return years
 
 
-def _json_block(summary: dict, metrics=tuple(METRIC_NAMES)) -> dict:
-    return {m: round(summary[m]["mean"], 6) for m in metrics if m in summary}
+ErgastDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Directory of Ergast CSVs (default: the history in PostgreSQL).",
+        exists=True,
+        file_okay=False,
+    ),
+]
 
 
 @app.command()
 def backtest(
-    season: Annotated[int, typer.Option(min=1995, max=2100, help="Season to evaluate.")],
-    ergast: Annotated[
-        Path | None,
-        typer.Option(
-            help="Directory of Ergast CSVs (default: the history in PostgreSQL).",
-            exists=True,
-            file_okay=False,
-        ),
+    seasons: Annotated[
+        str, typer.Option(help="Seasons to evaluate: 2014-2024, 2022,2024 or 2024.")
+    ] = "2014-2024",
+    season: Annotated[
+        int | None,
+        typer.Option(min=2000, max=2100, help="One season, with a row per race."),
     ] = None,
+    ergast: ErgastDir = None,
     as_json: Annotated[
         bool,
         typer.Option(
             "--json",
-            help="Print one JSON object: season, races, model and grid_baseline (win_brier, "
-            "win_log_loss, top1, podium_brier, top3) and pole_wins (top1), after qualifying. "
-            "With --moment pre: season, races, model and climatology.",
+            help="Print one JSON object per moment: per season and pooled, every forecast's "
+            "means with 95% intervals (win_brier, win_log_loss, top1, podium_brier, top3) and "
+            "the model minus the baseline it contains.",
         ),
     ] = False,
+    markdown: Annotated[bool, typer.Option(help="Print the tables as Markdown.")] = False,
     moment: Annotated[
-        str,
-        typer.Option(help="pre (before qualifying), post (after) or both (tables only)."),
+        str, typer.Option(help="pre (before qualifying), post (after) or both.")
     ] = "both",
 ) -> None:
-    """Walk-forward back-test of a season: each race predicted by models trained only on the
-    races before it (earlier seasons and the season's earlier rounds), then scored.
+    """Walk-forward back-test: each race predicted by models trained only on the races before
+    it (earlier seasons and the season's earlier rounds), then scored; one row per season and
+    the pooled row, 95% bootstrap intervals over races, then the checks the model must pass
+    against them (``prerace.backtest.REQUIRED``).
 
-    Per race and in total (95% bootstrap intervals over races): win Brier, win log-loss,
-    winner in top 1, podium Brier and podium top-3 hit rate, beside baselines computed in
-    the same run from the same history: after qualifying the grid-slot win/podium rate and
-    "pole wins"; before qualifying climatology (every driver at the base rate, 1/field).
+    Beside the model, baselines computed in the same run from the same history: after
+    qualifying the grid slot's win/podium rate (the model's starting point), "pole wins" and
+    climatology; before qualifying the championship order's rates (its starting point: the
+    probabilistic "championship leader wins"), the constructors' order, "the leader wins"
+    and climatology (every driver 1/field).
     """
-    from prerace.service import display_names
+    from pitwall.commands import _backtest_render as render
 
     if moment not in ("pre", "post", "both"):
         raise typer.BadParameter("use pre, post or both", param_hint="--moment")
     moments = ["post", "pre"] if moment == "both" else [moment]
-    if as_json and moment == "both":
-        moments = ["post"]
+    years = [season] if season is not None else _season_span(seasons)
     history = _history(ergast)
-    results = _walk_forward(history, season, moments)
+    results = _walk_forward(history, years, moments)
     if as_json:
-        r = results[moments[0]]
-        doc = {"season": season, "races": r.races, "model": _json_block(r.summary["model"])}
-        doc[r.baseline_name] = _json_block(r.summary[r.baseline_name])
-        if "pole_wins" in r.summary:
-            doc["pole_wins"] = _json_block(r.summary["pole_wins"], ("top1",))
-        print(json.dumps(doc))
+        for m in moments:
+            print(json.dumps(render.as_json(results[m])))
         return
-    names = display_names(history)
     for m in moments:
-        _print_result(results[m], names)
+        r = results[m]
+        if season is not None and not markdown:
+            _print_races(r, _names(history))
+        if markdown:
+            print(f"\n{len(years)} season(s), {MOMENT_TITLES[m]}\n\n{render.markdown(r)}")
+            print(f"\n{render.checks(r, markdown=True)}")
+        else:
+            for table in render.rich_tables(r):
+                out.print(table)
+            out.print(render.checks(r), highlight=False)
+    out.print(
+        f"[dim]model versions: {results[moments[0]].predictions['model_version'].nunique()}"
+        " (one per race, retrained)[/]"
+    )
 
 
-def _walk_forward(history: History, season: int, moments: list[str]) -> dict[str, Any]:
-    """The season's walk-forward back-test at each moment, with a progress bar per moment;
-    exit code 2 when the season has no race with results."""
+def _names(history: History) -> dict:
+    from prerace.service import display_names
+
+    return display_names(history)
+
+
+def _walk_forward(history: History, seasons: list[int], moments: list[str]) -> dict[str, Any]:
+    """The walk-forward back-test of ``seasons`` at each moment, with a progress bar;
+    exit code 2 when none of them has a race with results."""
     from prerace.backtest import walk_forward
-    from prerace.features import build_features
+    from prerace.feature_table import build_features
     from prerace.model import ModelConfig
 
-    table = build_features(history).rows
-    season_races = table[(table["season"] == season) & table["win"].notna()]
-    if season_races.empty:
-        seasons = sorted(table.loc[table["win"].notna(), "season"].unique())
+    table = build_features(history, config=ModelConfig().features).rows
+    done = table[table["win"].notna()] if len(table) else table
+    wanted = done[done["season"].isin(seasons)] if len(done) else done
+    if wanted.empty:
+        have = sorted(done["season"].unique()) if len(done) else []
         console.print(
-            f"[red]no race of {season} with results[/]; seasons with results: "
-            f"{seasons[0]}-{seasons[-1]}"
-            if seasons
+            f"[red]no race of {seasons[0]}-{seasons[-1]} with results[/]; seasons with "
+            f"results: {have[0]}-{have[-1]}"
+            if have
             else "[red]no results[/]"
         )
         raise typer.Exit(2)
     results = {}
-    n_races = season_races["race_id"].nunique()
+    n_races = wanted["race_id"].nunique()
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -157,7 +174,7 @@ def _walk_forward(history: History, season: int, moments: list[str]) -> dict[str
             task = bar.add_task(f"{MOMENT_TITLES[m]}", total=n_races)
             results[m] = walk_forward(
                 table,
-                season,
+                seasons,
                 ModelConfig(moment=m),
                 progress=lambda msg, t=task, mm=m: bar.update(
                     t, advance=1, description=f"{MOMENT_TITLES[mm]}: {msg}"
@@ -166,77 +183,50 @@ def _walk_forward(history: History, season: int, moments: list[str]) -> dict[str
     return results
 
 
-def _print_result(r, names) -> None:
-    from prerace.metrics import paired_difference
-
+def _print_races(r, names) -> None:
+    """One row per race of a single season: winner, model's pick, scores beside the
+    contained baseline's."""
     preds = r.predictions
-    title = f"{r.season} walk-forward, {MOMENT_TITLES[r.moment]} ({r.races} races)"
-    per = Table(title=title)
-    base_label = "grid" if r.moment == "post" else "clim."
+    base = r.contained
+    label = "grid" if r.moment == "post" else "champ."
+    per = Table(title=f"{r.seasons[0]} walk-forward, {MOMENT_TITLES[r.moment]} ({r.races} races)")
     for col in (
-        "rd", "race", "winner", "model pick", "win Brier", f"{base_label}", "log-loss",
-        f"{base_label}", "podium Brier", f"{base_label}", "top3",
+        "rd", "race", "winner", "model pick", f"{label} pick", "win Brier", label, "log-loss",
+        label, "podium Brier", label,
     ):  # fmt: skip
-        per.add_column(col, justify="right" if col not in ("race", "winner") else "left")
+        per.add_column(col, justify="left" if col in ("race", "winner") else "right")
     model = r.per_race["model"].set_index("race_id")
-    base = r.per_race[r.baseline_name].set_index("race_id")
-    order = preds.drop_duplicates("race_id")["race_id"]
-    for i, rid in enumerate(order, start=1):
-        g = preds[preds["race_id"] == rid]
+    basel = r.per_race[base].set_index("race_id")
+    code = names["drivers"]
+    for rid, g in preds.groupby("race_id", sort=False):
         winner = g.loc[g["position"] == 1, "driver_id"]
-        pick = g.loc[g["p_win"].idxmax()]
+        pick, bpick = g.loc[g["p_win"].idxmax()], g.loc[g[f"{base}_win"].idxmax()]
         per.add_row(
-            str(i),
+            str(int(g["round"].iloc[0])),
             names["races"].get(rid, str(rid)).replace(" Grand Prix", ""),
-            names["drivers"].get(int(winner.iloc[0]), "?") if len(winner) else "?",
-            f"{names['drivers'].get(int(pick['driver_id']), '?')} {100 * pick['p_win']:.0f}%",
+            code.get(int(winner.iloc[0]), "?") if len(winner) else "?",
+            f"{code.get(int(pick['driver_id']), '?')} {100 * pick['p_win']:.0f}%",
+            f"{code.get(int(bpick['driver_id']), '?')} {100 * bpick[f'{base}_win']:.0f}%",
             f"{model.loc[rid, 'win_brier']:.4f}",
-            f"{base.loc[rid, 'win_brier']:.4f}",
+            f"{basel.loc[rid, 'win_brier']:.4f}",
             f"{model.loc[rid, 'win_log_loss']:.3f}",
-            f"{base.loc[rid, 'win_log_loss']:.3f}",
+            f"{basel.loc[rid, 'win_log_loss']:.3f}",
             f"{model.loc[rid, 'podium_brier']:.4f}",
-            f"{base.loc[rid, 'podium_brier']:.4f}",
-            f"{model.loc[rid, 'top3']:.2f}",
+            f"{basel.loc[rid, 'podium_brier']:.4f}",
         )
     out.print(per)
-    total = Table(title=f"{r.season} total, {MOMENT_TITLES[r.moment]}: mean [95% CI]")
-    total.add_column("metric")
-    total.add_column("model", justify="right")
-    total.add_column(r.baseline_name.replace("_", " "), justify="right")
-    total.add_column("model - baseline", justify="right")
-    if r.moment == "post":
-        total.add_column("pole wins", justify="right")
-    for metric, label in METRIC_NAMES.items():
-        row = [label, _fmt(metric, r.summary["model"].get(metric))]
-        row.append(_fmt(metric, r.summary[r.baseline_name].get(metric)))
-        diff = paired_difference(r.per_race["model"], r.per_race[r.baseline_name], metric)
-        row.append(
-            _fmt(metric, diff).replace("%", " pts")
-            if metric in ("top1", "top3")
-            else _fmt(metric, diff)
-        )
-        if r.moment == "post":
-            row.append(_fmt(metric, r.summary["pole_wins"].get(metric)))
-        total.add_row(*row)
-    out.print(total)
-    out.print(f"model versions: {preds['model_version'].nunique()} (one per race, retrained)")
 
 
 @app.command("next")
 def next_race(
-    ergast: Annotated[
-        Path | None,
-        typer.Option(
-            help="Directory of Ergast CSVs (default: the history in PostgreSQL).",
-            exists=True,
-            file_okay=False,
-        ),
-    ] = None,
+    ergast: ErgastDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     top: Annotated[int, typer.Option(min=1, max=30, help="Drivers to show.")] = 20,
 ) -> None:
     """Win and podium chances for the next race (the first without results): before
-    qualifying, and after it when its grid is known. Trains on every finished race."""
+    qualifying, and after it when its grid is known, beside the baseline each model starts
+    from (the championship order before qualifying, the grid slot after). Trains on every
+    finished race."""
     from prerace.service import next_race_chances
 
     doc = next_race_chances(_history(ergast), top)
@@ -254,14 +244,17 @@ def next_race(
             title=f"{doc['season']} {doc['race_name']} (round {doc['round']}), "
             f"{MOMENT_TITLES[m]} · {doc[m]['model_version']}"
         )
-        for col in ("driver", "grid", "win", "podium"):
+        base = doc[m]["baseline"].replace("_", " ")
+        for col in ("driver", "grid", "win", f"win: {base}", "podium", f"podium: {base}"):
             t.add_column(col, justify="left" if col == "driver" else "right")
         for r in doc[m]["predictions"]:
             t.add_row(
                 r["code"] or str(r["driver_id"]),
                 "–" if r["grid"] is None else str(r["grid"]),
                 f"{r['win_probability']:.1f}%",
+                f"{r['baseline_win_probability']:.1f}%",
                 f"{r['podium_probability']:.1f}%",
+                f"{r['baseline_podium_probability']:.1f}%",
             )
         out.print(t)
 

@@ -1,6 +1,8 @@
 """The pre-race endpoints under /api/v1 and the next-race page, on a database of their own
 filled by ``pitwall ingest ergast`` (seasons 2022-2023 and the 2024 calendar): the right data
-from the real tables, a clear 4xx on bad parameters, and Chromium showing the bars."""
+from the real tables, the baseline's chances beside the model's, a clear 4xx on bad
+parameters, Chromium showing the bars; and on a second database, what the next-race page
+says while the history is being loaded and once the calendar has no race ahead."""
 
 from __future__ import annotations
 
@@ -67,6 +69,13 @@ async def test_next_race_from_redis_and_rebuilt_from_postgres(api, db: Settings)
     assert sum(c["podium_probability"] for c in chances) == pytest.approx(300, abs=0.1)
     wins = [c["win_probability"] for c in chances]
     assert wins == sorted(wins, reverse=True)
+    # the baseline the model starts from, beside it: the championship order before qualifying
+    (pre,) = doc["moments"]
+    assert pre["baseline"] == "championship"
+    base = [c["baseline_win_probability"] for c in chances]
+    assert sum(base) == pytest.approx(100, abs=0.1) and base != wins
+    assert sum(c["baseline_podium_probability"] for c in chances) == pytest.approx(300, abs=0.1)
+    assert all(c["finish_position"] is None for c in chances) and doc["notice"] is None
     stored = one(db, "SELECT model_version FROM predictions WHERE race_id = %s", opener)[0]
     assert doc["model_version"] == stored
     r = redis.Redis.from_url(db.require_redis)
@@ -83,6 +92,13 @@ async def test_race_prediction_and_its_errors(api, db: Settings) -> None:
     assert [m["moment"] for m in doc["moments"]] == ["pre", "post"]
     assert {m["kind"] for m in doc["moments"]} == {"backfill"}
     assert doc["predictions"][0]["grid"] is not None
+    assert [m["baseline"] for m in doc["moments"]] == ["championship", "grid_slot"]
+    post = doc["moments"][1]["predictions"]
+    assert sum(c["baseline_win_probability"] for c in post) == pytest.approx(100, abs=0.1)
+    pole = min(post, key=lambda c: c["grid"])
+    assert pole["baseline_win_probability"] == max(c["baseline_win_probability"] for c in post)
+    finish = {c["code"]: c["finish_position"] for c in post}
+    assert finish["VER"] == 1 and sorted(p for p in finish.values() if p)[:3] == [1, 2, 3]
     missing = await api.get("/api/v1/predictions/race/999999")
     assert missing.status_code == 404 and "not in the database" in missing.json()["detail"]
     unpredicted = await api.get(f"/api/v1/predictions/race/{race(db, 2022, 1)}")
@@ -132,8 +148,19 @@ async def test_accuracy(api) -> None:
     assert iv["lo"] <= doc["average_brier_score"] <= iv["hi"]
     first = doc["by_race"][0]
     assert first["baseline"]["win_brier"] == first["baseline_brier_score"]
+    # the chance each gave the winner, and the baseline's season figures beside the model's
+    import math
+
+    assert first["winner_probability"] == pytest.approx(
+        100 * math.exp(-first["log_loss"]), abs=0.01
+    )
+    assert 0 < first["baseline_winner_probability"] <= 100
+    assert doc["baseline_intervals"]["win_brier"]["mean"] == pytest.approx(
+        doc["baseline_average_brier_score"]
+    )
+    assert doc["baseline_correct_winner_percentage"] is not None
     pre = (await api.get("/api/v1/analytics/accuracy?season=2023&moment=pre")).json()
-    assert pre["baseline"] == "climatology" and pre["races_completed"] == 22
+    assert pre["baseline"] == "championship" and pre["races_completed"] == 22
     bad = await api.get("/api/v1/analytics/accuracy?season=2023&moment=later")
     assert bad.status_code == 422 and "moment" in bad.json()["detail"]
 
@@ -246,7 +273,8 @@ async def test_next_race_page_shows_the_bars(page_server: str, db: Settings) -> 
             ".chance[data-driver]",
             "els => els.map(e => ({d: e.dataset.driver, "
             "win: parseFloat(e.querySelector('.fill.win').style.width), "
-            "pod: parseFloat(e.querySelector('.fill.podium').style.width)}))",
+            "pod: parseFloat(e.querySelector('.fill.podium').style.width), "
+            "ticks: e.querySelectorAll('.tick').length}))",
         )
         ARTIFACTS = REPO / "artifacts"
         ARTIFACTS.mkdir(exist_ok=True)
@@ -255,10 +283,21 @@ async def test_next_race_page_shows_the_bars(page_server: str, db: Settings) -> 
         finale = race(db, 2023, 22)
         await page.goto(f"{page_server}/next-race?race={finale}")
         await page.wait_for_function("window.prerace && window.prerace.ready", timeout=30_000)
+        await page.screenshot(path=str(ARTIFACTS / "next-race-finished.png"), full_page=True)
+        results = await page.eval_on_selector_all(
+            ".chance .result", "els => els.map(e => e.textContent)"
+        )
         slots_after = await page.eval_on_selector_all("#grid .slot", "els => els.length")
         await page.click("#moment-toggle button[data-m=pre]")
         slots_before = await page.eval_on_selector_all("#grid .slot", "els => els.length")
         header_links = await page.eval_on_selector_all(".nav a", "els => els.length")
+        # the accuracy page: the baseline's figures and the winner's chance beside the model's
+        await page.goto(f"{page_server}/accuracy?season=2023")
+        await page.wait_for_function("window.prerace && window.prerace.ready", timeout=30_000)
+        await page.screenshot(path=str(ARTIFACTS / "accuracy.png"), full_page=True)
+        heads = await page.eval_on_selector_all(
+            "#acc-table th", "els => els.map(e => e.textContent)"
+        )
         await browser.close()
     assert not errors, errors
     assert len(rows) == 20 and rows[0]["d"] == "VER"
@@ -266,3 +305,39 @@ async def test_next_race_page_shows_the_bars(page_server: str, db: Settings) -> 
     assert sum(r["pod"] for r in rows) == pytest.approx(300, abs=0.5)
     assert [r["win"] for r in rows] == sorted((r["win"] for r in rows), reverse=True)
     assert slots_after == 20 and slots_before == 0 and header_links >= 10
+    assert all(r["ticks"] == 2 for r in rows)  # the baseline's win and podium chances
+    assert "P1" in results and len(results) == 20
+    assert "Winner's chance: model" in heads and "grid slot" in heads
+
+
+async def test_next_race_while_loading_and_with_no_race_ahead(
+    stack: Settings, tmp_path: Path
+) -> None:
+    """While an ingest holds the history's lock the next-race page says it is being loaded
+    (503) rather than "run pitwall ingest"; with a calendar that ends at the last race run,
+    it shows the latest race with predictions beside its result, and says so."""
+    from api.main import create_app
+    from prerace.loading import loading
+
+    src = ergast_source(stack)
+    folder = write_subset(src, tmp_path / "ergast", range(2023, 2024))
+    with own_database(stack, redis_db=5) as settings:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+                with psycopg.connect(settings.require_database, autocommit=True) as conn:
+                    with loading(conn):
+                        busy = await c.get("/api/v1/predictions/next-race")
+                        acc = await c.get("/api/v1/analytics/accuracy")
+                    idle = await c.get("/api/v1/predictions/next-race")
+                pitwall("ingest", "ergast", str(folder))
+                doc = (await c.get("/api/v1/predictions/next-race")).json()
+    assert busy.status_code == 503 and "being loaded" in busy.json()["detail"], busy.text
+    assert acc.status_code == 503 and "being loaded" in acc.json()["detail"], acc.text
+    assert idle.status_code in (404, 503) and "pitwall ingest ergast" in idle.json()["detail"]
+    assert (doc["season"], doc["round"], doc["status"]) == (2023, 22, "completed")
+    assert "No race ahead in the calendar" in doc["notice"]
+    post = doc["moments"][-1]["predictions"]
+    assert {c["code"]: c["finish_position"] for c in post}["VER"] == 1
+    assert all(c["baseline_win_probability"] is not None for c in post)

@@ -1,6 +1,7 @@
 """The winner model's pure parts on the real Ergast tables: points rules against Ergast's
-standings, Elo, calibration, the feature builder (no leak from the future), the model's
-per-race sums, the walk-forward evaluation and its metrics."""
+standings, Elo, calibration, the feature builder (no leak from the future, teams carried over
+their renames, the championship order at the opener), the model's per-race sums and its
+baseline, the walk-forward evaluation and its metrics."""
 
 from __future__ import annotations
 
@@ -14,18 +15,14 @@ import pytest
 from prerace import baselines
 from prerace.backtest import walk_forward
 from prerace.calibration import cap_to_total, harville_top_k, softmax_by_race
-from prerace.features import POST_FEATURES, PRE_FEATURES, build_features
+from prerace.feature_table import build_features
+from prerace.features import POST_FEATURES, PRE_FEATURES
 from prerace.history import History
 from prerace.ingest.csv_source import ErgastSourceError, read_directory
 from prerace.metrics import race_scores, summarize
 from prerace.model import ModelConfig, WinnerModel
 from prerace.points import race_points, standings
-from prerace.ratings import Elo, pairwise_update
-
-
-@pytest.fixture(scope="module")
-def tables(data_dir) -> dict[str, pd.DataFrame]:
-    return read_directory(data_dir / "ergast" / "data")
+from prerace.ratings import Elo, EloConfig, pairwise_update
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +180,31 @@ def test_model_chances_sum_per_race_and_backtest_trains_on_the_past(tables, rece
     assert WinnerModel(cfg).fit(rows[~rows["race_id"].isin(last_two)]).version == model.version
 
     result = walk_forward(rows, 2023, cfg, races=last_two)
-    assert result.races == 2 and set(result.per_race) == {"model", "grid_baseline", "pole_wins"}
+    assert result.races == 2
+    assert set(result.per_race) == {"model", "grid_slot", "climatology", "pole_wins"}
     for m in ("win_brier", "win_log_loss", "top1", "podium_brier", "top3"):
-        s = result.summary["model"][m]
+        s = result.summary()["model"][m]
         assert s["lo"] <= s["mean"] <= s["hi"]
     # each race had its own model, trained without it
     assert result.predictions["model_version"].nunique() == 2
     pre = walk_forward(rows, 2023, replace(cfg, moment="pre"), races=last_two)
-    assert pre.baseline_name == "climatology"
+    assert pre.contained == "championship"
+    assert {"championship", "constructors", "leader_wins", "climatology"} <= set(pre.per_race)
+
+
+def test_the_model_contains_its_baseline(recent) -> None:
+    """With the adjustment held at 0 by its prior, the chances are the baseline's."""
+    rows = build_features(recent).rows
+    train, test = rows[rows["season"] < 2023], rows[(rows["season"] == 2023) & rows["grid_known"]]
+    for moment, base in (("post", baselines.grid_slot), ("pre", baselines.championship)):
+        stiff = WinnerModel(ModelConfig(moment=moment, ridge=1e12)).fit(train)
+        assert np.allclose(stiff.predict(test)["p_win"], base(test)["p_win"], atol=1e-6)
+        free = WinnerModel(ModelConfig(moment=moment)).fit(train)
+        assert not np.allclose(free.predict(test)["p_win"], base(test)["p_win"], atol=1e-3)
+        assert abs(free.coefficients()["log_base"]) > 0
+    # before qualifying, nothing of the grid (the rows of a race run hold it)
+    with pytest.raises(ValueError, match="not known pre-qualifying"):
+        ModelConfig(moment="pre", adjust=("log_base", "front_row"))
 
 
 def test_race_scores_by_hand() -> None:
@@ -210,10 +224,43 @@ def test_race_scores_by_hand() -> None:
 def test_baselines_sum_like_chances(recent) -> None:
     rows = build_features(recent).rows
     rows = rows[rows["grid_known"] & rows["win"].notna()]
-    grid = baselines.grid_slot(rows).groupby("race_id")[["p_win", "p_podium"]].sum()
-    assert np.allclose(grid["p_win"], 1.0) and np.allclose(grid["p_podium"], 3.0)
+    for forecast in (baselines.grid_slot, baselines.championship, baselines.constructors):
+        sums = forecast(rows).groupby("race_id")[["p_win", "p_podium"]].sum()
+        assert np.allclose(sums["p_win"], 1.0) and np.allclose(sums["p_podium"], 3.0)
     clim = baselines.climatology(rows).groupby("race_id")["p_win"].sum()
     assert np.allclose(clim, 1.0)
+    assert (baselines.pole_wins(rows).groupby("race_id")["p_win"].sum() >= 1).all()
+
+
+def test_opener_reads_last_seasons_order_and_renamed_teams_keep_their_record(
+    tables, full_history
+) -> None:
+    """At a season's first race the championship order is last season's final one, and a
+    team renamed over the winter (Racing Point -> Aston Martin, 2021) keeps its rating."""
+    rows = build_features(full_history, since=2020).rows
+    opener = rows[rows["race_id"] == race_id_of(tables, 2021, 1)].set_index("driver_id")
+    refs = tables["drivers"].set_index("driver_ref")["driver_id"]
+    assert opener.loc[refs["hamilton"], "standing"] == 1  # the 2020 champion
+    assert opener["champ_pos"].isna().all()  # no point scored yet in 2021
+    stroll = opener.loc[refs["stroll"]]
+    newcomer = 1500 + EloConfig().newcomer_offset
+    assert stroll["elo_team"] > newcomer + 50 and stroll["team_standing"] <= 4
+    haas = opener.loc[refs["mick_schumacher"], "elo_team"]
+    assert stroll["elo_team"] > haas
+
+
+def test_a_new_pecking_order_shows_within_a_few_races(tables, full_history) -> None:
+    """2022's new rules: Mercedes had won eight constructors' titles in a row, Ferrari and Red
+    Bull had the fast cars. Before qualifying at round 4 the pace of the first three races
+    has moved the Mercedes drivers behind both Ferrari and Red Bull."""
+    rows = build_features(full_history, since=2019).rows
+    teams = tables["constructors"].set_index("constructor_ref")["constructor_id"]
+    fourth = race_id_of(tables, 2022, 4)
+    p = walk_forward(rows, 2022, ModelConfig(moment="pre"), races=[fourth]).predictions
+    team = rows[rows["race_id"] == fourth].set_index("driver_id")["constructor_id"]
+    by_team = p.groupby(p["driver_id"].map(team))["p_win"].sum()
+    assert by_team[teams["mercedes"]] < min(by_team[teams["ferrari"]], by_team[teams["red_bull"]])
+    assert by_team[teams["ferrari"]] + by_team[teams["red_bull"]] > 0.7
 
 
 def test_reader_names_what_is_missing(tmp_path) -> None:
