@@ -9,6 +9,7 @@ address while ``PITWALL_API_KEY`` or ``PITWALL_JWT_SECRET`` is the development d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -19,7 +20,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.auth import require_reader
-from api.auth import store as auth_store
 from api.auth.router import router as auth_router
 from api.gateway import Gateway
 from api.gateway import router as ws_router
@@ -155,7 +155,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
-        await _ensure_auth_tables(res)
+        await _migrate(res)
         gateway = Gateway(res.redis, metrics, max_buffer=res.settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
@@ -203,13 +203,23 @@ def _public_operations(settings: Settings) -> set[tuple[str, str]]:
     }
 
 
-async def _ensure_auth_tables(res: Resources) -> None:
-    """Create the users/keys/audit tables if missing; PostgreSQL down is not fatal here (the
-    auth endpoints answer 503 until it is back, and the sink's migrate creates them too)."""
-    if res.pg is None:
+async def _migrate(res: Resources) -> None:
+    """Bring the database up to date (``consumers.db_schema.migrate``: the auth tables among
+    the rest); PostgreSQL down is not fatal here (the auth endpoints answer 503 until it is
+    back, and the sink migrates at its start too)."""
+    url = res.settings.database_url
+    if res.pg is None or not url:
         return
+
+    def migrate_now() -> None:
+        import psycopg
+
+        from consumers.db_schema import migrate
+
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            migrate(conn)
+
     try:
-        async with res.pg.connection(timeout=10) as conn:
-            await auth_store.ensure_tables(conn)
+        await asyncio.to_thread(migrate_now)
     except Exception as exc:
-        log.warning("auth tables not checked (PostgreSQL unavailable?): %s", exc)
+        log.warning("database not migrated (PostgreSQL unavailable?): %s", exc)

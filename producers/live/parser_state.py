@@ -93,12 +93,12 @@ class ParserState:
         #: The session status last seen.
         self.last_status: str | None = None
 
-    @property
     def reset(self) -> None:
         """Forget the session: as new, with the same options (a feed read again from its
         start)."""
         self.__init__(self.fixed_key, telemetry=self.telemetry)  # type: ignore[misc]
 
+    @property
     def status(self) -> str | None:
         """The session status last seen (Inactive, Started, Finished, Finalised, Ends...)."""
         return self.last_status

@@ -154,6 +154,10 @@ class LiveStats:
     #: times a new (empty) broker answered and the archive was published again
     restarts: int = 0
 
+    @property
+    def events(self) -> int:
+        return sum(self.published.values())
+
     def copy(self) -> LiveStats:
         return LiveStats(
             self.lines,
@@ -181,10 +185,6 @@ class FeedArchive:
 
     def __len__(self) -> int:
         return len(self.inputs)
-
-    @property
-    def events(self) -> int:
-        return sum(self.published.values())
 
 
 class LivePublisher:
