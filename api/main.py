@@ -26,7 +26,7 @@ from api.gateway import router as ws_router
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import RequestContextMiddleware, cors_options, parse_networks
-from api.ratelimit import RateLimitMiddleware
+from api.ratelimit import Limits, RateLimitMiddleware
 from api.resources import Resources
 from api.routers import (
     admin,
@@ -178,9 +178,8 @@ def _add_middleware(app: FastAPI, res: Resources, metrics: Metrics) -> None:
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RateLimitMiddleware,
-        redis_getter=lambda: res.redis,
-        ip_limit=settings.rate_limit_ip,
-        user_limit=settings.rate_limit_user,
+        redis_url=settings.redis_url,
+        limits=Limits(settings.rate_limit_ip, settings.rate_limit_user, settings.rate_limit_auth),
         jwt_secret=settings.jwt_secret.get_secret_value(),
     )
     cors = cors_options(settings)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api.analytics_models import LapTelemetry, TelemetryComparison
 from api.deps import Res
 from api.params import (
-    DRIVERS_PATTERN,
+    TWO_DRIVERS_PATTERN,
     DriverPath,
     LapPath,
     SessionPath,
@@ -42,9 +42,10 @@ async def compare(
     drivers: Annotated[
         str,
         Query(
-            description="Two codes: reference first.",
+            description="Two codes: reference first. The same code twice compares two laps "
+            "of one driver (give them in laps).",
             examples=["NOR,VER"],
-            pattern=DRIVERS_PATTERN,
+            pattern=TWO_DRIVERS_PATTERN,
             max_length=7,
         ),
     ],
@@ -61,7 +62,7 @@ async def compare(
     """Both laps' traces, the time delta of the second to the first along the lap (ending at
     their lap-time difference), mini-sector times and who was fastest in each, and the
     reference's corners with both minimum speeds."""
-    names = driver_list(drivers, 2, 2)
+    names = driver_list(drivers, distinct=False)
     wanted: list[int | None] = [None, None]
     if laps:
         try:
