@@ -18,6 +18,8 @@ from api.params import (
 )
 from api.services import telemetry
 
+#: A lap number 1-200, as a pattern (the schema states the range the handler checks).
+LAP = "(?:[1-9][0-9]?|1[0-9]{2}|200)"
 router = APIRouter(prefix="/api/v1/telemetry", tags=["analytics"])
 Step = Annotated[float, Query(ge=1, le=50, description="Metres between trace points.")]
 
@@ -54,7 +56,7 @@ async def compare(
         Query(
             description="Their laps, e.g. 12,15 (default: each driver's fastest).",
             max_length=7,
-            pattern=r"^[0-9]{1,3},[0-9]{1,3}$",
+            pattern=rf"^{LAP},{LAP}$",
         ),
     ] = None,
     step: Step = 10.0,

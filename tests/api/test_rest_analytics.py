@@ -108,7 +108,7 @@ async def test_a_driver_named_twice_counts_once(client: httpx.AsyncClient) -> No
         (
             "/api/v1/compare/drivers?session=2023-monaco-R&drivers=VER,ALO,HAM,RUS,SAI,LEC,NOR",
             422,
-            "String should match",
+            "at most 23 characters",
         ),
         ("/api/v1/compare/drivers?session=2023-monaco-R&drivers=VER,XYZ", 404, "XYZ did not run"),
         ("/api/v1/compare/drivers?session=monaco&drivers=VER,ALO", 422, "session"),
