@@ -41,6 +41,8 @@ class StackProcess:
         default_factory=lambda: {k: free_port() for k in ("kafka", "postgres", "redis")}
     )
     up: subprocess.Popen | None = None
+    #: More environment for the stack's processes (e.g. rate limits).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         env = {
@@ -50,6 +52,7 @@ class StackProcess:
             "PITWALL_API_PORT": str(self.api_port),
             "PITWALL_LOG_FORMAT": "json",
             "COLUMNS": "200",
+            **self.extra_env,
         }
         for var in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "REDIS_URL"):
             env.pop(var, None)
