@@ -20,7 +20,7 @@ def test_every_guard_holds_on_the_installed_releases() -> None:
     table_store.check_store()
     assert client.FeedClient.__mro__[1].__name__ == "SignalRClient"
     assert fastbuild.FAST  # telemetry events built without pydantic's validation
-    assert direct.direct_writes_allowed()
+    assert direct.direct_writes_allowed(), f"untested: {direct.untested_releases()}"
 
     from pitwall.embedded.postgres import _bin
     from pitwall.embedded.redis import EmbeddedRedis
