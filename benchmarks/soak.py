@@ -25,6 +25,7 @@ stored once, every leader lap with a strategy update.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -81,7 +82,7 @@ class Sampler:
         return out
 
     def run(self) -> None:
-        last: dict[int, float] = {}
+        last = self.cpu_times()  # so the first minute's CPU counts too
         at = time.monotonic()
         while not self.stop.wait(self.every):
             now = time.monotonic()
@@ -101,6 +102,16 @@ class Sampler:
             self.rows.append(row)
             last, at = cpu_now, now
             print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+
+    def cpu_times(self) -> dict[int, float]:
+        """CPU seconds so far of every process of the groups, by pid."""
+        out = {}
+        for procs in self.groups().values():
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    out[p.pid] = t.user + t.system
+        return out
 
     def start(self) -> None:
         self.t0 = time.monotonic()

@@ -48,6 +48,7 @@ class Counts:
     rest: Counter[str] = field(default_factory=Counter)
     rest_errors: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    slowest_ms: dict[str, float] = field(default_factory=dict)  # read -> its slowest answer
 
     def report(self) -> dict:
         lat = sorted(self.latencies_ms)
@@ -65,6 +66,7 @@ class Counts:
             "rest_errors": dict(self.rest_errors),
             "rest_ms_p50": pct(0.5),
             "rest_ms_p99": pct(0.99),
+            "rest_ms_max_by_read": {k: round(v) for k, v in self.slowest_ms.items()},
         }
 
 
@@ -114,7 +116,7 @@ def _code(exc: Exception) -> str:
 async def rest(api: str, session_file: Path, rps: float, counts: Counts, stop: asyncio.Event):
     limit = asyncio.Semaphore(100)  # requests in flight at most
 
-    async def one(client: httpx.AsyncClient, path: str) -> None:
+    async def one(client: httpx.AsyncClient, read: str, path: str) -> None:
         async with limit:
             started = time.perf_counter()
             try:
@@ -124,7 +126,9 @@ async def rest(api: str, session_file: Path, rps: float, counts: Counts, stop: a
                     counts.rest_errors[f"{r.status_code} {path.split('?')[0]}"] += 1
             except httpx.HTTPError as exc:
                 counts.rest_errors[type(exc).__name__] += 1
-            counts.latencies_ms.append((time.perf_counter() - started) * 1000)
+            ms = (time.perf_counter() - started) * 1000
+            counts.latencies_ms.append(ms)
+            counts.slowest_ms[read] = max(ms, counts.slowest_ms.get(read, 0.0))
 
     async with httpx.AsyncClient(base_url=api, timeout=30) as client:
         tasks: set[asyncio.Task] = set()
@@ -132,8 +136,8 @@ async def rest(api: str, session_file: Path, rps: float, counts: Counts, stop: a
         while not stop.is_set():
             key = session(session_file)
             if key is not None:
-                path = random.choice(READS).format(s=key)
-                task = asyncio.create_task(one(client, path))
+                read = random.choice(READS)
+                task = asyncio.create_task(one(client, read, read.format(s=key)))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             next_at += 1.0 / rps
