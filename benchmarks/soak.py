@@ -72,13 +72,24 @@ class Sampler:
         out: dict[str, list[psutil.Process]] = {}
         for entry in json.loads((self.stack.state / "processes.json").read_text()):
             name = GROUPS.get(entry["name"], entry["name"])
-            out[name] = group_members(entry["pid"], entry["started"])
+            out[name] = _with_children(group_members(entry["pid"], entry["started"]))
+        # An extra process counts with its children, less those counted elsewhere: the
+        # replays' process is the parent of ``pitwall up`` (the stack) and of the clients.
+        counted = {p.pid for procs in out.values() for p in procs}
+        if self.stack.up is not None:
+            counted.add(self.stack.up.pid)
+        trees: dict[str, list[psutil.Process]] = {}
         for name, pid in self.extra.items():
             try:
                 proc = psutil.Process(pid)
-                out[name] = [proc, *proc.children(recursive=True)]
+                trees[name] = [proc, *proc.children(recursive=True)]
             except psutil.Error:
-                out[name] = []
+                trees[name] = []
+        for name, procs in trees.items():
+            mine = {p.pid for p in procs}
+            nested = {p.pid for other, ps in trees.items() if other != name and ps
+                      and ps[0].pid in mine for p in ps}  # fmt: skip
+            out[name] = [p for p in procs if p.pid not in counted | nested]
         return out
 
     def run(self) -> None:
@@ -162,6 +173,15 @@ def main() -> None:
         if load is not None and load.poll() is None:
             load.kill()
         print(stack.stop(), flush=True)
+
+
+def _with_children(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes and their descendants (PostgreSQL's backends each lead a group)."""
+    out = {p.pid: p for p in procs}
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            out.update((c.pid, c) for c in p.children(recursive=True))
+    return list(out.values())
 
 
 def _self() -> int:
