@@ -13,7 +13,10 @@ BATTLES := models/.battles
 RACE   ?= 2023 Monaco
 SPEED  ?= 20
 
-.PHONY: demo test lint bench browser screenshots kcat clean help
+LATEST := .venv-latest
+TESTS  ?= tests
+
+.PHONY: demo test test-latest lock lint bench browser screenshots kcat clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -21,6 +24,8 @@ help:
 	@echo "make test   lint + all tests against the embedded services (what .ci/run calls)"
 	@echo "make bench  every benchmark, one after the other"
 	@echo "make screenshots  the dashboard's browser tests; PNGs in artifacts/screenshots/"
+	@echo "make lock   re-resolve uv.lock from pyproject.toml and write requirements.txt from it"
+	@echo "make test-latest  the tests (TESTS=...) on the newest releases allowed, in $(LATEST)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "pitwall needs $(PYTHON) on PATH"; exit 1; }
@@ -65,6 +70,22 @@ screenshots: $(STAMP) $(MODELS) $(BATTLES) browser
 kcat:
 	$(call apt_install,kcat,kcat,the kcat tests)
 
+# uv.lock is the one source of the pins; requirements.txt (what make installs) is made from it.
+lock: $(STAMP)
+	$(BIN)/uv lock
+	$(BIN)/uv export --frozen --extra dev --no-hashes --no-emit-project -o requirements.txt
+
+# The newest releases pyproject.toml allows, in a venv of their own: which packages moved
+# from uv.lock, the tests' result, and each failing test with its error.
+# Needs the trained models (make test or make demo trains them), not this checkout's venv.
+test-latest:
+	@test -e $(MODELS) || { echo "train the models first: make $(MODELS)"; exit 1; }
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --upgrade pip
+	$(LATEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(LATEST)/bin/python tests/latest_releases.py $(TESTS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -90,4 +111,4 @@ bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_predict.py
 
 clean:
-	rm -rf $(VENV) .pitwall artifacts models .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) .pitwall artifacts models .pytest_cache .ruff_cache

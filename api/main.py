@@ -9,6 +9,7 @@ address while ``PITWALL_API_KEY`` or ``PITWALL_JWT_SECRET`` is the development d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -19,14 +20,13 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.auth import require_reader
-from api.auth import store as auth_store
 from api.auth.router import router as auth_router
 from api.gateway import Gateway
 from api.gateway import router as ws_router
 from api.metrics import Metrics, RequestMetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import RequestContextMiddleware, cors_options, parse_networks
-from api.ratelimit import RateLimitMiddleware
+from api.ratelimit import Limits, RateLimitMiddleware
 from api.resources import Resources
 from api.routers import (
     admin,
@@ -157,7 +157,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await res.open()
-        await _ensure_auth_tables(res)
+        await _migrate(res)
         gateway = Gateway(res.redis, metrics, max_buffer=res.settings.ws_max_buffer)
         app.state.gateway = gateway
         await gateway.start()
@@ -180,9 +180,8 @@ def _add_middleware(app: FastAPI, res: Resources, metrics: Metrics) -> None:
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RateLimitMiddleware,
-        redis_getter=lambda: res.redis,
-        ip_limit=settings.rate_limit_ip,
-        user_limit=settings.rate_limit_user,
+        redis_url=settings.redis_url,
+        limits=Limits(settings.rate_limit_ip, settings.rate_limit_user, settings.rate_limit_auth),
         jwt_secret=settings.jwt_secret.get_secret_value(),
     )
     cors = cors_options(settings)
@@ -205,13 +204,23 @@ def _public_operations(settings: Settings) -> set[tuple[str, str]]:
     }
 
 
-async def _ensure_auth_tables(res: Resources) -> None:
-    """Create the users/keys/audit tables if missing; PostgreSQL down is not fatal here (the
-    auth endpoints answer 503 until it is back, and the sink's migrate creates them too)."""
-    if res.pg is None:
+async def _migrate(res: Resources) -> None:
+    """Bring the database up to date (``consumers.db_schema.migrate``: the auth tables among
+    the rest); PostgreSQL down is not fatal here (the auth endpoints answer 503 until it is
+    back, and the sink migrates at its start too)."""
+    url = res.settings.database_url
+    if res.pg is None or not url:
         return
+
+    def migrate_now() -> None:
+        import psycopg
+
+        from consumers.db_schema import migrate
+
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            migrate(conn)
+
     try:
-        async with res.pg.connection(timeout=10) as conn:
-            await auth_store.ensure_tables(conn)
+        await asyncio.to_thread(migrate_now)
     except Exception as exc:
-        log.warning("auth tables not checked (PostgreSQL unavailable?): %s", exc)
+        log.warning("database not migrated (PostgreSQL unavailable?): %s", exc)

@@ -1,27 +1,38 @@
-"""Rate limits per client address and per user, backed by Redis (so they hold across API
-processes).
+"""Rate limits per client address, per user, and on the auth endpoints per address: in Redis
+(so they hold across API processes), and in this process's memory while Redis is down.
 
-Fixed one-minute windows: ``INCR pitwall:ratelimit:{who}:{window}`` with an expiry. Every
-request counts against its address (``PITWALL_RATE_LIMIT_IP``, default 1000/min); a request
-with a valid access token or an API key counts against that user or key too
-(``PITWALL_RATE_LIMIT_USER``, default 100/min). Over either: 429 with ``Retry-After``
+Fixed one-minute windows (the ``limits`` library: its Redis storage through redis-py, its
+memory storage as the fallback). Every request counts against its address
+(``PITWALL_RATE_LIMIT_IP``, default 1000/min); a request with an access token or an API key
+counts against that user or key too (``PITWALL_RATE_LIMIT_USER``, default 100/min); a POST to
+``/api/v1/auth/`` (sign-in, registration, refresh, sign-out, keys, users) counts against its
+address in a bucket of its own (``PITWALL_RATE_LIMIT_AUTH``, default 30/min): password hashing
+is the costliest thing a client can make the API do. Over any: 429 with ``Retry-After``
 (seconds to the next window). The address is the connection's, or the one trusted proxies
 forwarded (:func:`api.middleware.client_ip`); a header alone never changes it. Credentials
 are only looked at here, not checked against the database: a forged token fails in the
 handler and counts against its address only. Health, metrics, the dashboard's static files
-and WebSockets are not limited. When Redis is unreachable no limit is enforced (the API keeps
-serving; /health/ready reports Redis).
+and WebSockets are not limited.
+
+When Redis cannot be reached the limits go on from memory, per process: with N API
+processes a client gets at most N times its limit, never an unlimited API (/health/ready
+reports Redis). Failed sign-ins are throttled apart from this, in PostgreSQL
+(:mod:`api.auth.throttle`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 import structlog
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 from redis.exceptions import RedisError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -29,8 +40,11 @@ from api.auth.security import access_subject
 
 log = structlog.get_logger(__name__)
 
-WINDOW_S = 60
 EXEMPT_PREFIXES = ("/health", "/metrics", "/static", "/dashboard", "/ws", "/docs", "/openapi")
+AUTH_PREFIX = "/api/v1/auth/"
+KEY_PREFIX = "pitwall:ratelimit"
+#: Seconds between two warnings that the limits run from memory.
+WARN_EVERY_S = 60.0
 
 
 def user_key(request: Request, jwt_secret: str) -> str | None:
@@ -47,46 +61,91 @@ def user_key(request: Request, jwt_secret: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Requests per minute (0: no limit) of each bucket."""
+
+    address: int
+    user: int
+    auth: int
+
+
+class Limiter:
+    """Counts hits in Redis, or in memory whenever Redis fails."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.shared: FixedWindowRateLimiter | None = None
+        if redis_url:
+            storage = RedisStorage(
+                "async+" + redis_url,
+                implementation="redispy",
+                key_prefix=KEY_PREFIX,
+                socket_connect_timeout=0.5,
+                socket_timeout=0.5,
+            )
+            self.shared = FixedWindowRateLimiter(storage)
+        self._warned = 0.0
+
+    async def hit(self, limit: int, who: str) -> tuple[bool, int, float]:
+        """Count one request of ``who`` against ``limit`` per minute: (allowed, remaining,
+        epoch seconds when the window resets)."""
+        item = RateLimitItemPerMinute(limit)
+        if self.shared is not None:
+            try:
+                ok = await self.shared.hit(item, who)
+                stats = await self.shared.get_window_stats(item, who)
+                return ok, stats.remaining, stats.reset_time
+            except (RedisError, OSError, StorageError) as exc:
+                self._warn(exc)
+        ok = await self.memory.hit(item, who)
+        stats = await self.memory.get_window_stats(item, who)
+        return ok, stats.remaining, stats.reset_time
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned >= WARN_EVERY_S:
+            self._warned = now
+            log.warning("rate limits from this process's memory: Redis unavailable", error=str(exc))
+
+
 class RateLimitMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app, redis_getter, ip_limit: int, user_limit: int, jwt_secret: str) -> None:
+    def __init__(
+        self, app, redis_url: str | None, limits: Limits, jwt_secret: str, limiter=None
+    ) -> None:
         super().__init__(app)
-        self.redis_getter = redis_getter
-        self.ip_limit = ip_limit
-        self.user_limit = user_limit
+        self.limits = limits
         self.jwt_secret = jwt_secret
+        self.limiter = limiter or Limiter(redis_url)
+
+    def buckets(self, request: Request) -> list[tuple[str, str, int]]:
+        """(what, who, limit) of every bucket the request counts against."""
+        ip = getattr(request.state, "client_ip", None) or (
+            request.client.host if request.client else "unknown"
+        )
+        out = []
+        if self.limits.address > 0:
+            out.append(("address", f"ip:{ip}", self.limits.address))
+        if self.limits.user > 0 and (who := user_key(request, self.jwt_secret)) is not None:
+            out.append(("user", who, self.limits.user))
+        if (
+            self.limits.auth > 0
+            and request.method == "POST"
+            and request.url.path.startswith(AUTH_PREFIX)
+        ):
+            out.append(("address on the auth endpoints", f"auth:{ip}", self.limits.auth))
+        return out
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        redis: Redis | None = self.redis_getter()
-        if redis is None or path == "/" or path.startswith(EXEMPT_PREFIXES):
+        if path == "/" or path.startswith(EXEMPT_PREFIXES):
             return await call_next(request)
-        checks: list[tuple[str, str, int]] = []
-        if self.ip_limit > 0:
-            ip = getattr(request.state, "client_ip", None) or (
-                request.client.host if request.client else "unknown"
-            )
-            checks.append(("address", f"ip:{ip}", self.ip_limit))
-        if self.user_limit > 0:
-            who = user_key(request, self.jwt_secret)
-            if who is not None:
-                checks.append(("user", who, self.user_limit))
-        if not checks:
-            return await call_next(request)
-        now = time.time()
-        window = int(now // WINDOW_S)
-        try:
-            async with redis.pipeline(transaction=False) as pipe:
-                for _, who, _ in checks:
-                    key = f"pitwall:ratelimit:{who}:{window}"
-                    pipe.incr(key)
-                    pipe.expire(key, WINDOW_S + 5)
-                counts = (await pipe.execute())[::2]
-        except (RedisError, OSError) as exc:
-            log.warning("rate limit not enforced, Redis unavailable", error=str(exc))
-            return await call_next(request)
-        for (what, _, limit), count in zip(checks, counts, strict=True):
-            if int(count) > limit:
-                retry_after = max(int((window + 1) * WINDOW_S - now) + 1, 1)
+        checks = self.buckets(request)
+        remaining: list[tuple[int, int]] = []
+        for what, who, limit in checks:
+            ok, left, reset = await self.limiter.hit(limit, who)
+            if not ok:
+                retry_after = max(int(reset - time.time()) + 1, 1)
                 return JSONResponse(
                     {
                         "detail": f"rate limit exceeded: {limit} requests per minute per "
@@ -95,10 +154,10 @@ class RateLimitMiddleware(BaseHTTPMiddleware):
                     status_code=429,
                     headers={"Retry-After": str(retry_after), "X-RateLimit-Limit": str(limit)},
                 )
-        # The tightest of the buckets is what the client has left.
-        what, _, limit = checks[-1]
-        remaining = max(limit - int(counts[-1]), 0)
+            remaining.append((limit, left))
         response = await call_next(request)
-        response.headers["X-RateLimit-Limit"] = str(limit)
-        response.headers["X-RateLimit-Remaining"] = str(remaining)
+        if remaining:  # the tightest of the buckets is what the client has left
+            limit, left = min(remaining, key=lambda r: r[1])
+            response.headers["X-RateLimit-Limit"] = str(limit)
+            response.headers["X-RateLimit-Remaining"] = str(left)
         return response

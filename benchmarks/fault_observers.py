@@ -1,6 +1,6 @@
 """What the fault benchmark (``faults.py``) watches to see each part recover: WebSocket
 clients that reconnect whenever their socket closes, a reader of the session's strategy
-updates, and the laps stored in PostgreSQL."""
+updates (across broker restarts), and the laps stored in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -66,17 +66,43 @@ class WsClient:
 
 
 class StrategyWatch:
-    """Arrival times of the session's strategy events on f1.strategy.v1, and their keys."""
+    """Arrival times of the session's strategy events on f1.strategy.v1, and their keys.
+
+    A broker that comes back empty (a new cluster id: the embedded broker restarted) starts
+    a new generation: the worker makes the session's updates again from its start, and what
+    the old broker held and no sink had stored is gone with it. ``keys`` are the last
+    generation's, ``earlier`` the keys of those before it."""
 
     def __init__(self, bootstrap: str, session: str) -> None:
         self.bootstrap = bootstrap
         self.session = session
         self.arrivals: list[float] = []
         self.keys: Counter[tuple] = Counter()
+        self.earlier: set[tuple] = set()
+        self.generations = 0
+        self._cluster: str | None = None
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from confluent_kafka import Consumer
+        while not self.stop.is_set():
+            consumer, cluster = self._connect()
+            if consumer is None:
+                time.sleep(0.5)
+                continue
+            if self.generations and cluster != self._cluster:
+                self.earlier |= set(self.keys)
+                self.keys = Counter()
+            self._cluster = cluster
+            self.generations += 1
+            try:
+                self._read(consumer, cluster)
+            finally:
+                consumer.close()
+
+    def _connect(self):
+        """A consumer of the strategy topic from its start, and the broker's cluster id;
+        (None, None) while there is no broker or no topic yet."""
+        from confluent_kafka import Consumer, KafkaException
 
         consumer = Consumer(
             {
@@ -85,27 +111,48 @@ class StrategyWatch:
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "fetch.wait.max.ms": 10,
+                "log_level": 0,
             }
         )
-        consumer.subscribe(["f1.strategy.v1"])
         try:
-            while not self.stop.is_set():
-                for msg in consumer.consume(500, 0.2):
-                    if msg.error() or not (msg.key() or b"").decode().startswith(self.session):
-                        continue
-                    event = json.loads(msg.value())
-                    produced = datetime.fromisoformat(event["produced_at"]).timestamp()
-                    self.arrivals.append(produced)  # made after a fault, not just delivered
-                    t = event.get("event_time") or {}
-                    key = (
-                        event.get("lap"),
-                        event.get("trigger"),
-                        event.get("trigger_driver"),
-                        round(float(t.get("session_time") or 0), 3),
-                    )
-                    self.keys[key] += 1
-        finally:
+            meta = consumer.list_topics(timeout=2)
+        except KafkaException:
+            meta = None
+        if meta is None or "f1.strategy.v1" not in meta.topics:
             consumer.close()
+            return None, None
+        consumer.subscribe(["f1.strategy.v1"])
+        return consumer, meta.cluster_id
+
+    def _read(self, consumer, cluster: str) -> None:
+        """Read until stopped or until another broker answers."""
+        from confluent_kafka import KafkaException
+
+        looked = time.monotonic()
+        while not self.stop.is_set():
+            for msg in consumer.consume(500, 0.2):
+                if msg.error() or not (msg.key() or b"").decode().startswith(self.session):
+                    continue
+                self._note(json.loads(msg.value()))
+            if time.monotonic() - looked > 1.0:
+                looked = time.monotonic()
+                try:
+                    if consumer.list_topics(timeout=1).cluster_id != cluster:
+                        return
+                except KafkaException:
+                    pass
+
+    def _note(self, event: dict) -> None:
+        produced = datetime.fromisoformat(event["produced_at"]).timestamp()
+        self.arrivals.append(produced)  # made after a fault, not just delivered
+        t = event.get("event_time") or {}
+        key = (
+            event.get("lap"),
+            event.get("trigger"),
+            event.get("trigger_driver"),
+            round(float(t.get("session_time") or 0), 3),
+        )
+        self.keys[key] += 1
 
     def since(self, t: float) -> bool:
         """A strategy event produced after wall time ``t``."""

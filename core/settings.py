@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PITWALL_RATE_LIMIT_USER"),
         description="REST requests per signed-in user or API key per minute; 0 disables it.",
     )
+    rate_limit_auth: int = Field(
+        default=30,
+        ge=0,
+        validation_alias=AliasChoices("PITWALL_RATE_LIMIT_AUTH"),
+        description="POSTs to /api/v1/auth/ (sign-in, registration, refresh...) per client "
+        "address per minute; 0 disables the limit.",
+    )
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("PITWALL_TRUSTED_PROXIES"),

@@ -12,8 +12,11 @@ run would find its ports taken and a stale PostgreSQL. So:
 - :func:`stop_on_signals` turns SIGINT, SIGTERM and SIGHUP into one ``KeyboardInterrupt``
   (``docker stop``, systemd and a closed terminal stop the stack as Ctrl-C does; a second
   signal during the clean-up is ignored);
-- :class:`Supervisor` restarts a service or an embedded server (PostgreSQL, Redis) that
-  died, on the same port, at most ``max_restarts`` times a minute.
+- :class:`Supervisor` restarts a service or an embedded server that died, on the same
+  port, at most ``max_restarts`` times a minute. A server that comes back empty (the
+  memory-storage broker) takes the services with it: they are killed before it restarts
+  (so none writes its old offsets into the new broker), ``on_fresh`` recreates what the
+  servers need (the topics), and they start again from the new broker's beginning.
 """
 
 from __future__ import annotations
@@ -170,6 +173,9 @@ class Service:
     name: str
     cmd: list[str]
     env: dict[str, str]
+    #: It keeps positions on the broker (consumer offsets, table changelogs): restarted
+    #: with a broker that comes back empty.
+    follows_broker: bool = False
     proc: subprocess.Popen | None = None
     started: float = 0.0
     restarts: list[float] = field(default_factory=list)
@@ -194,28 +200,29 @@ class Supervisor:
         say: Callable[[str], Any] = print,
         max_restarts: int = 5,
         stop_timeout: float = 15.0,
+        on_fresh: Callable[[EmbeddedServer], Any] | None = None,
     ) -> None:
         self.registry = registry
         self.say = say
         self.max_restarts = max_restarts
         self.stop_timeout = stop_timeout
+        #: Called when a volatile server is back, empty, before the services start again.
+        self.on_fresh = on_fresh
         self.services: list[Service] = []
         self.servers: list[EmbeddedServer] = []
         self._server_restarts: dict[str, list[float]] = {}
-        self._fixed: set[int] = set()
 
     # -- start ---------------------------------------------------------------------------
-    def add_server(self, server: EmbeddedServer, restart: bool = True) -> None:
-        """Record an embedded server that is already running; ``restart``: start it again
-        when it dies (not the memory-storage broker, whose restart loses every topic)."""
+    def add_server(self, server: EmbeddedServer) -> None:
+        """Record an embedded server that is already running (restarted when it dies)."""
         self.servers.append(server)
-        if not restart:
-            self._fixed.add(id(server))
         if server.proc is not None:
             self.registry.record(server.slug, server.proc.pid)
 
-    def start_service(self, name: str, cmd: list[str], env: dict[str, str]) -> Service:
-        service = Service(name, cmd, env)
+    def start_service(
+        self, name: str, cmd: list[str], env: dict[str, str], follows_broker: bool = False
+    ) -> Service:
+        service = Service(name, cmd, env, follows_broker)
         proc = service.start()
         self.registry.record(name, proc.pid)
         self.services.append(service)
@@ -232,26 +239,14 @@ class Supervisor:
         """Restart every service and embedded server that has exited; what was restarted."""
         done = []
         for server in self.servers:
-            if server.alive() or id(server) in self._fixed:
+            if server.alive():
                 continue
-            old = server.proc
             self._allow(self._server_restarts.setdefault(server.slug, []), server.name)
-            if old is not None:
-                self.registry.forget(old.pid)
-                # A killed postmaster leaves its backends (and their shared memory) behind:
-                # the new one would refuse to start beside them.
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(old.pid, signal.SIGKILL)
-                with contextlib.suppress(Exception):
-                    old.wait(5)
-            server.proc = None
-            server.requested_port = server.port  # clients keep the URL they have
-            self.say(f"{server.name} exited; restarting it on port {server.port}")
-            try:
-                server.start(timeout=60)
-            except ServerStartError as exc:
-                raise GaveUpError(str(exc)) from None
-            self.registry.record(server.slug, server.proc.pid)  # type: ignore[union-attr]
+            if server.volatile:
+                self._kill_services(f"{server.name} exited and comes back empty")
+            self._restart_server(server)
+            if server.volatile and self.on_fresh is not None:
+                self.on_fresh(server)
             done.append(server.name)
         for service in self.services:
             proc = service.proc
@@ -264,6 +259,38 @@ class Supervisor:
             self.registry.record(service.name, service.start().pid)
             done.append(service.name)
         return done
+
+    def _kill_services(self, why: str) -> None:
+        """kill -9 every running service that keeps positions on the broker (their groups):
+        they start again on the new broker, which holds nothing of their old offsets."""
+        for service in self.services:
+            proc = service.proc
+            if service.follows_broker and proc is not None and proc.poll() is None:
+                self.say(f"{why}: stopping service {service.name}")
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(10)
+
+    def _restart_server(self, server: EmbeddedServer) -> None:
+        """Start a server that died again, on its port."""
+        old = server.proc
+        if old is not None:
+            self.registry.forget(old.pid)
+            # A killed postmaster leaves its backends (and their shared memory) behind:
+            # the new one would refuse to start beside them.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(old.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                old.wait(5)
+        server.proc = None
+        server.requested_port = server.port  # clients keep the URL they have
+        self.say(f"{server.name} exited; restarting it on port {server.port}")
+        try:
+            server.start(timeout=60)
+        except ServerStartError as exc:
+            raise GaveUpError(str(exc)) from None
+        self.registry.record(server.slug, server.proc.pid)  # type: ignore[union-attr]
 
     # -- stop ----------------------------------------------------------------------------
     def stop_services(self) -> None:

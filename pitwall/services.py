@@ -23,6 +23,10 @@ SERVICES = {
     "api": ["serve"],
 }
 
+#: Services that keep positions on the broker (consumer offsets, the worker's table
+#: changelogs): restarted with a broker that comes back empty.
+FOLLOW_BROKER = frozenset({"worker", "sink"})
+
 Say = Callable[[str], object]
 
 
@@ -41,12 +45,12 @@ def start_services(supervisor: Supervisor, names: list[str], env: dict[str, str]
     """Start pitwall services as child processes the supervisor records and restarts."""
     commands = {name: service_command(name) for name in names}  # all checked before any starts
     for name, cmd in commands.items():
-        supervisor.start_service(name, cmd, env)
+        supervisor.start_service(name, cmd, env, follows_broker=name in FOLLOW_BROKER)
 
 
 def started(supervisor: Supervisor, server: EmbeddedServer, say: Say, url: bool = False) -> None:
     """Record a server as soon as it runs (a kill -9 from then on leaves nothing unknown)."""
-    supervisor.add_server(server, restart=server.env_var != "KAFKA_BOOTSTRAP")
+    supervisor.add_server(server)
     say(f"[green]✓[/] {server.name} " + (server.url if url else "ready"))
 
 

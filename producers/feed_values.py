@@ -8,23 +8,25 @@ event of the same moment hold the same values. Anything that cannot be read is N
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
 def as_int(value: Any) -> int | None:
-    """``12``, ``"12"``, ``12.7`` -> 12; anything else None."""
+    """``12``, ``"12"``, ``12.7`` -> 12; anything else (infinity too) None."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
 def as_float(value: Any) -> float | None:
-    """``1.5``, ``"1.5"`` -> 1.5; anything else None."""
+    """``1.5``, ``"1.5"`` -> 1.5; anything else (infinity and NaN too) None."""
     try:
-        return float(value)
+        out = float(value)
     except (TypeError, ValueError):
         return None
+    return out if math.isfinite(out) else None
 
 
 def as_str(value: Any) -> str | None:

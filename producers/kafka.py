@@ -3,17 +3,25 @@
 Keys follow the topic registry (``session_key`` or ``session_key:driver``); every event of a
 session goes to the session's partition (``schemas.topics.partition_for``) so that a session's
 events keep their order across drivers too.
+
+It never creates a topic by asking for it (a broker's auto-created topic has the broker's
+partition count, not ours), and it tells when its broker went away and whether the one that
+answers again is the same: a restarted memory-storage broker has a new cluster id and none
+of what it had acknowledged (:meth:`EventProducer.broker_state`). A publisher then starts
+over on it (:meth:`EventProducer.reconnect`) and publishes again what it had published.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import enum
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas import DlqEvent, Envelope, EventTime, encode, topic_for, utcnow
 from schemas.topics import DLQ, RAW_TOPICS, partition_for
@@ -21,6 +29,18 @@ from schemas.topics import DLQ, RAW_TOPICS, partition_for
 
 class PublishError(RuntimeError):
     """The broker did not acknowledge some events."""
+
+
+class Broker(enum.Enum):
+    """What a producer knows of its broker (:meth:`EventProducer.broker_state`)."""
+
+    SAME = "same"  # the broker it first reached, answering
+    DOWN = "down"  # no broker answers
+    NEW = "new"  # another broker (cluster id) answers: what the old one held is gone
+
+
+#: librdkafka errors that mean the connection to the broker went away.
+_LOST = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT})
 
 
 class EventProducer:
@@ -39,13 +59,26 @@ class EventProducer:
             "queue.buffering.max.messages": 1_000_000,
             "compression.type": "none",
             "client.id": "pitwall-producer",
+            # A missing topic is an error, not one created with the broker's defaults.
+            "allow.auto.create.topics": False,
+            "error_cb": self._on_error,
         }
         config.update(overrides)
+        self._config = config
         self._producer = Producer(config)
         self.sent: Counter[str] = Counter()
         self.acked: Counter[str] = Counter()
         self.errors: list[str] = []
         self._partitions: dict[str, int] = {}
+        #: The cluster id of the broker first reached (None until a metadata answer).
+        self.cluster_id: str | None = None
+        self._connection_lost = False
+        self._looked_at = time.monotonic()
+        self._state = Broker.SAME
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() in _LOST:
+            self._connection_lost = True
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -94,11 +127,58 @@ class EventProducer:
         """Queue bytes as they are, keyed (tests use this to send malformed input)."""
         self._send(topic, key, value)
 
+    # -- the broker going away, and another one coming back ------------------------------
+    def broker_state(self, every: float = 5.0, timeout: float = 0.5, retry: float = 1.0) -> Broker:
+        """Whether the broker first reached answers. It is asked at most every ``retry`` s
+        once the connection was lost, else every ``every`` s; in between the last answer
+        stands (SAME at no cost while nothing was lost)."""
+        since = time.monotonic() - self._looked_at
+        if since < (retry if self._connection_lost else every):
+            return self._state
+        self._looked_at = time.monotonic()
+        try:
+            cluster = self._producer.list_topics(timeout=timeout).cluster_id
+        except KafkaException:
+            self._connection_lost = True
+            self._state = Broker.DOWN
+            return self._state
+        self._connection_lost = False
+        if self.cluster_id is None:
+            self.cluster_id = cluster
+        self._state = Broker.SAME if cluster == self.cluster_id else Broker.NEW
+        return self._state
+
+    def reconnect(self, topic_timeout: float = 60.0) -> None:
+        """Start over on a new broker: drop what was queued or in flight for the old one (a
+        new client: librdkafka's idempotence state belongs to the old one), and find the
+        partitions of the topics used so far again, waiting up to ``topic_timeout`` s for
+        whoever creates them (``pitwall up``)."""
+        old, self._producer = self._producer, Producer(self._config)
+        old.purge()
+        old.poll(0)  # the purged messages' reports: failures meant for the old broker
+        self.errors.clear()
+        topics, self._partitions, self.cluster_id = list(self._partitions), {}, None
+        self._connection_lost, self._state = False, Broker.SAME
+        deadline = time.monotonic() + topic_timeout
+        for topic in topics:
+            while True:
+                try:
+                    self._partition_count(topic, timeout=2.0)
+                    break
+                except (PublishError, KafkaException):
+                    if time.monotonic() > deadline:
+                        raise PublishError(f"{topic} does not exist on the new broker") from None
+                    time.sleep(0.2)
+
     def _partition_count(self, topic: str, timeout: float = 10.0) -> int:
-        """Partitions of ``topic`` (from the broker's metadata, once; created if missing)."""
+        """Partitions of ``topic`` (from the broker's metadata, once; PublishError when the
+        topic does not exist)."""
         n = self._partitions.get(topic)
         if n is None:
-            meta = self._producer.list_topics(topic, timeout=timeout).topics.get(topic)
+            answer = self._producer.list_topics(topic, timeout=timeout)
+            if self.cluster_id is None:
+                self.cluster_id = answer.cluster_id
+            meta = answer.topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
                 reason = meta.error if meta is not None else "no metadata"
                 raise PublishError(f"cannot get the partitions of {topic}: {reason}")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.compat import require_attrs, require_params
 from core.settings import Settings
 from replay.catalog import (
     SESSION_CODES,
@@ -103,7 +104,11 @@ def _configure_fastf1(settings: Settings) -> Path:
     Cache.offline_mode(not settings.fastf1_online)
     if not settings.fastf1_online:
         schedule_dir = _schedule_dir(settings)
-        original = getattr(Cache, "_pitwall_original_get", Cache.requests_get)
+        # FastF1's private parts this relies on: its schedule URL and its request function.
+        require_attrs(fastf1.events, ["_SCHEDULE_BASE_URL"], "fastf1", "fastf1.events")
+        original = getattr(Cache, "_pitwall_original_get", None) or require_params(
+            Cache, "requests_get", ("url",), "fastf1"
+        )
         base_url = fastf1.events._SCHEDULE_BASE_URL
 
         def requests_get(url: str, **kwargs: Any) -> Any:

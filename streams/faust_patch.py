@@ -17,17 +17,20 @@
    :func:`core.kafka.end_offsets` gives the true end (on Kafka the same number).
 
 The patches touch Faust's internals, so :func:`apply` refuses a faust-streaming release it
-was not tested with and checks that every target exists before it replaces anything.
+was not tested with and checks that every target exists, with the parameters the patches
+pass, before it replaces anything (``core.compat``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
+from core.compat import IncompatibleLibraryError, require_params
 from core.kafka import end_offsets
 
 log = logging.getLogger(__name__)
@@ -52,16 +55,19 @@ class AppPatch:
 APP_ATTRIBUTE = "pitwall_patch"
 
 
-def _targets() -> dict[str, tuple[Any, str]]:
+def _targets() -> dict[str, tuple[Any, str, tuple[str, ...]]]:
+    """What the patches replace or wrap: owner, method and the parameters they pass."""
     from faust.tables.recovery import Recovery
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
     return {
-        "fetch wait": (AIOKafkaConsumerThread, "_create_worker_consumer"),
-        "recovery completed": (Recovery, "on_recovery_completed"),
-        "resume streams": (Recovery, "_resume_streams"),
-        "highwaters": (Recovery, "_build_highwaters"),
-    }
+        "fetch wait": (AIOKafkaConsumerThread, "_create_worker_consumer", ("self", "transport")),
+        "recovery completed": (Recovery, "on_recovery_completed", ("self", "generation_id")),
+        "resume streams": (Recovery, "_resume_streams", ("self", "generation_id")),
+        "highwaters": (
+            Recovery, "_build_highwaters", ("self", "consumer", "tps", "destination", "title")
+        ),
+    }  # fmt: skip
 
 
 def check_faust(installed: str | None = None) -> None:
@@ -74,9 +80,16 @@ def check_faust(installed: str | None = None) -> None:
             f"and is tested with {', '.join(m + '.x' for m in TESTED_MINORS)} only "
             "(pip install -r requirements.txt)"
         )
-    for what, (owner, name) in _targets().items():
-        if not callable(getattr(owner, name, None)):
-            raise UntestedFaustError(f"Faust patch target missing ({what}): {owner}.{name}")
+    try:
+        for owner, name, params in _targets().values():
+            require_params(owner, name, params, "faust-streaming")
+        from aiokafka import AIOKafkaConsumer
+
+        init = inspect.signature(AIOKafkaConsumer.__init__).parameters
+        if "fetch_max_wait_ms" not in init:  # kept as _fetch_max_wait_ms, which we set
+            raise IncompatibleLibraryError("aiokafka: AIOKafkaConsumer has no fetch_max_wait_ms")
+    except IncompatibleLibraryError as exc:
+        raise UntestedFaustError(str(exc)) from None
 
 
 def apply(app: Any, fetch_wait_ms: int, bootstrap: str) -> None:

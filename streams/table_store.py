@@ -26,6 +26,8 @@ from typing import Any
 from faust.stores import STORES, memory
 from faust.types import TP, EventT
 
+from core.compat import require_params
+
 SCHEME = "pitwall-memory"
 #: The ``store`` setting of an app whose tables use this store.
 URL = f"{SCHEME}://"
@@ -99,4 +101,22 @@ class Store(memory.Store):
         self._active.discard(tp)
 
 
+#: The methods of Faust's in-memory store this one overrides, with their parameters.
+OVERRIDES = {
+    "persisted_offset": ("self", "tp"),
+    "set_persisted_offset": ("self", "tp", "offset"),
+    "apply_changelog_batch": ("self", "batch", "to_key", "to_value"),
+    "on_rebalance": ("self", "assigned", "revoked", "newly_assigned", "generation_id"),
+    "on_recovery_completed": ("self", "active_tps", "standby_tps"),
+    "_clear": ("self",),
+}
+
+
+def check_store() -> None:
+    """IncompatibleLibraryError unless Faust's store still has what :class:`Store` overrides."""
+    for name, params in OVERRIDES.items():
+        require_params(memory.Store, name, params, "faust-streaming")
+
+
+check_store()
 STORES.aliases.setdefault(SCHEME, f"{__name__}:Store")

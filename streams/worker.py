@@ -14,10 +14,15 @@ def run(settings: Settings, loglevel: str = "WARNING", index: int = 0) -> None:
     not block the event loop for seconds (a stall that also widened a Faust rebalance race)."""
     import faust
 
+    from core.compat import require_params
     from core.gc import freeze_startup_objects
     from strategy import battles, warmup
     from strategy.artifacts import load_models
     from streams.app import make_app
+
+    require_params(
+        faust.Worker, "_setup_spinner_handler", ("self", "logger", "level"), "faust-streaming"
+    )
 
     class Worker(faust.Worker):
         def _setup_spinner_handler(self, logger: logging.Logger, level: int) -> None:

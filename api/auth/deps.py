@@ -1,10 +1,12 @@
 """Who is calling, and the dependencies that require a reader, a user or an admin.
 
-Credentials, in this order: ``Authorization: Bearer <access token>``, then ``X-API-Key``
-(the shared ``PITWALL_API_KEY``, which acts as an admin, or a key an admin created). No
-credentials is anonymous; credentials that are wrong (forged, expired, revoked) are a 401
-even where anonymous callers are welcome, so a client learns at once that its token died.
-Missing credentials where they are needed: 401; a user without the role: 403.
+Credentials: ``Authorization: Bearer <access token>`` and ``X-API-Key`` (the shared
+``PITWALL_API_KEY``, which acts as an admin, or a key an admin created). No credentials is
+anonymous. Every credential a request carries must be valid: one that is wrong (forged,
+expired, revoked, empty, an ``Authorization`` of another scheme) is a 401 even when the other
+is valid and even where anonymous callers are welcome, so that a client learns at once that
+its token died and no half-valid request gets through. With both valid, the token's user is
+the caller. Missing credentials where they are needed: 401; a user without the role: 403.
 """
 
 from __future__ import annotations
@@ -103,20 +105,43 @@ async def principal_from_key(request: Request, key: str) -> Principal:
     return Principal("api_key", str(row["key_id"]), row["prefix"], row["role"])
 
 
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` value; 401 for anything else."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Authorization must be 'Bearer <access token>'")
+    return token.strip()
+
+
+async def principal_of(
+    request: Any, tokens: list[str | None], keys: list[str | None]
+) -> Principal | None:
+    """The caller of every access token and API key given (None: none given); 401 as soon
+    as one of them is not valid. The first token's user, else the first key's, is it."""
+    found: list[Principal] = []
+    for token in (t for t in tokens if t is not None):
+        found.append(await principal_from_token(request.app, token))
+    for key in (k for k in keys if k is not None):
+        if not key.strip():
+            raise unauthorized("empty X-API-Key")
+        found.append(await principal_from_key(request, key))
+    return found[0] if found else None
+
+
 async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal | None:
-    """The caller, or None when no credentials were sent (cached on the request)."""
+    """The caller, or None when no credentials were sent (cached on the request). The raw
+    headers decide (``credentials`` and ``key`` declare the schemes in the OpenAPI): an
+    ``Authorization`` that ``HTTPBearer`` passes over as malformed is refused, not ignored."""
     cached = getattr(request.state, "principal", False)
     if cached is not False:
         return cached
-    principal = None
-    if credentials is not None:
-        principal = await principal_from_token(request.app, credentials.credentials)
-    elif key:
-        principal = await principal_from_key(request, key)
+    authorization = request.headers.get("authorization")
+    tokens = [bearer_token(authorization)] if authorization is not None else []
+    principal = await principal_of(request, tokens, [request.headers.get("x-api-key")])
     request.state.principal = principal
     return principal
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
-from api.auth import store
+from api.auth import store, throttle
 from api.auth.deps import Admin, User, audit, unauthorized
 from api.auth.models import (
     AuditEntry,
@@ -97,17 +97,37 @@ async def add_user(body: NewUserRequest, request: Request, conn: PG, admin: Admi
     return user
 
 
-@router.post("/login", response_model=TokenPair, summary="Sign in")
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    summary="Sign in",
+    responses={429: {"description": "Too many failed sign-ins for this name or address."}},
+)
 async def login(body: Credentials, request: Request, conn: PG) -> TokenPair:
     """An access token (60 minutes) and a refresh token (one use) for a username and
-    password. Wrong name and wrong password answer the same 401 in the same time."""
+    password. Wrong name and wrong password answer the same 401 in the same time. After
+    repeated failures of a name or from an address, sign-ins are refused for a while (429
+    with ``Retry-After``, doubling with each further failure)."""
+    address = getattr(request.state, "client_ip", None)
+    if (block := await throttle.blocked(conn, body.username, address)) is not None:
+        await audit(
+            request, "login.throttled", "denied", subject=body.username,
+            detail={"scope": block.scope, "retry_after": block.retry_after},
+        )  # fmt: skip
+        raise HTTPException(
+            429,
+            f"too many failed sign-ins for this {block.scope}; retry in {block.retry_after} s",
+            headers={"Retry-After": str(block.retry_after)},
+        )
     user = await store.user_by_name(conn, body.username)
     ok, upgraded = await asyncio.to_thread(
         verify_password, body.password, user["password_hash"] if user else None
     )
     if user is None or not ok or user["disabled"]:
-        await audit(request, "login", "denied", subject=body.username)
+        counts = await throttle.failed(conn, body.username, address)
+        await audit(request, "login", "denied", subject=body.username, detail={"failures": counts})
         raise unauthorized("wrong username or password")
+    await throttle.succeeded(conn, body.username)
     if upgraded:
         await store.set_password_hash(conn, user["user_id"], upgraded)
     pair = await _tokens(request, conn, user["user_id"], user["role"])

@@ -1,8 +1,8 @@
 """The auth rows in PostgreSQL: users, refresh tokens, API keys and the audit log.
 
 Async functions on one connection of the API's pool (autocommit, dict rows). The tables are
-``consumers.db_schema.AUTH_DDL``, created by :func:`ensure_tables` at the API's start-up (and
-by the sink's ``migrate``).
+``consumers.db_schema.AUTH_DDL`` and its later migration steps, created by
+``consumers.db_schema.migrate`` at the API's and the sink's start-up.
 """
 
 from __future__ import annotations
@@ -14,19 +14,10 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from api.auth.security import digest, new_api_key
-from consumers.db_schema import AUTH_DDL, AUTH_LOCK_ID
 
 Row = dict[str, Any]
 RefreshOutcome = Literal["ok", "reused", "revoked", "expired", "unknown"]
 USER_COLUMNS = "user_id, username, role, disabled, tokens_valid_after, created_at"
-
-
-async def ensure_tables(conn: AsyncConnection) -> None:
-    """Create the auth tables if missing (idempotent, serialised between processes)."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUTH_LOCK_ID,))
-        for stmt in AUTH_DDL:
-            await conn.execute(stmt)
 
 
 # -- users ---------------------------------------------------------------------------------

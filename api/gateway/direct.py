@@ -25,6 +25,8 @@ from typing import Any
 from starlette.websockets import WebSocket
 from websockets.protocol import State
 
+from core.compat import IncompatibleLibraryError, require_params
+
 log = logging.getLogger(__name__)
 
 #: Minor releases (major for websockets) the direct writer is tested with.
@@ -45,6 +47,11 @@ def untested_releases(installed: dict[str, str] | None = None) -> list[str]:
 def direct_writes_allowed() -> bool:
     """Whether the installed server libraries are tested with :class:`DirectWriter` (says
     why not in the log when they are not)."""
+    try:  # the ASGI send that protocol_of looks behind: Starlette keeps it as ``_send``
+        require_params(WebSocket, "__init__", ("self", "scope", "receive", "send"), "starlette")
+    except IncompatibleLibraryError as exc:
+        log.warning("%s: every frame goes through the ASGI send path", exc)
+        return False
     untested = untested_releases()
     if untested:
         tested = ", ".join(f"{n} {' / '.join(r)}.x" for n, r in TESTED.items())
@@ -111,7 +118,7 @@ def protocol_of(ws: WebSocket) -> Any | None:
     queue's own size and bound still apply, and every update goes through the queue).
     """
     seen = 0
-    todo = [ws._send]
+    todo = [getattr(ws, "_send", None)]
     while todo and seen < 8:
         fn = todo.pop()
         seen += 1

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, WebSocket
 from starlette.websockets import WebSocketState
 
-from api.auth.deps import Principal, principal_from_key, principal_from_token
+from api.auth.deps import Principal, bearer_token, principal_of
 from api.gateway.close_codes import CloseCode
 from api.gateway.hub import Gateway
 
@@ -35,20 +35,22 @@ async def _first_message_credentials(ws: WebSocket) -> dict[str, Any]:
 
 
 async def authenticate(ws: WebSocket, token: str | None) -> Principal:
-    """The socket's user or key; raises HTTPException (401) or ValueError/TimeoutError."""
-    header = ws.headers.get("authorization", "")
-    scheme, _, bearer = header.partition(" ")
-    key = ws.headers.get("x-api-key")
-    if token is None and scheme.lower() == "bearer" and bearer:
-        token = bearer.strip()
-    if token is None and key is None:
+    """The socket's user or key; raises HTTPException (401) or ValueError/TimeoutError.
+    Every credential given (``?token=``, the Authorization and X-API-Key headers, or the
+    first message's) must be valid, as for REST (:func:`api.auth.deps.principal_of`)."""
+    header = ws.headers.get("authorization")
+    tokens = [token, bearer_token(header) if header is not None else None]
+    keys = [ws.headers.get("x-api-key")]
+    if all(c is None for c in (*tokens, *keys)):
         message = await _first_message_credentials(ws)
-        token, key = message.get("token"), message.get("api_key")
-    if isinstance(token, str) and token:
-        return await principal_from_token(ws.app, token)
-    if isinstance(key, str) and key:
-        return await principal_from_key(ws, key)  # type: ignore[arg-type]
-    raise ValueError("no token or api_key given")
+        given = [message.get("token"), message.get("api_key")]
+        if any(c is not None and not isinstance(c, str) for c in given):
+            raise ValueError("token and api_key must be strings")
+        tokens, keys = [given[0]], [given[1]]
+    principal = await principal_of(ws, tokens, keys)
+    if principal is None:
+        raise ValueError("no token or api_key given")
+    return principal
 
 
 @router.websocket("/ws/sessions/{session_key}")

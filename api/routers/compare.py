@@ -25,7 +25,8 @@ async def compare_drivers(
     drivers: Annotated[
         str,
         Query(
-            description="2 to 6 three-letter codes, comma-separated.",
+            description="1 to 6 three-letter codes, comma-separated; a code given twice "
+            "counts once (one code: that driver's own figures).",
             examples=["VER,ALO"],
             pattern=DRIVERS_PATTERN,
             max_length=23,

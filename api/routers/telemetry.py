@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api.analytics_models import LapTelemetry, TelemetryComparison
 from api.deps import Res
 from api.params import (
-    DRIVERS_PATTERN,
+    TWO_DRIVERS_PATTERN,
     DriverPath,
     LapPath,
     SessionPath,
@@ -18,6 +18,8 @@ from api.params import (
 )
 from api.services import telemetry
 
+#: A lap number 1-200, as a pattern (the schema states the range the handler checks).
+LAP = "(?:[1-9][0-9]?|1[0-9]{2}|200)"
 router = APIRouter(prefix="/api/v1/telemetry", tags=["analytics"])
 Step = Annotated[float, Query(ge=1, le=50, description="Metres between trace points.")]
 
@@ -42,9 +44,10 @@ async def compare(
     drivers: Annotated[
         str,
         Query(
-            description="Two codes: reference first.",
+            description="Two codes: reference first. The same code twice compares two laps "
+            "of one driver (give them in laps).",
             examples=["NOR,VER"],
-            pattern=DRIVERS_PATTERN,
+            pattern=TWO_DRIVERS_PATTERN,
             max_length=7,
         ),
     ],
@@ -53,7 +56,7 @@ async def compare(
         Query(
             description="Their laps, e.g. 12,15 (default: each driver's fastest).",
             max_length=7,
-            pattern=r"^[0-9]{1,3},[0-9]{1,3}$",
+            pattern=rf"^{LAP},{LAP}$",
         ),
     ] = None,
     step: Step = 10.0,
@@ -61,7 +64,7 @@ async def compare(
     """Both laps' traces, the time delta of the second to the first along the lap (ending at
     their lap-time difference), mini-sector times and who was fastest in each, and the
     reference's corners with both minimum speeds."""
-    names = driver_list(drivers, 2, 2)
+    names = driver_list(drivers, distinct=False)
     wanted: list[int | None] = [None, None]
     if laps:
         try:

@@ -3,16 +3,12 @@
 Passwords are argon2 hashes (pwdlib); API keys and refresh tokens are stored as SHA-256
 digests only (they are long random strings: a digest is enough, and it can be looked up).
 ``tokens_valid_after``: access tokens issued before it are refused (logout, password or role
-change). Every statement is idempotent; ``AUTH_LOCK_ID`` serialises the API processes that
-create them at start-up.
+change). These are the tables as migration step 1 creates them (``migrations``): a change
+to them is a new step. Every statement is idempotent.
 """
 
 from __future__ import annotations
 
-import psycopg
-
-#: The advisory lock that serialises the API processes creating these tables at start-up.
-AUTH_LOCK_ID = 424243
 AUTH_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS users (
         user_id bigserial PRIMARY KEY, username text NOT NULL UNIQUE,
@@ -37,9 +33,3 @@ AUTH_DDL: tuple[str, ...] = (
         request_id text, detail jsonb)""",
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at DESC)",
 )
-
-
-def migrate_auth(conn: psycopg.Connection) -> None:
-    """Create the users, token, API key and audit tables (idempotent)."""
-    for stmt in AUTH_DDL:
-        conn.execute(stmt)

@@ -3,12 +3,11 @@
 Ergast-format tables under the database's names, the weather of each weekend's sessions, Elo
 ratings after each race, the winner model's predictions and their accuracy. Keys are Ergast's
 ids; the natural keys (refs, season+round, ...) are unique as well so that a row from another
-source (the Jolpica API) finds its id. Every statement is idempotent.
+source (the Jolpica API) finds its id. These are the tables as migration step 1 creates them
+(``migrations``): a change to them is a new step. Every statement is idempotent.
 """
 
 from __future__ import annotations
-
-import psycopg
 
 HISTORY_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS seasons (season integer PRIMARY KEY, url text)""",
@@ -111,9 +110,3 @@ HISTORY_DDL: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS results_driver ON results (driver_id)",
     "CREATE INDEX IF NOT EXISTS ratings_entity ON ratings (kind, entity_id)",
 )
-
-
-def migrate_history(conn: psycopg.Connection) -> None:
-    """Create the history, ratings and prediction tables (idempotent)."""
-    for stmt in HISTORY_DDL:
-        conn.execute(stmt)

@@ -1,8 +1,9 @@
 """``pitwall up``: start the embedded stack (and optionally the services) until stopped.
 
-SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every process it started; a service, PostgreSQL
-or Redis that dies meanwhile is restarted (on the same port); what a killed earlier run left
-is stopped first (:mod:`pitwall.processes`).
+SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every process it started; a service or server that
+dies meanwhile is restarted (on the same port); what a killed earlier run left is stopped
+first (:mod:`pitwall.processes`). The embedded broker comes back empty: its topics are
+created again and the services restarted on it (producers publish again what it lost).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def up(
     registry = ProcessRegistry(settings.state_dir)
     reap(registry, console.print)
     stack = Stack(settings, ports=ports)
-    supervisor = Supervisor(registry, console.print)
+    supervisor = Supervisor(registry, console.print, on_fresh=lambda b: _topics(settings, b.url))
     with stop_on_signals():
         _up(settings, stack, supervisor, services or [])
 
@@ -79,13 +80,7 @@ def _up(settings: Settings, stack: Stack, supervisor: Supervisor, services: list
             raise typer.Exit(1) from None
         env = {**os.environ, **urls}
         console.print(_urls_table(settings, urls))
-        from producers.admin import create_topics
-
-        created = create_topics(
-            urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka, settings.kafka_partitions
-        )
-        fresh = sum(r.status == "created" for r in created)
-        console.print(f"Topics ready: {len(created)} ({fresh} created)")
+        _topics(settings, urls.get("KAFKA_BOOTSTRAP") or settings.require_kafka)
         try:
             start_services(supervisor, services, env)
         except UnknownServiceError as exc:
@@ -93,13 +88,22 @@ def _up(settings: Settings, stack: Stack, supervisor: Supervisor, services: list
         for name in services:
             console.print(f"Started service {name}")
         console.print("Stack running. Press Ctrl-C to stop.")
-        _supervise(stack, supervisor)
+        _supervise(supervisor)
     except KeyboardInterrupt:
         console.print("Stopping...")
     finally:
         supervisor.stop()
         stack.stop()
         console.print("Stopped.")
+
+
+def _topics(settings: Settings, bootstrap: str) -> None:
+    """Create pitwall's topics where they are missing, and say how many."""
+    from producers.admin import create_topics
+
+    created = create_topics(bootstrap, settings.kafka_partitions)
+    fresh = sum(r.status == "created" for r in created)
+    console.print(f"Topics ready: {len(created)} ({fresh} created)")
 
 
 def _urls_table(settings: Settings, urls: dict[str, str]) -> Table:
@@ -118,16 +122,10 @@ def _urls_table(settings: Settings, urls: dict[str, str]) -> Table:
     return table
 
 
-def _supervise(stack: Stack, supervisor: Supervisor) -> None:
-    """Restart what dies until a stop signal; exit code 1 when the broker dies (memory
-    storage: a restarted broker would have lost every topic and offset) or a service keeps
-    dying."""
-    broker = next((s for s in stack.servers if s.env_var == "KAFKA_BOOTSTRAP"), None)
+def _supervise(supervisor: Supervisor) -> None:
+    """Restart what dies until a stop signal; exit code 1 when something keeps dying."""
     while True:
         time.sleep(1)
-        if broker is not None and not broker.alive():
-            console.print(f"[red]{broker.name} exited[/]; see {broker.log_path}")
-            raise typer.Exit(1)
         try:
             supervisor.check()
         except GaveUpError as exc:

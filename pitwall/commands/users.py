@@ -59,16 +59,19 @@ def add(
 
 
 async def _create_user(url: str, body: NewUserRequest) -> dict[str, Any] | None:
-    """Create the user (the auth tables first, if missing) and audit it; None when the name
-    is taken. The API's own store does the writing, with the API's password hashing."""
+    """Create the user (the database migrated first, if it is not) and audit it; None when
+    the name is taken. The API's own store does the writing, with the API's password hashing."""
+    import psycopg
     from psycopg import AsyncConnection
     from psycopg.rows import dict_row
 
     from api.auth import store
     from api.auth.security import hash_password
+    from consumers.db_schema import migrate
 
+    with psycopg.connect(url) as sync:
+        migrate(sync)
     async with await AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        await store.ensure_tables(conn)
         row = await store.create_user(conn, body.username, hash_password(body.password), body.role)
         if row is not None:
             actor = "cli:pitwall users add"

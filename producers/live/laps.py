@@ -11,6 +11,14 @@ incremental, so that laps emitted live equal the laps FastF1 later loads from th
   than its sectors is dropped; an empty lap time is the sum of the sectors; a missing lap or
   sector time equal to the previous lap's is filled in (the feed omits unchanged values);
 * ``NumberOfLaps`` going backwards (late data) is ignored until the feed catches up;
+* ``NumberOfLaps`` growing by more than one means the feed lost the end of a lap (a dropped
+  message): the lap in progress then holds values of several laps, so it is published
+  without times (flagged inaccurate), as is every lap whose end was lost, and the lap that
+  ends now keeps only what came with its end (FastF1, which counts one lap per message,
+  would give every later lap of the car the next one's times);
+* a lap time shorter by over 30 s than the time the lap took (to its end, or to the pit entry
+  of an in-lap) is another lap's (a lost end the count did not show, e.g. of the last lap of
+  the feed): the lap is published without times, flagged inaccurate;
 * the first lap is dropped when it holds no timing data (a pseudo out-lap), renumbering the
   rest; a lap in progress at the end of the feed is kept only if it ended in the pits;
 * a feed joined mid-session (the first snapshot already counts laps) numbers laps on from
@@ -29,6 +37,9 @@ from producers.live.decode import parse_duration
 
 LATE_US = 5_000_000  # values up to 5 s after a lap's end still belong to it
 MAX_LAP_US = 150_000_000  # longer lap times need matching sectors
+#: A lap that took this much longer than its lap time holds another lap's values (measured
+#: on the reference feeds: -10 s to +5 s for every lap, to its end or to its pit entry).
+OVERRUN_US = 30_000_000
 UNSET = "unset"  # lap time state: not received
 EMPTY = "empty"  # received as an empty value
 VALUE = "value"
@@ -46,10 +57,12 @@ class LapRow:
     pit_in: int | None = None
     pit_out: int | None = None
     integrity_error: bool = False
+    lost: bool = False  # the feed lost this lap's end: its values are not its own
 
     def has_data(self) -> bool:
         return (
-            any(s is not None for s in self.sectors)
+            self.lost
+            or any(s is not None for s in self.sectors)
             or bool(self.speeds)
             or (self.lap_time_state == VALUE and self.lap_time is not None)
         )
@@ -129,8 +142,11 @@ class DriverLaps:
         if self.in_past or (has_nol and nol < self.api_laps):
             self.in_past = True
             return self.release(t)
+        if has_nol and nol > self.api_laps + 1 and self.pitstops >= 0:
+            self._lost_ends(t, nol - self.api_laps - 1)
         count = self.count
-        offset = 1 if count > 0 and t - (self.rows[count - 1].end or 0) < LATE_US else 0
+        before = self.rows[count - 1] if count > 0 else None
+        offset = 1 if before and not before.lost and t - (before.end or 0) < LATE_US else 0
         sectors = resp.get("Sectors")
         if isinstance(sectors, dict):
             for n, key in enumerate(("0", "1", "2")):
@@ -176,6 +192,19 @@ class DriverLaps:
                 self.count += 1
                 self._row(self.count)
         return self.release(t)
+
+    def _lost_ends(self, t: int, n: int) -> None:
+        """``n`` lap ends the feed never told: the lap in progress and the next ``n - 1``
+        ended by ``t``, with no value of their own (what the row holds mixes laps)."""
+        for _ in range(n):
+            row = self._row(self.count)
+            row.sectors, row.speeds = [None, None, None], {}
+            row.lap_time, row.lap_time_state = None, UNSET
+            row.integrity_error = row.lost = True
+            row.end = t
+            self.api_laps += 1
+            self.count += 1
+            self._row(self.count)
 
     def _join(self, t: int, laps_done: int) -> list[FinishedLap]:
         """The feed was joined mid-session: this snapshot says ``laps_done`` laps are behind
@@ -246,6 +275,11 @@ class DriverLaps:
                     row.sectors[missing[0]] = guess
         number = self.base + index + 1 - (1 if self.dropped_first else 0)
         start = row.pit_out if self.last_end is None else self.last_end
+        stop = row.pit_in if row.pit_in is not None else row.end
+        took = None if start is None or stop is None else stop - start
+        if row.lap_time is not None and took is not None and took - row.lap_time > OVERRUN_US:
+            row.lap_time, row.lap_time_state = None, UNSET
+            row.sectors, row.integrity_error = [None, None, None], True
         self.previous = row
         self.last_end = row.end
         return FinishedLap(

@@ -93,6 +93,11 @@ class ParserState:
         #: The session status last seen.
         self.last_status: str | None = None
 
+    def reset(self) -> None:
+        """Forget the session: as new, with the same options (a feed read again from its
+        start)."""
+        self.__init__(self.fixed_key, telemetry=self.telemetry)  # type: ignore[misc]
+
     @property
     def status(self) -> str | None:
         """The session status last seen (Inactive, Started, Finished, Finalised, Ends...)."""

@@ -4,6 +4,11 @@ to the dead-letter topic, and the latency from a message's arrival to the broker
 The producer keeps going whatever a message holds: a line that cannot be framed, or a
 message whose topic handler fails, is sent to ``f1.dlq.v1`` with the reason and the raw
 line, and the next line is parsed as usual.
+
+Every input is archived as it comes (:class:`FeedArchive`). When the broker goes away the
+publisher holds the next input until one answers; a new, empty one (the embedded broker
+restarted) gets the whole archive again through a fresh parser, so that the consumers
+rebuild the session from its start, before the input that was held.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import orjson
 from confluent_kafka import KafkaError, Message
 from pydantic import BaseModel
 
-from producers.kafka import EventProducer
+from producers.kafka import Broker, EventProducer
 from producers.live.archive import RawMessage, frame_line, message_from_list
 from producers.live.decode import FeedError
 from producers.live.parser import LiveParser
@@ -139,17 +144,47 @@ class TimedEventProducer(EventProducer):
 
 @dataclass
 class LiveStats:
-    """What the live producer saw and sent."""
+    """What the live producer saw and sent (each input once, however often it was sent)."""
 
     lines: int = 0
     messages: int = 0
     published: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: times a new (empty) broker answered and the archive was published again
+    restarts: int = 0
 
     @property
     def events(self) -> int:
         return sum(self.published.values())
+
+    def copy(self) -> LiveStats:
+        return LiveStats(
+            self.lines,
+            self.messages,
+            Counter(self.published),
+            self.dead_letters,
+            Counter(self.reasons),
+            self.restarts,
+        )
+
+
+class FeedArchive:
+    """The inputs a publisher has handled, in order: a line (text, topic) or a received
+    message (topic, data, utc), to hand them over again. Kept in memory: a race's whole
+    feed is tens of megabytes."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[str, Any, Any, Any]] = []
+
+    def line(self, text: str | bytes, topic: str | None) -> None:
+        self.inputs.append(("line", text, topic, None))
+
+    def message(self, topic: str, data: Any, utc: str | None) -> None:
+        self.inputs.append(("message", topic, data, utc))
+
+    def __len__(self) -> int:
+        return len(self.inputs)
 
 
 class LivePublisher:
@@ -162,6 +197,7 @@ class LivePublisher:
         self.parser = parser
         self.source = source
         self.stats = LiveStats()
+        self.archive = FeedArchive()
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -195,6 +231,40 @@ class LivePublisher:
     # -- input -----------------------------------------------------------------------------
     def handle_line(self, text: str | bytes, topic: str | None = None) -> int:
         """Parse one received or recorded line and publish its events; return how many."""
+        self._check_broker()
+        self.archive.line(text, topic)
+        return self._line(text, topic)
+
+    def handle_message(self, topic: str, data: Any, utc: str | None = None) -> int:
+        """A message as FastF1's client receives it (topic, data, utc)."""
+        self._check_broker()
+        self.archive.message(topic, data, utc)
+        return self._message(topic, data, utc)
+
+    # -- the broker going away ---------------------------------------------------------------
+    def _check_broker(self) -> None:
+        """Over a new broker, publish the archive again. While none answers the feed goes
+        on (a live session does not wait): its events queue in the producer, for the same
+        broker when it is back, or dropped with the queue when a new one answers, which
+        gets them from the archive."""
+        if self.producer.broker_state() is Broker.NEW:
+            self.republish()
+
+    def republish(self) -> None:
+        """Start over on a new broker: every archived input again, through a fresh parser
+        (the statistics count each input once)."""
+        self.producer.reconnect()
+        stats = self.stats.copy()
+        self.parser.reset()
+        for kind, a, b, c in list(self.archive.inputs):
+            if kind == "line":
+                self._line(a, b)
+            else:
+                self._message(a, b, c)
+        vars(self.stats).update(vars(stats))  # in place: callers hold this object
+        self.stats.restarts += 1
+
+    def _line(self, text: str | bytes, topic: str | None) -> int:
         self.producer.arrived()
         self.stats.lines += 1
         raw = text if isinstance(text, bytes) else text.encode()
@@ -210,8 +280,7 @@ class LivePublisher:
         finally:
             self.producer.sealed()
 
-    def handle_message(self, topic: str, data: Any, utc: str | None = None) -> int:
-        """A message as FastF1's client receives it (topic, data, utc)."""
+    def _message(self, topic: str, data: Any, utc: str | None) -> int:
         self.producer.arrived()
         self.stats.lines += 1
         try:
@@ -259,6 +328,7 @@ class LivePublisher:
 
     def finish(self, timeout: float = 60.0) -> LiveStats:
         """End of the feed: publish the laps still held for late values, wait for acks."""
+        self._check_broker()
         self.producer.arrived()
         try:
             self._publish(self.parser.finish())

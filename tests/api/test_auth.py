@@ -1,12 +1,15 @@
 """Auth against the real PostgreSQL and Redis: users, tokens, roles, API keys, the audit log,
-start-up refusal, CORS, security headers and rate limits per user and per address."""
+start-up refusal, CORS, security headers, rate limits per user and per address, throttled
+sign-ins. The tests of the app in-process run twice: with Redis up, and with Redis stopped
+(an embedded Redis started, then stopped: its port refuses), where every limit must hold."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -22,10 +25,41 @@ PASSWORD = "correct horse battery"
 READ = "/predictions/safety-car?circuit=monaco&laps_remaining=5"
 
 
+#: The REDIS_URL of a Redis that was stopped, while the ``redis_mode`` "stopped" runs.
+REDIS_DOWN: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def stopped_redis(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of an embedded Redis that ran and was stopped."""
+    from pitwall.embedded.redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("stopped-redis"))
+    url = server.start()
+    server.stop()
+    return url
+
+
+@pytest.fixture(params=["redis up", "redis stopped"])
+def redis_mode(request: pytest.FixtureRequest, stopped_redis: str) -> Iterator[str]:
+    """Run a test with the stack's Redis, then with a stopped one (``app_client`` uses it)."""
+    if request.param == "redis stopped":
+        REDIS_DOWN["url"] = stopped_redis
+    try:
+        yield request.param
+    finally:
+        REDIS_DOWN.clear()
+
+
 @asynccontextmanager
 async def app_client(
-    settings: Settings, peer: str = "203.0.113.7", **headers: str
+    settings: Settings, peer: str | None = None, **headers: str
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, from ``peer`` (default: an address of its own, so that no two
+    clients share a rate-limit or sign-in bucket), on a stopped Redis in that mode."""
+    peer = peer or f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    if REDIS_DOWN:
+        settings = settings.model_copy(update={"redis_url": REDIS_DOWN["url"]})
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(peer, 4000))
@@ -75,7 +109,7 @@ def last_audit_id(settings: Settings) -> int:
         return conn.execute("SELECT coalesce(max(audit_id), 0) FROM audit_log").fetchone()[0]
 
 
-async def test_register_login_me_refresh_once_and_logout(stack: Settings) -> None:
+async def test_register_login_me_refresh_once_and_logout(stack: Settings, redis_mode: str) -> None:
     async with app_client(get_settings()) as c:
         since = last_audit_id(stack)
         username, pair = await signed_in(c)
@@ -121,7 +155,9 @@ async def test_register_login_me_refresh_once_and_logout(stack: Settings) -> Non
         assert expected in events, events
 
 
-async def test_expired_forged_and_wrong_type_tokens_are_refused(stack: Settings) -> None:
+async def test_expired_forged_and_wrong_type_tokens_are_refused(
+    stack: Settings, redis_mode: str
+) -> None:
     settings = get_settings()
     secret = settings.jwt_secret.get_secret_value()
     async with app_client(settings) as c:
@@ -149,7 +185,9 @@ async def test_expired_forged_and_wrong_type_tokens_are_refused(stack: Settings)
         assert r.status_code == 401
 
 
-async def test_roles_api_keys_revocation_and_the_audit_log(stack: Settings) -> None:
+async def test_roles_api_keys_revocation_and_the_audit_log(
+    stack: Settings, redis_mode: str
+) -> None:
     settings = get_settings()
     admin = make_admin(stack)
     async with app_client(settings) as c:
@@ -220,7 +258,9 @@ async def test_roles_api_keys_revocation_and_the_audit_log(stack: Settings) -> N
     assert {e["event"] for e in log.json()} >= {"api_key.create", "admin.models_reload"}
 
 
-async def test_closed_registration_and_reads_that_need_a_user(stack: Settings) -> None:
+async def test_closed_registration_and_reads_that_need_a_user(
+    stack: Settings, redis_mode: str
+) -> None:
     base = get_settings()
     closed = base.model_copy(update={"open_registration": False, "auth_reads": True})
     async with app_client(closed) as c:
@@ -276,7 +316,7 @@ async def test_security_headers_request_ids_and_hsts_behind_trusted_proxies(stac
         r = await c.get("/health/live", headers={"X-Forwarded-Proto": "https"})
         assert "Strict-Transport-Security" not in r.headers
     proxied = settings.model_copy(update={"trusted_proxies": "203.0.113.0/24"})
-    async with app_client(proxied) as c:
+    async with app_client(proxied, peer="203.0.113.7") as c:
         r = await c.get("/health/live", headers={"X-Forwarded-Proto": "https"})
         assert r.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -298,7 +338,7 @@ async def test_cors_only_for_listed_origins(stack: Settings) -> None:
         assert "access-control-allow-origin" not in r.headers
 
 
-async def test_rate_limits_per_user_and_per_address(stack: Settings) -> None:
+async def test_rate_limits_per_user_and_per_address(stack: Settings, redis_mode: str) -> None:
     tight = get_settings().model_copy(update={"rate_limit_user": 2, "rate_limit_ip": 1000})
     url = "/predictions/safety-car?circuit=bahrain&laps_remaining=10"
     async with app_client(tight, **{"X-Forwarded-For": "198.51.100.1"}) as c:
@@ -372,3 +412,112 @@ def test_websocket_needs_a_token_when_reads_need_a_user(stack: Settings) -> None
                 with pytest.raises(WebSocketDisconnect) as closed:
                     ws.receive_json()
             assert closed.value.code == 4401
+
+
+ADMIN_WRITES = [
+    ("/admin/models/reload", None),
+    ("/admin/replays", {"year": 2023, "event": "Monaco", "session_key": "2023-halfvalid-R"}),
+    ("/api/v1/auth/keys", {"name": "half-valid", "role": "admin"}),
+]
+BAD_AUTHORIZATION = [
+    "Bearer not-a-token",
+    "Bearer",
+    "Bearer   ",
+    "Basic YWRtaW46YWRtaW4=",
+    "Token abc",
+    "",
+]
+
+
+@pytest.mark.parametrize(("path", "body"), ADMIN_WRITES, ids=[p for p, _ in ADMIN_WRITES])
+async def test_a_valid_key_with_an_invalid_bearer_is_refused(
+    stack: Settings, redis_mode: str, path: str, body: dict | None
+) -> None:
+    """Every credential sent must be valid: a valid admin key does not carry an invalid
+    Authorization (of any form), nor a valid token an empty X-API-Key."""
+    since = last_audit_id(stack)
+    async with app_client(get_settings()) as c:
+        key = {"X-API-Key": stack.api_key}
+        for authorization in BAD_AUTHORIZATION:
+            r = await c.post(path, json=body, headers={**key, "Authorization": authorization})
+            assert r.status_code == 401, (authorization, r.status_code, r.text)
+        admin = make_admin(stack)
+        r = await c.post("/api/v1/auth/login", json={"username": admin, "password": PASSWORD})
+        r = await c.post(path, json=body, headers={**bearer(r.json()), "X-API-Key": ""})
+        assert r.status_code == 401, r.text
+        r = await c.get("/api/v1/auth/keys", headers=key)  # the key alone is an admin's
+        assert r.status_code == 200, r.text
+    assert ("api_key.create", "ok") not in audit_events(stack, since)
+
+
+async def test_failed_sign_ins_are_throttled_per_user_with_backoff(
+    stack: Settings, redis_mode: str
+) -> None:
+    from api.auth import throttle
+
+    async with app_client(get_settings()) as c:
+        username, _ = await signed_in(c)
+    since = last_audit_id(stack)
+    wrong = {"username": username, "password": "wrong password!"}
+    right = {"username": username, "password": PASSWORD}
+    for _ in range(throttle.FREE_USER):  # each from an address of its own
+        async with app_client(get_settings()) as c:
+            assert (await c.post("/api/v1/auth/login", json=wrong)).status_code == 401
+    async with app_client(get_settings()) as c:
+        r = await c.post("/api/v1/auth/login", json=wrong)  # one too many: blocked 1 s
+        assert r.status_code == 401
+        r = await c.post("/api/v1/auth/login", json=right)  # even the right password waits
+        assert r.status_code == 429 and "for this user" in r.json()["detail"], r.text
+        assert 1 <= int(r.headers["Retry-After"]) <= 2
+        first = blocked_for(stack, "user", username)
+        await asyncio.sleep(first + 0.2)
+        assert (await c.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        assert blocked_for(stack, "user", username) == pytest.approx(2 * first, abs=0.5)
+        await asyncio.sleep(2 * first + 0.2)
+        assert (await c.post("/api/v1/auth/login", json=right)).status_code == 200
+        assert blocked_for(stack, "user", username) is None  # a success starts over
+    events = audit_events(stack, since)
+    assert events.count(("login", "denied")) == throttle.FREE_USER + 2
+    assert ("login.throttled", "denied") in events and events[-1] == ("login", "ok")
+
+
+async def test_failed_sign_ins_are_throttled_per_address(stack: Settings, redis_mode: str) -> None:
+    from api.auth import throttle
+
+    peer = f"2001:db8:ffff::{uuid.uuid4().hex[:4]}"
+    async with app_client(get_settings(), peer=peer) as c:
+        for i in range(throttle.FREE_ADDRESS + 1):  # a new name each time: only the address
+            r = await c.post(
+                "/api/v1/auth/login", json={"username": name(f"guess{i}"), "password": "x" * 12}
+            )
+            assert r.status_code == 401, (i, r.text)
+        r = await c.post("/api/v1/auth/login", json={"username": name("g"), "password": "x" * 12})
+        assert r.status_code == 429 and "for this address" in r.json()["detail"]
+    async with app_client(get_settings()) as other:  # another address is not blocked
+        _, pair = await signed_in(other)
+        assert pair["access_token"]
+
+
+async def test_the_auth_endpoints_have_a_tighter_limit_per_address(
+    stack: Settings, redis_mode: str
+) -> None:
+    tight = get_settings().model_copy(update={"rate_limit_auth": 3, "rate_limit_ip": 1000})
+    async with app_client(tight) as c:
+        codes = []
+        for _ in range(4):
+            r = await c.post("/api/v1/auth/refresh", json={"refresh_token": "x" * 20})
+            codes.append(r.status_code)
+        assert codes == [401, 401, 401, 429]
+        assert "auth endpoints" in r.json()["detail"] and int(r.headers["Retry-After"]) >= 1
+        assert (await c.get(READ)).status_code == 200  # other endpoints have room
+
+
+def blocked_for(settings: Settings, scope: str, subject: str) -> float | None:
+    """Seconds the count of ``subject`` was last blocked for (None: not blocked)."""
+    with psycopg.connect(settings.require_database) as conn:
+        row = conn.execute(
+            "SELECT extract(epoch FROM blocked_until - last_failure_at) FROM login_failures "
+            "WHERE scope = %s AND subject = %s",
+            (scope, subject.casefold()),
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None

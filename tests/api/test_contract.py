@@ -35,6 +35,7 @@ def contract_server(stack: Settings, tmp_path_factory: pytest.TempPathFactory):
     env = {
         "PITWALL_RATE_LIMIT_IP": "0",
         "PITWALL_RATE_LIMIT_USER": "0",
+        "PITWALL_RATE_LIMIT_AUTH": "0",
         "PITWALL_LOG_LEVEL": "WARNING",
         # No broker: POST /admin/replays answers its documented 503 instead of publishing a
         # real race into the suite's Kafka whenever the fuzzer finds a race's name.
