@@ -44,9 +44,12 @@ def train_models(
     step: Callable[[str], None] | None = None,
     progress=None,
     win_blend: bool = True,
+    as_of: tuple[int, int] | None = None,
 ) -> tuple[Path, dict]:
     """Fit on ``seasons`` (metrics on ``valid_season``), write the artifact. ``win_blend``:
-    fit the win-chance blend too (two or more seasons; it trains a second model)."""
+    fit the win-chance blend too (two or more seasons; it trains a second model). ``as_of``:
+    (season, round) the fitted tables are known before (default: the first race after
+    ``seasons``)."""
     step = step or (lambda _msg: None)
     step("reading lap CSVs")
     files = lap_files(data_dir, seasons, sprint=sprint)
@@ -70,7 +73,7 @@ def train_models(
     tables = circuit_tables(data_dir, recent)
     if len(set(seasons)) >= 2:  # each model is chosen leaving one season out
         ergast = ergast_tables(data_dir)
-        fitted = fit_hazards(laps, ergast, seasons, step=lambda m: step(f"fitting {m}"))
+        fitted = fit_hazards(laps, ergast, seasons, as_of, step=lambda m: step(f"fitting {m}"))
         tables["fitted"] = fitted.to_dict()
     step("fitting the tyre wear the teams' stops reveal")
     era = laps[(laps["season"] >= max(seasons) - WEAR_SEASONS + 1) & ~laps["sprint"]]

@@ -34,7 +34,7 @@ def _matches(race: pd.DataFrame, models: RaceModels) -> dict[float, tuple[int, i
     """Per multiplier: (stop counts matched, drivers scored) in one dry race."""
 
     total = int(race["laps_total"].iloc[0])
-    state = state_at(race, race_cars(race), STRATEGY_LAP, set())
+    state = state_at(race, race_cars(race), STRATEGY_LAP)
     out: dict[float, tuple[int, int]] = {}
     if state is None:
         return out
