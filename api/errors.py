@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from analytics.errors import NotInSession
 from api.services.errors import Invalid, NotFound, Unavailable
+from strategy.artifacts import ModelsMissingError
 
 
 class FieldError(BaseModel):
@@ -60,6 +61,7 @@ DESCRIPTIONS = {
 COMMON = (400, 401, 403, 422, 429, 503)
 #: The HTTP status of each domain error; the error's message is the ``detail``.
 DOMAIN_STATUS: dict[type[Exception], int] = {
+    ModelsMissingError: 503,  # no trained race model: the message names `pitwall train`
     NotFound: 404,
     NotInSession: 404,
     Invalid: 422,

@@ -23,9 +23,14 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from harness import Harness, StrategyReader, console, percentile_cells, wait_for
+from harness import Harness, StrategyReader, console, covering_ms, percentile_cells, wait_for
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from producers.kafka import EventProducer
+    from replay.timeline import Timeline
 
 
 def main() -> None:
@@ -54,7 +59,7 @@ def main() -> None:
 def run(h: Harness, args: argparse.Namespace, year: int, event: str, speed: float | None) -> None:
     from producers.kafka import EventProducer
     from replay.simulate import publish_timeline
-    from replay.timeline import Timeline, build_timeline
+    from replay.timeline import build_timeline
     from schemas import LapEvent
 
     reader = None
@@ -73,22 +78,7 @@ def run(h: Harness, args: argparse.Namespace, year: int, event: str, speed: floa
         # In this process's session, as before the harness (a session is a scheduling group).
         services = [("worker", h.spawn("worker", "worker", new_session=False))]
         producer = EventProducer(h.settings.require_kafka)
-
-        # Warm-up: the first laps under a throw-away key, until a strategy update comes back.
-        warm_key = f"bench-warmup-{uuid.uuid4().hex[:8]}"
-        warm = timeline.with_session_key(warm_key)
-        cut = next(
-            (
-                i
-                for i, e in enumerate(warm.events)
-                if isinstance(e, LapEvent) and e.lap_number > args.warmup_laps
-            ),
-            len(warm.events),
-        )
-        publish_timeline(
-            Timeline(warm_key, warm.events[:cut], warm.total_laps, title="warm-up"), producer
-        )
-        wait_for(lambda: reader.of(warm_key), 120, "the warm-up strategy update", services)
+        warm_up(timeline, producer, reader, services, args.warmup_laps)
         console.print(f"worker up and warm in {time.monotonic() - started:.1f} s")
         time.sleep(1.0)
 
@@ -97,77 +87,115 @@ def run(h: Harness, args: argparse.Namespace, year: int, event: str, speed: floa
         laps = [e for e in race.events if isinstance(e, LapEvent)]
         console.print(f"replaying {key} at {'max' if speed is None else f'{speed:g}x'} speed")
         summary = publish_timeline(race, producer, speed=speed)
-        last_source = max(e.produced_at for e in race.events)
-        last_lap = max(e.produced_at for e in laps)
-
-        def done() -> bool:
-            """Every lap covered, or (an update seen and) nothing new for 5 s."""
-            got = reader.of(key)
-            if not got:
-                return False
-            if max(ev.source_produced_at for _, ev in got) >= last_lap:
-                return True
-            return (datetime.now(UTC) - max(at for at, _ in got)).total_seconds() > 5.0
-
-        wait_for(done, args.timeout, "strategy updates for the race", services)
-        time.sleep(2.0)  # let stragglers (e.g. a last track-status update) arrive
-        got = reader.of(key)
+        got = updates_of(reader, key, laps, args.timeout, services)
         producer.close()
-
-        first_produced = min(e.produced_at for e in race.events)
-        last_received = max(at for at, _ in got)
-        pipeline_s = (last_received - first_produced).total_seconds()
-
-        # Per strategy event: trigger produced -> received.
-        trig_ms = [(at - ev.source_produced_at).total_seconds() * 1000 for at, ev in got]
-        # Per lap event: produced -> first update received that covers it.
-        by_source = sorted(got, key=lambda p: p[1].source_produced_at)
-        lap_ms: list[float] = []
-        j = 0
-        best_after: list[datetime] = [at for at, _ in by_source]
-        # earliest receive time among updates whose source is at or after each position
-        for k in range(len(best_after) - 2, -1, -1):
-            best_after[k] = min(best_after[k], best_after[k + 1])
-        for lap in sorted(laps, key=lambda e: e.produced_at):
-            while j < len(by_source) and by_source[j][1].source_produced_at < lap.produced_at:
-                j += 1
-            if j < len(by_source):
-                lap_ms.append((best_after[j] - lap.produced_at).total_seconds() * 1000)
-        triggers = {(ev.trigger_driver, ev.trigger_lap) for _, ev in got if ev.trigger == "lap"}
-        leader_laps = sorted({ev.lap for _, ev in got})
-        compute = [ev.compute_ms for _, ev in got if ev.compute_ms is not None]
-
-        # Where the time of the lap-triggered updates goes: into the worker and through its
-        # processing (decode, state, features, degradation, recommend()), then out to a reader.
-        hop_in = [(ev.produced_at - ev.source_produced_at).total_seconds() * 1000 for _, ev in got]
-        hop_out = [(at - ev.produced_at).total_seconds() * 1000 for at, ev in got]
-
-        table = Table("latency (ms)", "n", "p50", "p95", "p99", "max")
-        for name, vals in (
-            ("lap produced -> covering strategy received", lap_ms),
-            ("trigger produced -> its strategy received", trig_ms),
-            ("  of which: trigger produced -> strategy produced", hop_in),
-            ("  of which: strategy produced -> received", hop_out),
-            ("recommend() compute_ms", compute),
-        ):
-            table.add_row(name, f"{len(vals):,}", *percentile_cells(vals))
-        console.print(table)
-        console.print(
-            f"race {timeline.session_key}: {len(race):,} events ({len(laps):,} laps) published in "
-            f"{summary.seconds:.2f} s; {len(got):,} strategy updates "
-            f"({len(triggers):,} lap-triggered, leader laps {leader_laps[0]}-{leader_laps[-1]}, "
-            f"{len(leader_laps)} distinct), {len(lap_ms):,}/{len(laps):,} laps covered"
-        )
-        console.print(
-            f"worker throughput: {len(race) / pipeline_s:,.0f} input events/s; "
-            f"total pipeline time for the race: {pipeline_s:.2f} s "
-            f"(first event produced -> last strategy update received; "
-            f"last input produced {(last_source - first_produced).total_seconds():.2f} s in); "
-            f"median compute {statistics.median(compute) if compute else float('nan'):.1f} ms"
-        )
+        report(timeline, race, laps, got, summary.seconds)
     finally:
         if reader is not None:
             reader.stop.set()
+
+
+def warm_up(
+    timeline: Timeline,
+    producer: EventProducer,
+    reader: StrategyReader,
+    services: list[tuple[str, Any]],
+    warmup_laps: int,
+) -> None:
+    """The first laps under a throw-away key, until a strategy update comes back."""
+    from replay.simulate import publish_timeline
+    from replay.timeline import Timeline
+    from schemas import LapEvent
+
+    warm_key = f"bench-warmup-{uuid.uuid4().hex[:8]}"
+    warm = timeline.with_session_key(warm_key)
+    cut = next(
+        (
+            i
+            for i, e in enumerate(warm.events)
+            if isinstance(e, LapEvent) and e.lap_number > warmup_laps
+        ),
+        len(warm.events),
+    )
+    publish_timeline(
+        Timeline(warm_key, warm.events[:cut], warm.total_laps, title="warm-up"), producer
+    )
+    wait_for(lambda: reader.of(warm_key), 120, "the warm-up strategy update", services)
+
+
+def updates_of(
+    reader: StrategyReader,
+    key: str,
+    laps: list[Any],
+    timeout: float,
+    services: list[tuple[str, Any]],
+) -> list[tuple[datetime, Any]]:
+    """The race's strategy updates, once every lap is covered or (an update seen and)
+    nothing new came for 5 s."""
+    last_lap = max(e.produced_at for e in laps)
+
+    def done() -> bool:
+        got = reader.of(key)
+        if not got:
+            return False
+        if max(ev.source_produced_at for _, ev in got) >= last_lap:
+            return True
+        return (datetime.now(UTC) - max(at for at, _ in got)).total_seconds() > 5.0
+
+    wait_for(done, timeout, "strategy updates for the race", services)
+    time.sleep(2.0)  # let stragglers (e.g. a last track-status update) arrive
+    return reader.of(key)
+
+
+def report(
+    timeline: Timeline,
+    race: Timeline,
+    laps: list[Any],
+    got: list[tuple[datetime, Any]],
+    published_s: float,
+) -> None:
+    """The latency table, the counts and the throughput of the race."""
+    first_produced = min(e.produced_at for e in race.events)
+    last_source = max(e.produced_at for e in race.events)
+    last_received = max(at for at, _ in got)
+    pipeline_s = (last_received - first_produced).total_seconds()
+
+    # Per strategy event: trigger produced -> received.
+    trig_ms = [(at - ev.source_produced_at).total_seconds() * 1000 for at, ev in got]
+    # Per lap event: produced -> first update received that covers it.
+    lap_ms = [ms for _, ms in covering_ms(laps, got, received=True)]
+    triggers = {(ev.trigger_driver, ev.trigger_lap) for _, ev in got if ev.trigger == "lap"}
+    leader_laps = sorted({ev.lap for _, ev in got})
+    compute = [ev.compute_ms for _, ev in got if ev.compute_ms is not None]
+
+    # Where the time of the lap-triggered updates goes: into the worker and through its
+    # processing (decode, state, features, degradation, recommend()), then out to a reader.
+    hop_in = [(ev.produced_at - ev.source_produced_at).total_seconds() * 1000 for _, ev in got]
+    hop_out = [(at - ev.produced_at).total_seconds() * 1000 for at, ev in got]
+
+    table = Table("latency (ms)", "n", "p50", "p95", "p99", "max")
+    for name, vals in (
+        ("lap produced -> covering strategy received", lap_ms),
+        ("trigger produced -> its strategy received", trig_ms),
+        ("  of which: trigger produced -> strategy produced", hop_in),
+        ("  of which: strategy produced -> received", hop_out),
+        ("recommend() compute_ms", compute),
+    ):
+        table.add_row(name, f"{len(vals):,}", *percentile_cells(vals))
+    console.print(table)
+    console.print(
+        f"race {timeline.session_key}: {len(race):,} events ({len(laps):,} laps) published in "
+        f"{published_s:.2f} s; {len(got):,} strategy updates "
+        f"({len(triggers):,} lap-triggered, leader laps {leader_laps[0]}-{leader_laps[-1]}, "
+        f"{len(leader_laps)} distinct), {len(lap_ms):,}/{len(laps):,} laps covered"
+    )
+    console.print(
+        f"worker throughput: {len(race) / pipeline_s:,.0f} input events/s; "
+        f"total pipeline time for the race: {pipeline_s:.2f} s "
+        f"(first event produced -> last strategy update received; "
+        f"last input produced {(last_source - first_produced).total_seconds():.2f} s in); "
+        f"median compute {statistics.median(compute) if compute else float('nan'):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

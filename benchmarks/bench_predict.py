@@ -31,16 +31,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.settings import get_settings
-    from prerace.features import (
-        STREET_CIRCUITS,
-        build_features,
-        entrants_of,
-        quali_seconds,
-        weekend_weather,
-    )
+    from prerace.features import STREET_CIRCUITS, build_features
     from prerace.history import History
     from prerace.ingest.csv_source import read_directory
     from prerace.model import ModelConfig, WinnerModel
+    from prerace.race_inputs import entrants_of, quali_seconds, weekend_weather
 
     directory = args.ergast or get_settings().data_dir / "ergast" / "data"
     full = History.from_tables(read_directory(directory))

@@ -21,10 +21,9 @@ import time
 import uuid
 from typing import Any
 
-from harness import Harness, console, poll_until, wait_for
+from harness import WORKER_READY, Harness, console, poll_until, wait_for
 from rich.table import Table
 
-READY = "[^Worker]: Ready"
 REREAD = "Restoring state from changelog topics"
 
 
@@ -51,44 +50,17 @@ def run(h: Harness, args: argparse.Namespace) -> None:
 
 
 def cycles(h: Harness, args: argparse.Namespace, producer: Any) -> None:
-    from confluent_kafka import Consumer, TopicPartition
-
-    from core.kafka import consumer_config, end_offsets, poll_batch
     from replay.simulate import publish_timeline
     from replay.timeline import build_timeline
-    from schemas import decode
-    from schemas.topics import FEATURES
 
     h.create_topics()
     timeline = build_timeline(int(args.race[0]), args.race[1], settings=h.settings)
     probe_events = [e for e in timeline.events if e.type in ("session", "lap", "stint")][:120]
 
     def probe() -> float | None:
-        """Seconds from publishing a probe session to its first features (None: a stall)."""
-        key = f"probe-{uuid.uuid4().hex[:8]}"
-        ends = end_offsets(h.settings.require_kafka, FEATURES.name)
-        reader = Consumer(consumer_config(h.settings, None))
-        reader.assign([TopicPartition(FEATURES.name, p, o) for p, o in ends.items()])
-        try:
-            for e in probe_events:
-                producer.publish(e.model_copy(update={"session_key": key}))
-            producer.flush()
-            start = time.monotonic()
-            while time.monotonic() - start < args.deadline:
-                for m in poll_batch(reader, 5000, 0.1):
-                    if decode(FEATURES.name, m.value()).session_key == key:
-                        return time.monotonic() - start
-            return None
-        finally:
-            reader.close()
+        return probe_features(h, producer, probe_events, args.deadline)
 
-    def start_worker(name: str) -> subprocess.Popen:
-        proc = h.spawn(name, "worker", "--log-level", "INFO")
-        if not poll_until(lambda: READY in h.log_tail(name, 10**7), 180) or proc.poll():
-            raise SystemExit(f"{name} not ready:\n{h.log_tail(name)}")
-        return proc
-
-    start_worker("A")
+    start_worker(h, "A")
     wait_for(lambda: probe() is not None, 120, "worker A's first features", [])
     rows = []
     with console.status("cycles...") as status:
@@ -101,7 +73,7 @@ def cycles(h: Harness, args: argparse.Namespace, producer: Any) -> None:
             probe()  # behind the race on the same partitions: answered once A is through it
             race_s = time.monotonic() - t
             status.update(f"cycle {i + 1}/{args.cycles}: B joins")
-            second = start_worker(f"B{i}")
+            second = start_worker(h, f"B{i}")
             time.sleep(0.5)
             joined = probe()
             second.terminate()  # SIGTERM: B leaves the group
@@ -113,10 +85,51 @@ def cycles(h: Harness, args: argparse.Namespace, producer: Any) -> None:
                 f"{'STALL' if joined is None else f'{joined:.1f} s'}; after leave "
                 f"{'STALL' if left is None else f'{left:.1f} s'}"
             )
-    rereads = h.log_tail("A", 10**9).count(REREAD)
+    print_summary(rows, h.log_tail("A", 10**9).count(REREAD), args.cycles)
+
+
+def probe_features(h: Harness, producer: Any, events: list[Any], deadline: float) -> float | None:
+    """Seconds from publishing a probe session to its first features (None: a stall)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from core.kafka import consumer_config, end_offsets, poll_batch
+    from schemas import decode
+    from schemas.topics import FEATURES
+
+    key = f"probe-{uuid.uuid4().hex[:8]}"
+    ends = end_offsets(h.settings.require_kafka, FEATURES.name)
+    reader = Consumer(consumer_config(h.settings, None))
+    reader.assign([TopicPartition(FEATURES.name, p, o) for p, o in ends.items()])
+    try:
+        for e in events:
+            producer.publish(e.model_copy(update={"session_key": key}))
+        producer.flush()
+        start = time.monotonic()
+        while time.monotonic() - start < deadline:
+            for m in poll_batch(reader, 5000, 0.1):
+                if decode(FEATURES.name, m.value()).session_key == key:
+                    return time.monotonic() - start
+        return None
+    finally:
+        reader.close()
+
+
+def start_worker(h: Harness, name: str) -> subprocess.Popen:
+    """Start a worker as ``name`` and wait until it is ready."""
+    proc = h.spawn(name, "worker", "--log-level", "INFO")
+    if not poll_until(lambda: WORKER_READY in h.log_tail(name, 10**7), 180) or proc.poll():
+        raise SystemExit(f"{name} not ready:\n{h.log_tail(name)}")
+    return proc
+
+
+def print_summary(
+    rows: list[tuple[float, float | None, float | None]], rereads: int, cycles: int
+) -> None:
+    """Probes answered and stalls, the probe times after a join and after a leave, and the
+    rebalances after which worker A re-read its tables' changelogs."""
     probes = [p for _, j, lft in rows for p in (j, lft)]
     answered = [p for p in probes if p is not None]
-    table = Table(title=f"{args.cycles} join/leave cycles, worker A throughout")
+    table = Table(title=f"{cycles} join/leave cycles, worker A throughout")
     for col in ("figure", "value"):
         table.add_column(col)
     table.add_row("probes answered / stalls", f"{len(answered)} / {probes.count(None)}")

@@ -36,8 +36,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -46,119 +45,11 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fault_observers import StrategyWatch, WsClient, laps_stored  # noqa: E402
+
 from pitwall.embedded.base import free_port  # noqa: E402
 
 FAULTS = ("worker", "pg-sink", "redis-writer", "api", "redis", "postgres")
-
-
-@dataclass
-class WsClient:
-    """One WebSocket client that reconnects whenever its socket closes."""
-
-    url: str
-    received: list[float] = field(default_factory=list)
-    connections: int = 0
-    first_not_snapshot: int = 0
-    closes: Counter[str] = field(default_factory=Counter)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        from websockets.sync.client import connect
-
-        while not self.stop.is_set():
-            try:
-                with connect(self.url, open_timeout=5, close_timeout=1) as ws:
-                    first = True
-                    while not self.stop.is_set():
-                        try:
-                            text = ws.recv(timeout=1)
-                        except TimeoutError:
-                            continue
-                        message = json.loads(text)
-                        if first:
-                            self.connections += 1
-                            if message.get("type") != "snapshot":
-                                self.first_not_snapshot += 1
-                            first = False
-                        self.note(message)
-            except Exception as exc:  # closed, refused while the API restarts, ...
-                self.closes[type(exc).__name__] += 1
-                time.sleep(0.3)
-
-    def note(self, message: dict) -> None:
-        """Keep the wall time of live data: a snapshot's arrival, an update's publication by
-        the Redis writer (so updates published before a fault and delivered after it do not
-        count as recovered). Heartbeats are no data."""
-        kind = message.get("type")
-        if kind == "snapshot":
-            self.received.append(time.time())
-        elif kind == "update":
-            self.received.append(float(message.get("published_at") or 0))
-        elif kind == "batch":
-            for update in message.get("updates", []):
-                self.received.append(float(update.get("published_at") or 0))
-
-    def since(self, t: float) -> bool:
-        """Live data published (or a snapshot received) after wall time ``t``."""
-        return any(r > t for r in self.received)
-
-
-class StrategyWatch:
-    """Arrival times of the session's strategy events on f1.strategy.v1, and their keys."""
-
-    def __init__(self, bootstrap: str, session: str) -> None:
-        self.bootstrap = bootstrap
-        self.session = session
-        self.arrivals: list[float] = []
-        self.keys: Counter[tuple] = Counter()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        from confluent_kafka import Consumer
-
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"faults-{uuid.uuid4().hex[:6]}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
-            }
-        )
-        consumer.subscribe(["f1.strategy.v1"])
-        try:
-            while not self.stop.is_set():
-                for msg in consumer.consume(500, 0.2):
-                    if msg.error() or not (msg.key() or b"").decode().startswith(self.session):
-                        continue
-                    event = json.loads(msg.value())
-                    produced = datetime.fromisoformat(event["produced_at"]).timestamp()
-                    self.arrivals.append(produced)  # made after a fault, not just delivered
-                    t = event.get("event_time") or {}
-                    key = (
-                        event.get("lap"),
-                        event.get("trigger"),
-                        event.get("trigger_driver"),
-                        round(float(t.get("session_time") or 0), 3),
-                    )
-                    self.keys[key] += 1
-        finally:
-            consumer.close()
-
-    def since(self, t: float) -> bool:
-        """A strategy event produced after wall time ``t``."""
-        return any(a > t for a in self.arrivals)
-
-
-def laps_stored(database_url: str, session: str) -> int | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(database_url, connect_timeout=2) as conn:
-            q = "SELECT count(*) FROM laps WHERE session_key = %s"
-            return conn.execute(q, (session,)).fetchone()[0]
-    except psycopg.Error:
-        return None
 
 
 def read_stack_env(state: Path, timeout: float = 180) -> dict[str, str]:
@@ -234,23 +125,7 @@ def main() -> None:
 
     state = Path(tempfile.mkdtemp(prefix="pitwall-faults-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "PITWALL_STATE_DIR": str(state),
-        "PITWALL_PG_DURABLE": "1",
-        "PITWALL_API_PORT": str(port),
-        "PITWALL_LOG_FORMAT": "json",
-        "COLUMNS": "200",
-    }
-    for var in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "REDIS_URL"):
-        env.pop(var, None)
-    log = (state / "up.log").open("w")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "pitwall.cli", "up", "--with", "worker", "--with", "sink",
-         "--with", "api"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
-    )  # fmt: skip
-    print(f"pitwall up (pid {up.pid}), state {state}, log {state / 'up.log'}")
+    up = start_stack(state, port)
     clients: list[WsClient] = []
     watch: StrategyWatch | None = None
     threads: list[threading.Thread] = []
@@ -279,79 +154,143 @@ def main() -> None:
         replay = threading.Thread(target=_replay, args=(timeline, urls, args.speed), daemon=True)
         replay.start()
         print(f"replaying {session} at {args.speed:g}x; faults every {args.gap:g} s")
-        rows = []
-        time.sleep(args.gap)
-        for fault in FAULTS:
-            if not replay.is_alive():
-                print(f"the replay ended before the {fault} fault")
-                break
-            procs = registry(state)
-            db_port = int(urls["DATABASE_URL"].rsplit(":", 1)[1].split("/")[0])
-            redis_port = int(urls["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
-            victim = pick_victim(fault, procs, db_port, redis_port)
-            at = time.monotonic()
-            wall = time.time()
-            os.kill(victim, signal.SIGKILL)
-            # Rows the victim committed before it died are in by now: count from here.
-            time.sleep(0.3)
-            laps_before = laps_stored(urls["DATABASE_URL"], session) or 0
-            # Each time counts from the kill; the three are watched together.
-            got = recovered(
-                at,
-                {
-                    "stream": lambda w=wall: watch.since(w),
-                    "tables": lambda n=laps_before: (
-                        (laps_stored(urls["DATABASE_URL"], session) or 0) > n
-                    ),
-                    "sockets": lambda w=wall: all(c.since(w) for c in clients),
-                },
-                args.recovery_timeout,
-            )
-            stream, tables, sockets = got["stream"], got["tables"], got["sockets"]
-            rows.append((fault, victim, stream, tables, sockets))
-            print(f"  kill -9 {fault:<12} (pid {victim}): strategy {_s(stream)}, "
-                  f"tables {_s(tables)}, WebSockets {_s(sockets)}")  # fmt: skip
-            time.sleep(max(0.0, args.gap - (time.monotonic() - at)))
+        stack = Stack(state, urls, session, watch, clients)
+        rows = inject_faults(stack, replay, args.gap, args.recovery_timeout)
         replay.join()
         print("replay done; waiting for the pipeline to drain")
         expected_laps = counts["lap"]
         wait_for(lambda: (laps_stored(urls["DATABASE_URL"], session) or 0) >= expected_laps, 180)
         time.sleep(10)  # the last strategy updates
         problems = check(urls["DATABASE_URL"], session, counts, watch, clients)
-        print()
-        print("| fault (kill -9) | strategy stream | tables (laps) | WebSocket clients |")
-        print("|---|---|---|---|")
-        for fault, _, stream, tables, sockets in rows:
-            print(f"| {fault} | {_s(stream)} | {_s(tables)} | {_s(sockets)} |")
-        reconnects = sum(c.connections for c in clients) - len(clients)
-        began = "began" if not problems.get("ws") else "did NOT always begin"
-        print(f"\nWebSocket: {len(clients)} clients, {reconnects} reconnections, every one "
-              f"{began} with a snapshot")  # fmt: skip
-        lost, dup = problems["lost"], problems["duplicated"]
-        failures = list(problems["failures"])
-        if not failures and lost == 0 and dup == 0 and not problems.get("ws"):
-            print("OK: lost 0, duplicated 0")
-        else:
-            print(f"FAILED: lost {lost}, duplicated {dup}")
-            for f in failures:
-                print(f"  - {f}")
+        print_results(rows, problems, clients)
     finally:
         for c in clients:
             c.stop.set()
         if watch is not None:
             watch.stop.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(up.pid, signal.SIGTERM)
-        try:
-            up.wait(90)
-        except subprocess.TimeoutExpired:
-            os.killpg(up.pid, signal.SIGKILL)
-        left = (
-            json.loads((state / "processes.json").read_text())
-            if (state / "processes.json").exists()
-            else []
-        )
-        print(f"pitwall up stopped by SIGTERM (exit {up.returncode}); processes left: {len(left)}")
+        stop_stack(up, state)
+
+
+def start_stack(state: Path, port: int) -> subprocess.Popen:
+    """``pitwall up`` with the worker, the sinks and the API on embedded servers of its own
+    (durable PostgreSQL) in ``state``, the API on ``port``."""
+    env = {
+        **os.environ,
+        "PITWALL_STATE_DIR": str(state),
+        "PITWALL_PG_DURABLE": "1",
+        "PITWALL_API_PORT": str(port),
+        "PITWALL_LOG_FORMAT": "json",
+        "COLUMNS": "200",
+    }
+    for var in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "REDIS_URL"):
+        env.pop(var, None)
+    log = (state / "up.log").open("w")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "pitwall.cli", "up", "--with", "worker", "--with", "sink",
+         "--with", "api"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
+    )  # fmt: skip
+    print(f"pitwall up (pid {up.pid}), state {state}, log {state / 'up.log'}")
+    return up
+
+
+def stop_stack(up: subprocess.Popen, state: Path) -> None:
+    """SIGTERM to ``pitwall up`` (SIGKILL to its group after 90 s); say what it left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(up.pid, signal.SIGTERM)
+    try:
+        up.wait(90)
+    except subprocess.TimeoutExpired:
+        os.killpg(up.pid, signal.SIGKILL)
+    left = (
+        json.loads((state / "processes.json").read_text())
+        if (state / "processes.json").exists()
+        else []
+    )
+    print(f"pitwall up stopped by SIGTERM (exit {up.returncode}); processes left: {len(left)}")
+
+
+@dataclass
+class Stack:
+    """The running stack and what watches the replayed session on it."""
+
+    state: Path
+    urls: dict[str, str]
+    session: str
+    watch: StrategyWatch
+    clients: list[WsClient]
+
+
+#: One fault's row: fault, victim pid, seconds until the strategy stream, the tables and the
+#: WebSocket clients recovered (None: not within the recovery timeout).
+FaultRow = tuple[str, int, float | None, float | None, float | None]
+
+
+def inject_faults(
+    stack: Stack, replay: threading.Thread, gap: float, timeout: float
+) -> list[FaultRow]:
+    """Every ``gap`` seconds the next fault of ``FAULTS``, while the replay runs."""
+    rows = []
+    time.sleep(gap)
+    for fault in FAULTS:
+        if not replay.is_alive():
+            print(f"the replay ended before the {fault} fault")
+            break
+        row, at = one_fault(stack, fault, timeout)
+        rows.append(row)
+        time.sleep(max(0.0, gap - (time.monotonic() - at)))
+    return rows
+
+
+def one_fault(stack: Stack, fault: str, timeout: float) -> tuple[FaultRow, float]:
+    """kill -9 the part ``fault`` names and time the recoveries; the row and the monotonic
+    time of the kill."""
+    urls, session = stack.urls, stack.session
+    procs = registry(stack.state)
+    db_port = int(urls["DATABASE_URL"].rsplit(":", 1)[1].split("/")[0])
+    redis_port = int(urls["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    victim = pick_victim(fault, procs, db_port, redis_port)
+    at = time.monotonic()
+    wall = time.time()
+    os.kill(victim, signal.SIGKILL)
+    # Rows the victim committed before it died are in by now: count from here.
+    time.sleep(0.3)
+    laps_before = laps_stored(urls["DATABASE_URL"], session) or 0
+    # Each time counts from the kill; the three are watched together.
+    got = recovered(
+        at,
+        {
+            "stream": lambda w=wall: stack.watch.since(w),
+            "tables": lambda n=laps_before: (laps_stored(urls["DATABASE_URL"], session) or 0) > n,
+            "sockets": lambda w=wall: all(c.since(w) for c in stack.clients),
+        },
+        timeout,
+    )
+    stream, tables, sockets = got["stream"], got["tables"], got["sockets"]
+    print(f"  kill -9 {fault:<12} (pid {victim}): strategy {_s(stream)}, "
+          f"tables {_s(tables)}, WebSockets {_s(sockets)}")  # fmt: skip
+    return (fault, victim, stream, tables, sockets), at
+
+
+def print_results(rows: list[FaultRow], problems: dict, clients: list[WsClient]) -> None:
+    """The recovery table, the WebSocket reconnections and the verdict."""
+    print()
+    print("| fault (kill -9) | strategy stream | tables (laps) | WebSocket clients |")
+    print("|---|---|---|---|")
+    for fault, _, stream, tables, sockets in rows:
+        print(f"| {fault} | {_s(stream)} | {_s(tables)} | {_s(sockets)} |")
+    reconnects = sum(c.connections for c in clients) - len(clients)
+    began = "began" if not problems.get("ws") else "did NOT always begin"
+    print(f"\nWebSocket: {len(clients)} clients, {reconnects} reconnections, every one "
+          f"{began} with a snapshot")  # fmt: skip
+    lost, dup = problems["lost"], problems["duplicated"]
+    failures = list(problems["failures"])
+    if not failures and lost == 0 and dup == 0 and not problems.get("ws"):
+        print("OK: lost 0, duplicated 0")
+    else:
+        print(f"FAILED: lost {lost}, duplicated {dup}")
+        for f in failures:
+            print(f"  - {f}")
 
 
 def check(database_url: str, session: str, counts: Counter, watch, clients) -> dict:

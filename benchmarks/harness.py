@@ -1,5 +1,5 @@
 """What the benchmarks share: the servers they run on, the pitwall processes they start, a
-reader of the strategy topic, and percentiles.
+reader of the strategy topic and the lap -> strategy latency read from it, and percentiles.
 
 A benchmark runs on the configured servers (``KAFKA_BOOTSTRAP``, ``DATABASE_URL``,
 ``REDIS_URL``, or a running ``pitwall up``) and starts embedded ones, in a temporary state
@@ -43,14 +43,19 @@ console = Console()
 
 #: The servers a benchmark may need -> the Settings field naming each one's URL.
 SERVERS = {"kafka": "kafka_bootstrap", "postgres": "database_url", "redis": "redis_url"}
+#: What a stream worker logs (at INFO) once it has joined its group and is ready.
+WORKER_READY = "[^Worker]: Ready"
 
 __all__ = [
     "REPO",
+    "WORKER_READY",
     "Harness",
     "StrategyReader",
     "console",
+    "covering_ms",
     "free_port",
     "has_command",
+    "int_list",
     "percentile",
     "percentile_cells",
     "poll_until",
@@ -273,6 +278,29 @@ def percentile_cells(
     """Table cells of the ``qs`` percentiles of ``values`` (100: the maximum)."""
     data = np.fromiter(values, dtype=float)
     return [fmt.format(percentile(data, q)) for q in qs]
+
+
+def covering_ms(
+    laps: Iterable[Any], got: list[tuple[datetime, Any]], received: bool
+) -> list[tuple[int, float]]:
+    """Per lap event, its number and ms from its produced_at to the earliest arrival
+    (``received``) or produced_at of a strategy update covering it (source_produced_at at or
+    after the lap's produced_at), in the laps' produced_at order. ``got`` holds (arrival,
+    StrategyEvent) pairs, as :class:`StrategyReader` keeps them. Laps that no update covers
+    are left out (they show in the laps counts)."""
+    when = [(ev.source_produced_at, at if received else ev.produced_at) for at, ev in got]
+    when = [(s, w) for s, w in when if s is not None]
+    when.sort(key=lambda p: p[0])
+    earliest = [w for _, w in when]
+    for k in range(len(earliest) - 2, -1, -1):  # earliest time among updates from k on
+        earliest[k] = min(earliest[k], earliest[k + 1])
+    out, j = [], 0
+    for lap in sorted(laps, key=lambda e: e.produced_at):
+        while j < len(when) and when[j][0] < lap.produced_at:
+            j += 1
+        if j < len(when):
+            out.append((lap.lap_number, (earliest[j] - lap.produced_at).total_seconds() * 1000))
+    return out
 
 
 class StrategyReader(threading.Thread):

@@ -100,7 +100,27 @@ def consume(
     producer = EventProducer(settings.require_kafka) if sink.dead_letters else None
     subscribe(consumer, list(sink.topics), from_beginning, on_ready)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{sink.group}-writer")
-    pending: tuple[Future[None], list[TopicPartition], int] | None = None
+    dead_letter = dead_letterer(stats, producer)
+    in_flight = BatchInFlight(consumer, producer, stats, on_batch)
+    try:
+        while not stop():
+            msgs = poll_batch(consumer, max_batch, poll_timeout)
+            prepared = sink.prepare(decode_batch(msgs, dead_letter, stats), dead_letter)
+            in_flight.finish()
+            if msgs:
+                in_flight.start(pool.submit(sink.write, prepared), committable(msgs), len(msgs))
+        in_flight.finish()
+    finally:
+        pool.shutdown(wait=True)
+        consumer.close()
+        if producer is not None:
+            producer.close()
+    return stats
+
+
+def dead_letterer(stats: LoopStats, producer: EventProducer | None) -> DeadLetters:
+    """What the loop does with a message it cannot use: count and log it, and with a
+    ``producer`` send it to the DLQ (never a message of the DLQ itself)."""
 
     def dead_letter(message: Message, reason: str, error_type: str) -> None:
         stats.dead_letters += 1
@@ -125,43 +145,51 @@ def consume(
                 offset=message.offset(),
             )
 
-    def finish() -> None:
+    return dead_letter
+
+
+class BatchInFlight:
+    """The one batch being written: its offsets are committed (after its dead letters are
+    flushed) only once its write has returned."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        producer: EventProducer | None,
+        stats: LoopStats,
+        on_batch: Callable[[LoopStats], None] | None,
+    ) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.stats = stats
+        self.on_batch = on_batch
+        self.pending: tuple[Future[None], list[TopicPartition], int] | None = None
+
+    def start(self, written: Future[None], offsets: list[TopicPartition], n: int) -> None:
+        """A batch of ``n`` messages is being written (``finish`` the one before first)."""
+        self.pending = (written, offsets, n)
+
+    def finish(self) -> None:
         """Wait for the batch in flight, then its dead letters and offsets."""
-        nonlocal pending
-        if pending is None:
+        if self.pending is None:
             return
-        written, offsets, n = pending
-        pending = None
+        written, offsets, n = self.pending
+        self.pending = None
         written.result()
-        if producer is not None:
-            producer.flush()
+        if self.producer is not None:
+            self.producer.flush()
         try:
-            consumer.commit(offsets=offsets, asynchronous=False)
+            self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # e.g. partitions moved in a rebalance: rows stay
             slog.warning(
                 "offset commit failed; the batch may be re-read, adding no row",
                 error=str(exc),
                 offsets=[f"{tp.topic}/{tp.partition}/{tp.offset}" for tp in offsets],
             )
-        stats.batches += 1
-        stats.events += n
-        if on_batch:
-            on_batch(stats)
-
-    try:
-        while not stop():
-            msgs = poll_batch(consumer, max_batch, poll_timeout)
-            prepared = sink.prepare(decode_batch(msgs, dead_letter, stats), dead_letter)
-            finish()
-            if msgs:
-                pending = (pool.submit(sink.write, prepared), committable(msgs), len(msgs))
-        finish()
-    finally:
-        pool.shutdown(wait=True)
-        consumer.close()
-        if producer is not None:
-            producer.close()
-    return stats
+        self.stats.batches += 1
+        self.stats.events += n
+        if self.on_batch:
+            self.on_batch(self.stats)
 
 
 def decode_batch(

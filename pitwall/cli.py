@@ -1,13 +1,35 @@
 """The ``pitwall`` command: the stack, topics, schemas, models, worker, API and live feed.
 
-Each area registers its own commands (``pitwall/commands/*.py``) on this app.
+One Typer app: each area's commands are module-level functions of a sub-app
+(``pitwall/commands/<area>.py``, its ``app``), merged here into the top level or added as a
+group under its name. ``simulate_live`` is the replay command's sub-app run on its own
+(``pitwall.commands.replay:main``); here it is ``pitwall replay``.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from pitwall.commands import (
+    battles,
+    demo,
+    hazards,
+    ingest,
+    kcat,
+    live,
+    model,
+    predict,
+    replay,
+    schemas,
+    serve,
+    sink,
+    stack,
+    tail,
+    topics,
+    users,
+    wet,
+    worker,
+)
 
 app = typer.Typer(
     name="pitwall",
@@ -18,39 +40,25 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-#: Modules under pitwall.commands that define ``register(app)``; missing ones are skipped.
-COMMAND_MODULES = (
-    "stack",
-    "topics",
-    "tail",
-    "kcat",
-    "model",
-    "battles",
-    "hazards",
-    "worker",
-    "serve",
-    "live",
-    "sink",
-    "demo",
-    "wet",
-    "ingest",
-    "predict",
-    "users",
-)
+#: Sub-apps whose commands sit at the top level (``pitwall up``, ``pitwall train``...), in
+#: the order ``pitwall --help`` lists them.
+COMMANDS = (stack, tail, kcat, model, worker, serve, live, sink, demo, replay)
+#: Sub-apps that are groups (``pitwall hazards evaluate``...), by name, listed after those.
+GROUPS = {
+    "topics": topics,
+    "schemas": schemas,
+    "battles": battles,
+    "hazards": hazards,
+    "wet": wet,
+    "ingest": ingest,
+    "predict": predict,
+    "users": users,
+}
 
-
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"pitwall.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"pitwall.commands.{name}":
-                continue
-            raise
-        module.register(app)
-
-
-_register_all()
+for _module in COMMANDS:
+    app.add_typer(_module.app)
+for _name, _module in GROUPS.items():
+    app.add_typer(_module.app, name=_name)
 
 
 def main() -> None:

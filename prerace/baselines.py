@@ -1,7 +1,7 @@
 """Naive forecasts the model must beat, from the same feature rows.
 
 * **grid slot** (after qualifying): each driver gets the win and podium rate of his grid
-  slot in the races before this one (``GridRecord`` in ``features.py``: seasons from
+  slot in the races before this one (``GridRecord`` in ``grid_record.py``: seasons from
   2000, lightly smoothed), renormalised so a race's win chances sum to 1 and podium chances
   to 3 (none above 1);
 * **pole wins**: the pole sitter wins (top1 only);

@@ -8,23 +8,25 @@ history and the grid-slot record. A row therefore never sees its own race's resu
 Two moments share the row: the columns of ``PRE_FEATURES`` are known before qualifying; the
 ``POST_FEATURES`` add the grid and qualifying gaps (NaN while the grid is unknown).
 
-Entrants of a race are its results' drivers when the race is run, else its qualifying's,
-else the line-up of the last race run (the next race before the entry list is known).
+A race's entrants, qualifying times and weekend weather come from ``race_inputs``; the
+grid-slot record is ``grid_record.GridRecord``.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from prerace.grid_record import GridRecord, grid_slots
 from prerace.history import History
 from prerace.points import FIRST_SEASON, race_points, season_rules, sprint_points
+from prerace.race_inputs import entrants_of, quali_seconds, weekend_weather
 from prerace.ratings import Elo, EloConfig
 
 #: Street and semi-street circuits (``circuit_ref``): walls close, passing hard.
@@ -34,7 +36,6 @@ STREET_CIRCUITS = frozenset(
         "phoenix", "albert_park", "villeneuve", "sochi", "miami", "long_beach", "dallas",
     }
 )  # fmt: skip
-MAX_SLOT = 26  # grid slots tracked for the grid-slot record (pit-lane starts go last)
 FORM_RACES = 5
 
 PRE_FEATURES = [
@@ -58,51 +59,6 @@ def features_for(moment: str) -> list[str]:
     if moment not in MOMENTS:
         raise ValueError(f"moment must be one of {MOMENTS}, not {moment!r}")
     return PRE_FEATURES if moment == "pre" else POST_FEATURES
-
-
-@dataclass
-class GridRecord:
-    """Wins and podiums from each grid slot (and each circuit's pole) over the races seen."""
-
-    starts: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
-    wins: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
-    podiums: np.ndarray = field(default_factory=lambda: np.zeros(MAX_SLOT + 1))
-    races: int = 0
-    field_total: int = 0
-    pole_races: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    pole_wins: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, circuit: int, slots: np.ndarray, position: np.ndarray) -> None:
-        won, podium = position == 1, position <= 3
-        np.add.at(self.starts, slots, 1)
-        np.add.at(self.wins, slots, won.astype(float))
-        np.add.at(self.podiums, slots, podium.astype(float))
-        self.races += 1
-        self.field_total += len(slots)
-        self.pole_races[circuit] += 1
-        self.pole_wins[circuit] += int(bool(won[slots == 1].any()))
-
-    def rates(self, slots: np.ndarray, strength: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
-        """Smoothed win and podium rate of each slot: ``strength`` pseudo-starts at the
-        average rate of the field (1 / field, 3 / field) pull thin slots towards it."""
-        mean_field = self.field_total / self.races if self.races else 20.0
-        s = self.starts[slots]
-        win = (self.wins[slots] + strength / mean_field) / (s + strength)
-        podium = (self.podiums[slots] + 3 * strength / mean_field) / (s + strength)
-        return win, podium
-
-    def circuit_pole_win(self, circuit: int, strength: float = 3.0) -> float:
-        overall = sum(self.pole_wins.values()) / max(1, sum(self.pole_races.values()))
-        return (self.pole_wins[circuit] + strength * overall) / (
-            self.pole_races[circuit] + strength
-        )
-
-
-def grid_slots(grid: Iterable[float], n_field: int) -> np.ndarray:
-    """Grid positions as slots 1..MAX_SLOT; 0 / missing (pit lane) start last."""
-    g = np.asarray(list(grid), dtype=float)
-    g = np.where(~np.isfinite(g) | (g <= 0), n_field, g)
-    return np.clip(g, 1, MAX_SLOT).astype(int)
 
 
 @dataclass
@@ -205,6 +161,31 @@ class FeatureBuilder:
         drivers = entrants["driver_id"].astype(int).to_numpy()
         teams = entrants["constructor_id"].astype(int).to_numpy()
         n = len(drivers)
+        cols: dict[str, Any] = {
+            "race_id": np.full(n, int(race["race_id"])),
+            "season": np.full(n, season),
+            "round": np.full(n, int(race["round"])),
+            "driver_id": drivers,
+            "constructor_id": teams,
+            "n_field": np.full(n, float(n)),
+        }
+        cols.update(self._rating_columns(drivers, teams))
+        cols.update(self._form_columns(drivers, teams))
+        cols.update(self._championship_columns(drivers, teams))
+        cols.update(self._circuit_columns(drivers, teams, circuit))
+        cols["street"] = np.full(n, float(street))
+        cols["circuit_pole_win"] = np.full(n, self.grid.circuit_pole_win(circuit))
+        cols["season_round"] = np.full(n, float(race["round"]))
+        weather = weather or {}
+        for k in WEATHER_FEATURES:
+            cols[k] = np.full(n, weather.get(k, math.nan))
+        grid = entrants["grid"].to_numpy(float) if "grid" in entrants else np.full(n, np.nan)
+        cols.update(self._grid_columns(grid, teams, cols["elo_sum_rank"]))
+        cols["quali_gap"], cols["quali_gap_q1"] = self._quali_gaps(drivers, quali)
+        return pd.DataFrame(cols)
+
+    def _rating_columns(self, drivers: np.ndarray, teams: np.ndarray) -> dict[str, np.ndarray]:
+        """Elo ratings of driver, team and both, as gaps to the best and as ranks."""
         elo_d = self.elo.drivers.get_many(drivers)
         elo_t = self.elo.constructors.get_many(teams)
         elo_sum = elo_d + elo_t
@@ -212,6 +193,33 @@ class FeatureBuilder:
         def rank_of(values: np.ndarray) -> np.ndarray:
             return (-values).argsort().argsort() + 1.0
 
+        return {
+            "elo_driver": elo_d,
+            "elo_team": elo_t,
+            "elo_driver_gap": elo_d - elo_d.max(),
+            "elo_team_gap": elo_t - elo_t.max(),
+            "elo_sum_gap": elo_sum - elo_sum.max(),
+            "elo_driver_rank": rank_of(elo_d),
+            "elo_team_rank": rank_of(elo_t),
+            "elo_sum_rank": rank_of(elo_sum),
+        }
+
+    def _form_columns(self, drivers: np.ndarray, teams: np.ndarray) -> dict[str, np.ndarray]:
+        """Recent form of each driver (last ``FORM_RACES``) and team (last three)."""
+        n = len(drivers)
+        cols: dict[str, np.ndarray] = {}
+        form = np.array([self._form(d) for d in drivers], dtype=float).reshape(n, 5)
+        for i, name in enumerate(("pos", "points", "wins", "podiums", "dnf")):
+            cols[f"form_{name}"] = form[:, i]
+        team_form = np.array([self._team_form(t) for t in teams], dtype=float).reshape(n, 2)
+        cols["team_form_best"], cols["team_form_wins"] = team_form[:, 0], team_form[:, 1]
+        return cols
+
+    def _championship_columns(
+        self, drivers: np.ndarray, teams: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Places in the drivers' and constructors' championships (NaN before the first
+        race of a season) and the gap to the leader as a share of the leader's points."""
         champ = np.array([self.points.get(d, 0.0) for d in drivers])
         team_champ = np.array([self.team_points.get(t, 0.0) for t in teams])
         started = bool(self.points)
@@ -222,71 +230,57 @@ class FeatureBuilder:
         def place(value: float, table: list[float]) -> float:
             return float(1 + sum(v > value for v in table)) if started else math.nan
 
-        form = [self._form(d) for d in drivers]
-        team_form = [self._team_form(t) for t in teams]
-        circuit_hist = [self.circuit.get((d, circuit), []) for d in drivers]
-        weather = weather or {}
-        cols: dict[str, object] = {
-            "race_id": np.full(n, int(race["race_id"])),
-            "season": np.full(n, season),
-            "round": np.full(n, int(race["round"])),
-            "driver_id": drivers,
-            "constructor_id": teams,
-            "n_field": np.full(n, float(n)),
-            "elo_driver": elo_d,
-            "elo_team": elo_t,
-            "elo_driver_gap": elo_d - elo_d.max(),
-            "elo_team_gap": elo_t - elo_t.max(),
-            "elo_sum_gap": elo_sum - elo_sum.max(),
-            "elo_driver_rank": rank_of(elo_d),
-            "elo_team_rank": rank_of(elo_t),
-            "elo_sum_rank": rank_of(elo_sum),
+        n = len(drivers)
+        return {
+            "champ_pos": np.array([place(p, all_points) for p in champ]),
+            "champ_gap": (leader - champ) / max(leader, 1.0) if started else np.full(n, np.nan),
+            "team_champ_pos": np.array([place(p, all_team) for p in team_champ]),
         }
-        form = np.array([self._form(d) for d in drivers], dtype=float).reshape(n, 5)
-        for i, name in enumerate(("pos", "points", "wins", "podiums", "dnf")):
-            cols[f"form_{name}"] = form[:, i]
-        team_form = np.array([self._team_form(t) for t in teams], dtype=float).reshape(n, 2)
-        cols["team_form_best"], cols["team_form_wins"] = team_form[:, 0], team_form[:, 1]
-        cols["champ_pos"] = np.array([place(p, all_points) for p in champ])
-        cols["champ_gap"] = (leader - champ) / max(leader, 1.0) if started else np.full(n, np.nan)
-        cols["team_champ_pos"] = np.array([place(p, all_team) for p in team_champ])
-        cols["circuit_starts"] = np.array([len(h) for h in circuit_hist], dtype=float)
-        cols["circuit_wins"] = np.array([sum(o == 1 for o in h) for h in circuit_hist], float)
-        cols["circuit_pos"] = np.array(
-            [float(np.mean(h[-5:])) if h else math.nan for h in circuit_hist]
-        )
-        cols["team_circuit_best"] = np.array(
-            [self.team_circuit.get((t, circuit), math.nan) for t in teams]
-        )
-        cols["street"] = np.full(n, float(street))
-        cols["circuit_pole_win"] = np.full(n, self.grid.circuit_pole_win(circuit))
-        cols["season_round"] = np.full(n, float(race["round"]))
-        for k in WEATHER_FEATURES:
-            cols[k] = np.full(n, weather.get(k, math.nan))
-        grid = entrants["grid"].to_numpy(float) if "grid" in entrants else np.full(n, np.nan)
+
+    def _circuit_columns(
+        self, drivers: np.ndarray, teams: np.ndarray, circuit: int
+    ) -> dict[str, np.ndarray]:
+        """Each driver's and team's record at this circuit."""
+        circuit_hist = [self.circuit.get((d, circuit), []) for d in drivers]
+        return {
+            "circuit_starts": np.array([len(h) for h in circuit_hist], dtype=float),
+            "circuit_wins": np.array([sum(o == 1 for o in h) for h in circuit_hist], float),
+            "circuit_pos": np.array(
+                [float(np.mean(h[-5:])) if h else math.nan for h in circuit_hist]
+            ),
+            "team_circuit_best": np.array(
+                [self.team_circuit.get((t, circuit), math.nan) for t in teams]
+            ),
+        }
+
+    def _grid_columns(
+        self, grid: np.ndarray, teams: np.ndarray, elo_sum_rank: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The grid features (NaN while the grid is unknown): slot, the slot's record, front
+        row, slot against the Elo rank and against the teammate's slot."""
+        n = len(grid)
         known = bool(np.isfinite(grid).any())
-        cols["grid_known"] = np.full(n, known)
-        if known:
-            slots = grid_slots(grid, n)
-            cols["grid"] = slots.astype(float)
-            cols["grid_win_rate"], cols["grid_podium_rate"] = self.grid.rates(slots)
-            cols["front_row"] = (slots <= 2).astype(float)
-            cols["grid_vs_elo"] = slots - cols["elo_sum_rank"]
-            same = teams[:, None] == teams[None, :]
-            np.fill_diagonal(same, False)
-            mates = same.sum(axis=1)
-            other = np.where(
-                mates > 0, (same * slots[None, :]).sum(axis=1) / np.maximum(mates, 1), np.nan
-            )
-            cols["teammate_grid_delta"] = slots - other
-        else:
+        cols: dict[str, np.ndarray] = {"grid_known": np.full(n, known)}
+        if not known:
             for col in (
                 "grid", "grid_win_rate", "grid_podium_rate", "front_row", "grid_vs_elo",
                 "teammate_grid_delta",
             ):  # fmt: skip
                 cols[col] = np.full(n, np.nan)
-        cols["quali_gap"], cols["quali_gap_q1"] = self._quali_gaps(drivers, quali)
-        return pd.DataFrame(cols)
+            return cols
+        slots = grid_slots(grid, n)
+        cols["grid"] = slots.astype(float)
+        cols["grid_win_rate"], cols["grid_podium_rate"] = self.grid.rates(slots)
+        cols["front_row"] = (slots <= 2).astype(float)
+        cols["grid_vs_elo"] = slots - elo_sum_rank
+        same = teams[:, None] == teams[None, :]
+        np.fill_diagonal(same, False)
+        mates = same.sum(axis=1)
+        other = np.where(
+            mates > 0, (same * slots[None, :]).sum(axis=1) / np.maximum(mates, 1), np.nan
+        )
+        cols["teammate_grid_delta"] = slots - other
+        return cols
 
     def _form(self, driver: int) -> tuple[float, float, float, float, float]:
         f = self.form.get(driver)
@@ -332,56 +326,6 @@ class FeatureBuilder:
         if np.isfinite(q1).any():
             gap1[found] = 100 * (q1[idx[found]] / np.nanmin(q1) - 1)
         return gap, gap1
-
-
-def quali_seconds(qualifying: pd.DataFrame) -> pd.DataFrame:
-    """``qualifying`` with ``q1_s``, ``q2_s``, ``q3_s``: the lap times in seconds."""
-    out = qualifying.copy()
-    for q in ("q1", "q2", "q3"):
-        col = out[q] if q in out else pd.Series(np.nan, index=out.index)
-        text = col.astype("string").str.strip()
-        parts = text.str.extract(r"^(?:(\d+):)?(\d+(?:\.\d+)?)$")
-        minutes = pd.to_numeric(parts[0], errors="coerce").fillna(0.0)
-        out[f"{q}_s"] = (minutes * 60 + pd.to_numeric(parts[1], errors="coerce")).astype(float)
-    return out
-
-
-def entrants_of(history: History, race_id: int, lineup: list[tuple[int, int]]) -> pd.DataFrame:
-    """Who takes part in ``race_id``, with the grid where it is known (module docstring)."""
-    res = history.results[history.results["race_id"] == race_id]
-    if len(res):
-        # by driver, never in the results' finishing order (ties would leak the winner)
-        out = res[["driver_id", "constructor_id", "grid"]].sort_values("driver_id")
-        return out.reset_index(drop=True)
-    q = history.qualifying
-    if q is not None:
-        rows = q[q["race_id"] == race_id]
-        if len(rows):
-            out = rows[["driver_id", "constructor_id", "position"]].rename(
-                columns={"position": "grid"}
-            )
-            return out.sort_values("driver_id").reset_index(drop=True)
-    lineup_frame = pd.DataFrame(lineup, columns=["driver_id", "constructor_id"])
-    return lineup_frame.sort_values("driver_id").reset_index(drop=True).assign(grid=np.nan)
-
-
-PRACTICE = ("FP1", "FP2", "FP3")
-QUALIFYING = ("Q", "SQ")
-
-
-def weekend_weather(weather: pd.DataFrame | None) -> dict[str, float]:
-    """Weather features of one weekend from its sessions' rows (``session``, ``rainfall``,
-    ``air_temp``): practice for the pre-qualifying view, practice and qualifying for the
-    post-qualifying one. The race's own weather is never a feature (it is not known before)."""
-    if weather is None or weather.empty:
-        return {}
-    out: dict[str, float] = {}
-    for moment, sessions in (("pre", PRACTICE), ("post", PRACTICE + QUALIFYING)):
-        rows = weather[weather["session"].isin(sessions)]
-        if len(rows):
-            out[f"rain_{moment}"] = float(rows["rainfall"].max())
-            out[f"air_temp_{moment}"] = float(rows["air_temp"].mean())
-    return out
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Reading the values of a timing feed: one rule for each kind of value, whatever the source.
 
 The live feed (JSON values) and a replayed session (FastF1's columns, through
-``replay.timeline``, which first turns pandas' missing values into None) both report numbers,
-text and gaps the same way; these functions read them so that a live and a replayed event of
-the same moment hold the same values. Anything that cannot be read is None.
+``replay.event_builder``, which first turns pandas' missing values into None) both report
+numbers, text and gaps the same way; these functions read them so that a live and a replayed
+event of the same moment hold the same values. Anything that cannot be read is None.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The pacing clock: maps session time to wall time at a chosen speed, with pause/resume.
 
 ``speed=None`` means as fast as possible. Pausing stops the clock; resuming shifts the
-schedule by the time spent paused, so the replay continues where it was.
+schedule by the time spent paused, so the replay continues where it was. ``parse_speed``
+reads a speed as users write it (``10``, ``10x``, ``max``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+
+def parse_speed(value: str) -> float | None:
+    """'max' -> None (no pacing); '10' or '10x' -> 10.0. ValueError for anything else."""
+    v = value.strip().lower()
+    if v in ("max", "inf", "0"):
+        return None
+    try:
+        speed = float(v.removesuffix("x"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a speed: use a number like 10, or 'max'") from None
+    if speed <= 0:
+        raise ValueError("speed must be positive, or 'max'")
+    return speed
 
 
 class PacingClock:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from producers.live.archive import FeedLine, line_time
 from producers.live.publisher import LivePublisher, LiveStats
+from producers.live.streaming import LiveOutput, LiveRun
 from replay.clock import PacingClock
 from replay.progress import progress_bar
 
@@ -92,3 +93,14 @@ def play(
         publisher.finish(30)
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def play_recording(
+    lines: list[FeedLine], output: LiveOutput, *, speed: float | None, title: str
+) -> LiveRun:
+    """Play a whole recording into ``output`` with a progress bar (``pitwall live
+    --from-file``), then release the producer and say what the run published."""
+    summary = play(
+        lines, output.publisher, speed=speed, progress=True, total=len(lines), title=title
+    )
+    return output.close(summary.seconds, interrupted=summary.interrupted)

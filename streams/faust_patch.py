@@ -2,7 +2,9 @@
 
 1. **Fetch wait.** Faust hard-codes ``fetch_max_wait_ms=1500`` for its worker consumer. The
    embedded broker does not answer a waiting fetch when new data arrives, so every hop would
-   cost about half of that. Each app gets its own wait (``Settings.kafka_fetch_wait_ms``).
+   cost about half of that. Each app gets its own wait (``Settings.kafka_fetch_wait_ms``),
+   passed to :func:`apply` by the worker's entry point and held on the app itself, where the
+   patched method reads it: no setting is kept in this module.
 2. **No fetch before the seek.** After a rebalance Faust resumes the stream partitions while
    the fetcher still runs (it ran for the changelog recovery) and only then seeks them to the
    committed offsets; records fetched in between move Faust's read offsets on, and some
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -41,13 +42,14 @@ class UntestedFaustError(RuntimeError):
 
 @dataclass(frozen=True)
 class AppPatch:
-    """What the patches need to know of one app."""
+    """What the patches need to know of one app (held on the app: :data:`APP_ATTRIBUTE`)."""
 
     fetch_wait_ms: int
     bootstrap: str
 
 
-_apps: weakref.WeakKeyDictionary[Any, AppPatch] = weakref.WeakKeyDictionary()
+#: The attribute of a Faust app that holds its :class:`AppPatch`.
+APP_ATTRIBUTE = "pitwall_patch"
 
 
 def _targets() -> dict[str, tuple[Any, str]]:
@@ -78,8 +80,9 @@ def check_faust(installed: str | None = None) -> None:
 
 
 def apply(app: Any, fetch_wait_ms: int, bootstrap: str) -> None:
-    """Patch Faust (once per process) and register ``app``'s fetch wait and broker."""
-    _apps[app] = AppPatch(fetch_wait_ms, bootstrap)
+    """Patch Faust (once per process) and give ``app`` its fetch wait and broker (held on
+    the app, read by the patched methods through their ``self.app``)."""
+    setattr(app, APP_ATTRIBUTE, AppPatch(fetch_wait_ms, bootstrap))
     from faust.tables.recovery import Recovery
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
@@ -96,14 +99,22 @@ def apply(app: Any, fetch_wait_ms: int, bootstrap: str) -> None:
 
 
 def patch_of(app: Any) -> AppPatch:
-    """The registered settings of ``app`` (KeyError if :func:`apply` was not called)."""
-    return _apps[app]
+    """The settings :func:`apply` gave ``app`` (KeyError if it was not called)."""
+    patch = _patch_or_none(app)
+    if patch is None:
+        raise KeyError(app)
+    return patch
+
+
+def _patch_or_none(app: Any) -> AppPatch | None:
+    patch = getattr(app, APP_ATTRIBUTE, None)
+    return patch if isinstance(patch, AppPatch) else None
 
 
 def _fetch_wait(original: Any) -> Any:
     def create_worker_consumer(self: Any, transport: Any) -> Any:
         consumer = original(self, transport)
-        patch = _apps.get(self.app)
+        patch = _patch_or_none(self.app)
         if patch is not None:
             if not hasattr(consumer, "_fetch_max_wait_ms"):
                 raise UntestedFaustError("aiokafka consumer has no _fetch_max_wait_ms")
@@ -124,7 +135,7 @@ def _stop_flow_first(original: Any) -> Any:
 def _true_ends(original: Any) -> Any:
     async def patched(self: Any, consumer: Any, tps: Any, destination: Any, title: str) -> None:
         await original(self, consumer, tps, destination, title)
-        patch = _apps.get(self.app)
+        patch = _patch_or_none(self.app)
         if patch is None:
             return
         for topic in sorted({tp.topic for tp in tps if destination.get(tp, -1) >= 0}):

@@ -1,7 +1,7 @@
 """Rules of the layout that import-linter cannot see: who reads settings and the environment.
 
-Only entry points read the settings (``pitwall/commands``, ``pitwall/cli.py``,
-``replay/cli.py``, and ``api.main.create_app`` for ``uvicorn --factory``); everything below
+Only entry points read the settings (``pitwall/commands``, ``pitwall/cli.py``, among them
+``simulate_live``, and ``api.main.create_app`` for ``uvicorn --factory``); everything below
 takes them as a parameter. No module reads the environment itself: every variable is a
 documented ``Settings`` field with a row in the README's configuration table.
 """
@@ -17,7 +17,7 @@ from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = ("schemas", "strategy", "streams", "consumers", "api", "producers", "replay")
-ENTRY_POINTS = {"replay/cli.py", "api/main.py"}
+ENTRY_POINTS = {"api/main.py"}
 
 
 def _sources() -> list[Path]:
@@ -69,3 +69,18 @@ def test_default_directories_are_the_checkout_s(monkeypatch: pytest.MonkeyPatch)
     settings = Settings()
     assert settings.model_dir == REPO / "models"
     assert settings.state_dir == REPO / ".pitwall"
+
+
+def test_readme_architecture_table_lists_exactly_the_top_level_folders() -> None:
+    """The README's architecture table names every top-level folder once, and no other."""
+    import subprocess
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Architecture") :]
+    table = table[: table.index("\n\n", table.index("| folder |"))]
+    listed = re.findall(r"^\| `([^`/]+)/` \|", table, re.MULTILINE)
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    folders = {p.split("/")[0] for p in tracked if "/" in p and not p.startswith(".")}
+    assert sorted(listed) == sorted(folders), "README's architecture table != the folders"

@@ -47,7 +47,7 @@ from training.lap_accuracy import lap_scores
 from training.laptime import anchor_table, circuit_codes, extend_model
 from training.race_replay import RaceRecord, final_order, replay_race
 from training.wear import fit_wear_scale
-from training.wet.backtest import crossover_lap_error
+from training.wet.scoring import crossover_lap_error
 
 Progress = Callable[[str], None]
 

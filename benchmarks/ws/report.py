@@ -107,33 +107,47 @@ def report(stats: Stats, info: dict, n: int) -> None:
             "on arrival)",
         )
     if basis.steps:
-        split = Table(title=f"Where the time goes ({whose}): p50 / p99 ms of each step")
-        split.add_column("kind", justify="right")
-        for title in SEGMENTS.values():
-            split.add_column(title, justify="right")
-        for kind in sorted(basis.latency):
-            cells = []
-            for seg in SEGMENTS:
-                values = step_values(basis, kind, seg)
-                cells.append(
-                    f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
-                    if values
-                    else "-"
-                )
-            split.add_row(kind, *cells)
-        console.print(split)
+        steps_table(basis, whose)
     if basis.steps and basis_every:
         slowest(basis, percentile(basis_every, 99), whose)
     if len(basis.timeline) > 2:
-        pairs = list(zip(basis.timeline[::2], basis.timeline[1::2], strict=True))
-        start = min(t for t, _ in pairs)
-        windows: dict[int, list[float]] = defaultdict(list)
-        for t, ms in pairs:
-            windows[int((t - start) // 10)].append(ms)
-        console.print(
-            f"p99 by 10 s of the run ({whose}): "
-            + "  ".join(f"{k * 10}s:{percentile(v, 99):.0f}" for k, v in sorted(windows.items()))
-        )
+        p99_by_window(basis, whose)
+    delivery(stats, info, n)
+    latency_lines(stats, probes, every, basis_every, info, n)
+
+
+def steps_table(basis: Stats, whose: str) -> None:
+    """p50 / p99 of each step of each kind of message."""
+    split = Table(title=f"Where the time goes ({whose}): p50 / p99 ms of each step")
+    split.add_column("kind", justify="right")
+    for title in SEGMENTS.values():
+        split.add_column(title, justify="right")
+    for kind in sorted(basis.latency):
+        cells = []
+        for seg in SEGMENTS:
+            values = step_values(basis, kind, seg)
+            cells.append(
+                f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}" if values else "-"
+            )
+        split.add_row(kind, *cells)
+    console.print(split)
+
+
+def p99_by_window(basis: Stats, whose: str) -> None:
+    """The p99 latency of each 10 s of the run."""
+    pairs = list(zip(basis.timeline[::2], basis.timeline[1::2], strict=True))
+    start = min(t for t, _ in pairs)
+    windows: dict[int, list[float]] = defaultdict(list)
+    for t, ms in pairs:
+        windows[int((t - start) // 10)].append(ms)
+    console.print(
+        f"p99 by 10 s of the run ({whose}): "
+        + "  ".join(f"{k * 10}s:{percentile(v, 99):.0f}" for k, v in sorted(windows.items()))
+    )
+
+
+def delivery(stats: Stats, info: dict, n: int) -> None:
+    """Snapshots, messages delivered, order, early closes, CPU and the gateway's memory."""
     console.print(
         f"clients with a snapshot: {stats.snapshots}/{n}; connect time {info['connect_s']:.1f} s; "
         f"messages delivered: {stats.delivered:,} ({stats.delivered / max(n, 1):,.0f} per client) "
@@ -146,6 +160,12 @@ def report(stats: Stats, info: dict, n: int) -> None:
         f"gateway RSS: {info['rss_before']:.0f} MB with clients connected, "
         f"peak {info['rss_peak']:.0f} MB"
     )
+
+
+def latency_lines(
+    stats: Stats, probes: Stats | None, every: array, basis_every: array, info: dict, n: int
+) -> None:
+    """The p99 of all clients and, with probes, of the probes, with the verdict."""
     received = "reached the client's socket (kernel receive time)" if stats.read else "received"
     p99 = percentile(every, 99) if every else float("nan")
     if stats.read:

@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
+from pitwall.commands._options import season_list
 
 console = Console(stderr=True)
-battles_app = typer.Typer(
+app = typer.Typer(
     help="Battle forecast: P(pass within 1/3/5 laps) per pair of adjacent cars.",
     no_args_is_help=True,
 )
@@ -24,10 +25,7 @@ battles_app = typer.Typer(
 
 def _years(text: str) -> list[int]:
     try:
-        if "-" in text:
-            a, b = text.split("-")
-            return list(range(int(a), int(b) + 1))
-        return [int(y) for y in text.split(",")]
+        return season_list(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r}: use 2018-2023 or 2021,2022") from None
 
@@ -90,7 +88,7 @@ def _report(run, years: list[int], test_season: int, as_json: bool, version: str
     Console().print(table)
 
 
-@battles_app.command("train")
+@app.command("train")
 def train(
     seasons: Annotated[str, typer.Option(help="Training seasons.")] = "2018-2023",
     test_season: Annotated[int, typer.Option(help="Held-out season to back-test on.")] = 2024,
@@ -132,7 +130,7 @@ def train(
     console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
 
 
-@battles_app.command("backtest")
+@app.command("backtest")
 def backtest(
     seasons: Annotated[str, typer.Option(help="Training seasons.")] = "2018-2023",
     test_season: Annotated[int, typer.Option(help="Held-out season to back-test on.")] = 2024,
@@ -145,7 +143,3 @@ def backtest(
     all computed in this run (nothing is written)."""
     run, years = _run(seasons, test_season, rounds, threads)
     _report(run, years, test_season, as_json, "fitted in this run")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(battles_app, name="battles")

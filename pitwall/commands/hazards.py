@@ -15,10 +15,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.settings import get_settings
+from pitwall.commands._options import season_list
 
 console = Console(stderr=True)
 
-hazards_app = typer.Typer(
+app = typer.Typer(
     help="Fitted hazards and rates: SC/VSC per lap, retirements, pit loss, undercut/overcut.",
     no_args_is_help=True,
 )
@@ -27,11 +28,7 @@ hazards_app = typer.Typer(
 def parse_seasons(text: str, option: str, at_least: int = 1) -> list[int]:
     """'2018-2023' or '2021,2022,2023' -> the seasons (``at_least`` of them)."""
     try:
-        if "-" in text:
-            a, b = text.split("-")
-            years = list(range(int(a), int(b) + 1))
-        else:
-            years = [int(y) for y in text.split(",") if y.strip()]
+        years = season_list(text, skip_blank=True)
     except ValueError:
         raise typer.BadParameter(
             f"{text!r}: use 2018-2023 or 2021,2022", param_hint=option
@@ -171,90 +168,84 @@ def print_report(res: dict, out: Console) -> None:
             out.print(_choice(key, res[key]))
 
 
-def register(app: typer.Typer) -> None:
-    @hazards_app.command()
-    def evaluate(
-        train: Annotated[
-            str, typer.Option(help="Training seasons (lap CSVs and Ergast), e.g. 2018-2023.")
-        ] = "2018-2023",
-        test: Annotated[
-            str, typer.Option(help="Held-out seasons to score on, e.g. 2024.")
-        ] = "2024",
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Write the whole report as one JSON object.")
-        ] = False,
-    ) -> None:
-        """Fit every hazard on the training seasons and score it beside its baselines.
+@app.command()
+def evaluate(
+    train: Annotated[
+        str, typer.Option(help="Training seasons (lap CSVs and Ergast), e.g. 2018-2023.")
+    ] = "2018-2023",
+    test: Annotated[str, typer.Option(help="Held-out seasons to score on, e.g. 2024.")] = "2024",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Write the whole report as one JSON object.")
+    ] = False,
+) -> None:
+    """Fit every hazard on the training seasons and score it beside its baselines.
 
-        SC and VSC starts per lap (log-loss and Brier against the engine's per-circuit
-        constant and the all-circuit constant), retirements per car and lap (against the
-        engine's constant rate), pit loss per stop (MAE and log-likelihood against the
-        engine's point estimates), undercut and overcut success (Brier, log-loss,
-        reliability bins and ECE against the engine's fixed formula and the training rate).
-        Features and hyper-parameters are chosen on the training seasons only. Takes a few
-        minutes.
-        """
-        from strategy.artifacts import load_models
-        from training.hazards.evaluate import evaluate as run
+    SC and VSC starts per lap (log-loss and Brier against the engine's per-circuit
+    constant and the all-circuit constant), retirements per car and lap (against the
+    engine's constant rate), pit loss per stop (MAE and log-likelihood against the
+    engine's point estimates), undercut and overcut success (Brier, log-loss,
+    reliability bins and ECE against the engine's fixed formula and the training rate).
+    Features and hyper-parameters are chosen on the training seasons only. Takes a few
+    minutes.
+    """
+    from strategy.artifacts import load_models
+    from training.hazards.evaluate import evaluate as run
 
-        settings = get_settings()
-        train_years = parse_seasons(train, "--train", at_least=2)
-        test_years = parse_seasons(test, "--test")
-        if set(train_years) & set(test_years):
-            both = sorted(set(train_years) & set(test_years))
-            raise typer.BadParameter(
-                f"seasons {both} are also training seasons", param_hint="--test"
+    settings = get_settings()
+    train_years = parse_seasons(train, "--train", at_least=2)
+    test_years = parse_seasons(test, "--test")
+    if set(train_years) & set(test_years):
+        both = sorted(set(train_years) & set(test_years))
+        raise typer.BadParameter(f"seasons {both} are also training seasons", param_hint="--test")
+    started = time.monotonic()
+    laps, ergast = _load(settings.data_dir, sorted({*train_years, *test_years}))
+    race_models = load_models(settings.model_dir)
+    overlap = sorted(set(race_models.metadata.get("seasons", [])) & set(test_years))
+    if overlap:
+        console.print(
+            f"[yellow]The lap-time artifact behind the engine formula was trained on "
+            f"{overlap}: that baseline is not held out.[/]"
+        )
+    with _progress() as bar:
+        task = bar.add_task("reading data", total=None)
+        try:
+            res = run(
+                laps, ergast, train_years, test_years, settings.data_dir, race_models,
+                step=lambda msg: bar.update(task, description=msg),
+            )  # fmt: skip
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    res["seconds"] = round(time.monotonic() - started, 1)
+    if as_json:
+        sys.stdout.write(json.dumps(res, default=float) + "\n")
+        return
+    print_report(res, Console())
+    console.print(f"Done in {res['seconds']:.0f} s")
+
+
+@app.command()
+def fit(
+    out: Annotated[Path, typer.Option(help="JSON file to write the fitted models to.")],
+    train: Annotated[str, typer.Option(help="Training seasons, e.g. 2018-2023.")] = "2018-2023",
+) -> None:
+    """Fit every hazard on the training seasons and write them as one JSON file
+    (``strategy.hazards.HazardModels.from_dict`` reads it back). The teams' reliability
+    tables are those after the last race in the Ergast tables of the data directory."""
+    from training.hazards import fit_hazards
+
+    settings = get_settings()
+    years = parse_seasons(train, "--train", at_least=2)
+    laps, ergast = _load(settings.data_dir, years)
+    with _progress() as bar:
+        task = bar.add_task("reading data", total=None)
+        try:
+            models = fit_hazards(
+                laps, ergast, years, step=lambda msg: bar.update(task, description=msg)
             )
-        started = time.monotonic()
-        laps, ergast = _load(settings.data_dir, sorted({*train_years, *test_years}))
-        race_models = load_models(settings.model_dir)
-        overlap = sorted(set(race_models.metadata.get("seasons", [])) & set(test_years))
-        if overlap:
-            console.print(
-                f"[yellow]The lap-time artifact behind the engine formula was trained on "
-                f"{overlap}: that baseline is not held out.[/]"
-            )
-        with _progress() as bar:
-            task = bar.add_task("reading data", total=None)
-            try:
-                res = run(
-                    laps, ergast, train_years, test_years, settings.data_dir, race_models,
-                    step=lambda msg: bar.update(task, description=msg),
-                )  # fmt: skip
-            except ValueError as exc:
-                console.print(f"[red]{exc}[/]")
-                raise typer.Exit(2) from None
-        res["seconds"] = round(time.monotonic() - started, 1)
-        if as_json:
-            sys.stdout.write(json.dumps(res, default=float) + "\n")
-            return
-        print_report(res, Console())
-        console.print(f"Done in {res['seconds']:.0f} s")
-
-    @hazards_app.command()
-    def fit(
-        out: Annotated[Path, typer.Option(help="JSON file to write the fitted models to.")],
-        train: Annotated[str, typer.Option(help="Training seasons, e.g. 2018-2023.")] = "2018-2023",
-    ) -> None:
-        """Fit every hazard on the training seasons and write them as one JSON file
-        (``strategy.hazards.HazardModels.from_dict`` reads it back). The teams' reliability
-        tables are those after the last race in the Ergast tables of the data directory."""
-        from training.hazards import fit_hazards
-
-        settings = get_settings()
-        years = parse_seasons(train, "--train", at_least=2)
-        laps, ergast = _load(settings.data_dir, years)
-        with _progress() as bar:
-            task = bar.add_task("reading data", total=None)
-            try:
-                models = fit_hazards(
-                    laps, ergast, years, step=lambda msg: bar.update(task, description=msg)
-                )
-            except ValueError as exc:
-                console.print(f"[red]{exc}[/]")
-                raise typer.Exit(2) from None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(models.to_dict(), indent=1, default=float))
-        console.print(f"Wrote {out}")
-
-    app.add_typer(hazards_app, name="hazards")
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(models.to_dict(), indent=1, default=float))
+    console.print(f"Wrote {out}")

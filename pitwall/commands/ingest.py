@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.settings import NotConfiguredError, get_settings
+from pitwall.commands._options import season_list
+from pitwall.commands._render import print_refresh, spinner
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from prerace.service import IngestResult
+
+Say = Callable[[str], None]
 
 console = Console(stderr=True)
 
-ingest_app = typer.Typer(
+app = typer.Typer(
     help="Load F1 history (Ergast-format tables) into PostgreSQL.", no_args_is_help=True
 )
 
 
 def _seasons(text: str) -> list[int]:
     try:
-        if "-" in text:
-            a, b = text.split("-")
-            years = list(range(int(a), int(b) + 1))
-        else:
-            years = [int(y) for y in text.split(",")]
+        years = season_list(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r}: use 2024, 2023-2024 or 2022,2024") from None
     if not years or min(years) < 1950:
@@ -33,13 +38,7 @@ def _seasons(text: str) -> list[int]:
     return years
 
 
-def spinner() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    )
-
-
-@ingest_app.command("ergast")
+@app.command("ergast")
 def ergast(
     directory: Annotated[
         Path | None,
@@ -89,10 +88,7 @@ def ergast(
     finished race's accuracy is recorded. Uses DATABASE_URL (and REDIS_URL for the cache),
     or the servers of a running `pitwall up`.
     """
-    import psycopg
-
-    from prerace.ingest.csv_source import ErgastSourceError, read_directory
-    from prerace.ingest.store import ensure_schema, load_tables
+    from prerace.service import ingest
 
     settings = get_settings()
     try:
@@ -100,11 +96,7 @@ def ergast(
     except NotConfiguredError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    years = _seasons(season) if season else None
-    if online and directory is not None:
-        raise typer.BadParameter("give a directory or --online, not both", param_hint="--online")
-    if online and not years:
-        raise typer.BadParameter("--online needs --season (e.g. --season 2025)")
+    years = _seasons_to_read(season, directory, online)
     with spinner() as bar:
         task = bar.add_task("reading", total=None)
 
@@ -114,111 +106,77 @@ def ergast(
         if online:
             tables = _read_online(settings.jolpica_url, years or [], pit_stops, say)
         else:
-            source = directory or settings.data_dir / "ergast" / "data"
-            try:
-                tables = read_directory(
-                    source, range(min(years), max(years) + 1) if years else None
-                )
-            except ErgastSourceError as exc:
-                console.print(f"[red]{exc}[/]")
-                raise typer.Exit(2) from None
+            tables = _read_directory(directory or settings.data_dir / "ergast" / "data", years)
         say("writing to PostgreSQL")
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            ensure_schema(conn)
-            report = load_tables(conn, tables)
-            weather_rows = _ingest_weather(conn, settings.data_dir, say) if weather else 0
-            summary = Table("table", "added", "changed", title="ingest")
-            for name in report.added:
-                summary.add_row(name, f"{report.added[name]:,}", f"{report.changed[name]:,}")
-            if weather:
-                summary.add_row("race_weather", f"{weather_rows:,}", "")
-            changed = report.total_added + report.total_changed
-            refreshed = None
-            if update and (changed or not _has_next_prediction(conn)):
-                refreshed = _refresh(
-                    conn, settings, report.races_with_new_results, backfill_season, say
-                )
-    console.print(summary)
-    if report.races_with_new_results:
-        console.print(f"races with new or changed results: {len(report.races_with_new_results)}")
-    if refreshed is not None:
-        _print_refresh(refreshed)
-    elif update:
-        console.print("nothing changed: ratings and predictions are up to date")
+        done = ingest(
+            db_url,
+            tables,
+            weather=(lambda: _cached_weather(settings.data_dir, say)) if weather else None,
+            update=update,
+            redis_url=settings.redis_url,
+            backfill=backfill_season,
+            say=say,
+        )
+    _print_ingest(done, weather, update)
 
 
-def _read_online(base_url: str, years: list[int], pit_stops: bool, say) -> dict:
-    import pandas as pd
+def _seasons_to_read(season: str | None, directory: Path | None, online: bool) -> list[int] | None:
+    """The seasons of --season (None: every season of the CSVs); read online, there must be
+    some, and no directory."""
+    years = _seasons(season) if season else None
+    if online and directory is not None:
+        raise typer.BadParameter("give a directory or --online, not both", param_hint="--online")
+    if online and not years:
+        raise typer.BadParameter("--online needs --season (e.g. --season 2025)")
+    return years
 
-    from prerace.ingest.jolpica import JolpicaClient, JolpicaError, fetch_season
 
-    merged: dict[str, list] = {}
+def _read_directory(directory: Path, years: list[int] | None) -> dict[str, pd.DataFrame]:
+    """The Ergast-format CSVs of ``directory`` (only ``years`` when given); exit code 2 when
+    they cannot be read."""
+    from prerace.ingest.csv_source import ErgastSourceError, read_directory
+
     try:
-        with JolpicaClient(base_url) as client:
-            for year in years:
-                for name, frame in fetch_season(client, year, pit_stops, say).items():
-                    merged.setdefault(name, []).append(frame)
+        return read_directory(directory, range(min(years), max(years) + 1) if years else None)
+    except ErgastSourceError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _read_online(base_url: str, years: list[int], pit_stops: bool, say: Say) -> dict[str, Any]:
+    """The seasons from the Jolpica API; exit code 1 when it cannot be read."""
+    from prerace.ingest.jolpica import JolpicaError
+    from prerace.service import read_online
+
+    try:
+        return read_online(base_url, years, pit_stops, say)
     except JolpicaError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
-    return {name: pd.concat(frames, ignore_index=True) for name, frames in merged.items()}
 
 
-def _ingest_weather(conn, data_dir: Path, say) -> int:
-    from prerace.ingest.store import race_ids_by_date, upsert
+def _cached_weather(data_dir: Path, say: Say) -> pd.DataFrame | None:
+    """Each weekend's session weather from the FastF1 cache of the data directory, if any."""
     from replay.weather import cached_session_weather
 
     cache = data_dir / "fastf1_cache" / "cache"
     if not cache.is_dir():
-        return 0
+        return None
     say("weather from the FastF1 cache")
-    frame = cached_session_weather(cache)
-    ids = race_ids_by_date(conn)
-    keys = zip(frame["season"], frame["race_date"], strict=True)
-    frame["race_id"] = [ids.get(k) for k in keys]
-    frame = frame[frame["race_id"].notna()]
-    added, changed = upsert(conn, "race_weather", frame)
-    return added + changed
+    return cached_session_weather(cache)
 
 
-def _has_next_prediction(conn) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM predictions p JOIN races r USING (race_id) "
-        "WHERE NOT EXISTS (SELECT 1 FROM results x WHERE x.race_id = r.race_id))"
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def _refresh(conn, settings, changed, backfill, say):
-    from prerace.refresh import refresh
-
-    redis_client = None
-    if settings.redis_url:
-        import redis
-
-        redis_client = redis.Redis.from_url(settings.redis_url)
-    try:
-        return refresh(
-            conn, redis_client, changed_races=changed, backfill_seasons=backfill, progress=say
-        )
-    finally:
-        if redis_client is not None:
-            redis_client.close()
-
-
-def _print_refresh(r) -> None:
-    console.print(
-        f"ratings rows written: {r.ratings_written:,}; standings filled by the points rules: "
-        f"{r.standings_filled:,}; accuracy recorded for {len(r.accuracy_recorded)} "
-        "race-moments"
-    )
-    if r.next_race_id is not None:
-        versions = ", ".join(f"{m}: {v}" for m, v in r.model_versions.items()) or "none"
-        console.print(
-            f"next race {r.next_race_id}: {r.predictions_written} prediction rows written "
-            f"(models {versions}); cached in Redis: {r.cached_races or 'no Redis configured'}"
-        )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(ingest_app, name="ingest")
+def _print_ingest(done: IngestResult, weather: bool, update: bool) -> None:
+    report = done.report
+    summary = Table("table", "added", "changed", title="ingest")
+    for name in report.added:
+        summary.add_row(name, f"{report.added[name]:,}", f"{report.changed[name]:,}")
+    if weather:
+        summary.add_row("race_weather", f"{done.weather_rows:,}", "")
+    console.print(summary)
+    if report.races_with_new_results:
+        console.print(f"races with new or changed results: {len(report.races_with_new_results)}")
+    if done.refreshed is not None:
+        print_refresh(done.refreshed)
+    elif update:
+        console.print("nothing changed: ratings and predictions are up to date")

@@ -29,6 +29,7 @@ from rich.console import Console
 from core.settings import NotConfiguredError, get_settings
 
 console = Console(stderr=True)
+app = typer.Typer()
 
 #: librdkafka's soname, the name kcat asks the dynamic loader for.
 SONAME = "librdkafka.so.1"
@@ -79,37 +80,34 @@ def names_broker(args: list[str]) -> bool:
     return any(a.startswith("-b") or "bootstrap.servers" in a for a in args)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )
-    def kcat(
-        args: Annotated[
-            list[str] | None,
-            typer.Argument(help="kcat's own arguments, e.g. -L, or -C -t f1.laps.v1 -e."),
-        ] = None,
-    ) -> None:
-        """Run kcat against pitwall's broker: `pitwall kcat -C -t f1.laps.v1 -o beginning -e`.
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def kcat(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="kcat's own arguments, e.g. -L, or -C -t f1.laps.v1 -e."),
+    ] = None,
+) -> None:
+    """Run kcat against pitwall's broker: `pitwall kcat -C -t f1.laps.v1 -o beginning -e`.
 
-        Passes every argument to the system's kcat (`kcat -h` lists them), adds `-b` with the
-        broker pitwall uses (KAFKA_BOOTSTRAP, or the running `pitwall up`) unless you give one,
-        and loads the librdkafka of confluent-kafka's wheel: Debian 12's librdkafka 2.0.2
-        misreads the embedded broker's ApiVersions answer (see the README, "Consuming
-        pitwall's topics"). Debian: `apt-get install kcat`.
-        """
-        args = list(args or [])
-        binary = shutil.which("kcat") or shutil.which("kafkacat")
-        if binary is None:
-            console.print(
-                "[red]kcat is not installed.[/] On Debian or Ubuntu: `apt-get install kcat`."
-            )
-            raise typer.Exit(1)
-        settings = get_settings()
-        if not names_broker(args):
-            try:
-                args = ["-b", settings.require_kafka, *args]
-            except NotConfiguredError as exc:
-                console.print(f"[red]{exc}[/] Or pass kcat a broker with -b.")
-                raise typer.Exit(1) from None
-        env = kcat_environment(settings.state_dir)
-        os.execve(binary, [binary, *args], env)
+    Passes every argument to the system's kcat (`kcat -h` lists them), adds `-b` with the
+    broker pitwall uses (KAFKA_BOOTSTRAP, or the running `pitwall up`) unless you give one,
+    and loads the librdkafka of confluent-kafka's wheel: Debian 12's librdkafka 2.0.2
+    misreads the embedded broker's ApiVersions answer (see the README, "Consuming
+    pitwall's topics"). Debian: `apt-get install kcat`.
+    """
+    args = list(args or [])
+    binary = shutil.which("kcat") or shutil.which("kafkacat")
+    if binary is None:
+        console.print("[red]kcat is not installed.[/] On Debian or Ubuntu: `apt-get install kcat`.")
+        raise typer.Exit(1)
+    settings = get_settings()
+    if not names_broker(args):
+        try:
+            args = ["-b", settings.require_kafka, *args]
+        except NotConfiguredError as exc:
+            console.print(f"[red]{exc}[/] Or pass kcat a broker with -b.")
+            raise typer.Exit(1) from None
+    env = kcat_environment(settings.state_dir)
+    os.execve(binary, [binary, *args], env)

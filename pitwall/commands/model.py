@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,8 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.settings import get_settings
+from pitwall.commands._options import season_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console(stderr=True)
+app = typer.Typer()
 
 
 def _progress() -> Progress:
@@ -26,206 +31,226 @@ def _progress() -> Progress:
     )
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def train(
-        seasons: Annotated[
-            str, typer.Option(help="Training seasons, e.g. 2018-2023 or 2021,2022,2023.")
-        ] = "2018-2023",
-        valid_season: Annotated[
-            int, typer.Option(help="Season for validation metrics (then folded into training).")
-        ] = 2023,
-        rounds: Annotated[int, typer.Option(min=10, help="Boosting rounds.")] = 300,
-        out: Annotated[
-            Path | None, typer.Option(help="Model directory (default: PITWALL_MODEL_DIR).")
-        ] = None,
-        threads: Annotated[
-            int,
-            typer.Option(min=1, help="LightGBM threads (1 is fastest on a busy 2-core machine)."),
-        ] = 1,
-        sprint: Annotated[
-            bool, typer.Option(help="Add the sprint races of those seasons to the training data.")
-        ] = True,
-        if_missing: Annotated[
-            bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
-        ] = False,
-        win_blend: Annotated[
-            bool,
-            typer.Option(
-                help="Fit how far the simulated win chances move towards 'the leader wins': "
-                "a second model, trained without the last season, replays it (about 2 min)."
-            ),
-        ] = True,
-        add_races: Annotated[
-            list[Path] | None,
-            typer.Option(
-                "--add-races",
-                help="Lap CSV(s) of races that finished since: the newest model learns them "
-                "(more boosting rounds, the teams' tyre wear refitted) into a new version.",
-            ),
-        ] = None,
-        race: Annotated[
-            list[str] | None,
-            typer.Option("--race", help="With --add-races: only these events (repeatable)."),
-        ] = None,
-    ) -> None:
-        """Train the race model: the lap-time model (LightGBM), the fitted hazards (SC/VSC,
-        retirements, pit loss, passing, undercuts), tyre priors and the wear the teams' stops
-        reveal.
+@app.command()
+def train(
+    seasons: Annotated[
+        str, typer.Option(help="Training seasons, e.g. 2018-2023 or 2021,2022,2023.")
+    ] = "2018-2023",
+    valid_season: Annotated[
+        int, typer.Option(help="Season for validation metrics (then folded into training).")
+    ] = 2023,
+    rounds: Annotated[int, typer.Option(min=10, help="Boosting rounds.")] = 300,
+    out: Annotated[
+        Path | None, typer.Option(help="Model directory (default: PITWALL_MODEL_DIR).")
+    ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(min=1, help="LightGBM threads (1 is fastest on a busy 2-core machine)."),
+    ] = 1,
+    sprint: Annotated[
+        bool, typer.Option(help="Add the sprint races of those seasons to the training data.")
+    ] = True,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
+    ] = False,
+    win_blend: Annotated[
+        bool,
+        typer.Option(
+            help="Fit how far the simulated win chances move towards 'the leader wins': "
+            "a second model, trained without the last season, replays it (about 2 min)."
+        ),
+    ] = True,
+    add_races: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--add-races",
+            help="Lap CSV(s) of races that finished since: the newest model learns them "
+            "(more boosting rounds, the teams' tyre wear refitted) into a new version.",
+        ),
+    ] = None,
+    race: Annotated[
+        list[str] | None,
+        typer.Option("--race", help="With --add-races: only these events (repeatable)."),
+    ] = None,
+) -> None:
+    """Train the race model: the lap-time model (LightGBM), the fitted hazards (SC/VSC,
+    retirements, pit loss, passing, undercuts), tyre priors and the wear the teams' stops
+    reveal.
 
-        Reads the lap CSVs and Ergast tables of the data directory (2024 stays out for
-        back-testing) and writes `laptime-<version>/` (the boosters + `metadata.json` with the
-        data used, features, fitted tables and validation metrics) into the model directory.
-        With `--add-races`, the newest model learns races that finished since instead.
-        """
-        from strategy.artifacts import latest_artifact
-        from training.train import train_models
+    Reads the lap CSVs and Ergast tables of the data directory (2024 stays out for
+    back-testing) and writes `laptime-<version>/` (the boosters + `metadata.json` with the
+    data used, features, fitted tables and validation metrics) into the model directory.
+    With `--add-races`, the newest model learns races that finished since instead.
+    """
+    from strategy.artifacts import latest_artifact
 
-        settings = get_settings()
-        model_dir = out or settings.model_dir
-        if add_races:
-            _add_races(model_dir, settings.data_dir, add_races, race or [], threads)
-            return
-        if if_missing and model_dir.exists() and latest_artifact(model_dir):
-            console.print(f"Model present: {latest_artifact(model_dir)}")
-            return
+    settings = get_settings()
+    model_dir = out or settings.model_dir
+    if add_races:
+        _add_races(model_dir, settings.data_dir, add_races, race or [], threads)
+        return
+    if if_missing and model_dir.exists() and latest_artifact(model_dir):
+        console.print(f"Model present: {latest_artifact(model_dir)}")
+        return
+    try:
+        years = season_list(seasons)
+    except ValueError:
+        raise typer.BadParameter(f"seasons {seasons!r}: use 2018-2023 or 2021,2022") from None
+    if valid_season not in years or len(years) < 2:
+        valid_season = 0  # validate only on a season that is not the whole training set
+    started = time.monotonic()
+    folder, metrics = _train(
+        settings.data_dir, model_dir, years, valid_season, rounds, sprint, threads, win_blend
+    )
+    console.print(_metrics_table(folder.name, metrics))
+    console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
+
+
+def _train(
+    data_dir: Path,
+    model_dir: Path,
+    years: list[int],
+    valid_season: int,
+    rounds: int,
+    sprint: bool,
+    threads: int,
+    win_blend: bool,
+) -> tuple[Path, dict[str, Any]]:
+    """Train with a progress bar over the boosting rounds: (artifact folder, metrics)."""
+    from training.train import train_models
+
+    with _progress() as bar:
+        passes = 4 if valid_season else 2  # two boosters, and a validation fit
+        task = bar.add_task("training", total=rounds * passes)
+
+        def step(msg: str) -> None:
+            bar.update(task, description=msg)
+
+        def on_round(_env: object) -> None:
+            bar.advance(task)
+
         try:
-            if "-" in seasons:
-                a, b = seasons.split("-")
-                years = list(range(int(a), int(b) + 1))
-            else:
-                years = [int(y) for y in seasons.split(",")]
-        except ValueError:
-            raise typer.BadParameter(f"seasons {seasons!r}: use 2018-2023 or 2021,2022") from None
-        if valid_season not in years or len(years) < 2:
-            valid_season = 0  # validate only on a season that is not the whole training set
-        started = time.monotonic()
-        with _progress() as bar:
-            passes = 4 if valid_season else 2  # two boosters, and a validation fit
-            task = bar.add_task("training", total=rounds * passes)
-
-            def step(msg: str) -> None:
-                bar.update(task, description=msg)
-
-            def on_round(_env: object) -> None:
-                bar.advance(task)
-
-            try:
-                folder, metrics = train_models(
-                    settings.data_dir,
-                    model_dir,
-                    years,
-                    valid_season or None,
-                    rounds,
-                    sprint=sprint,
-                    threads=threads,
-                    step=step,
-                    progress=on_round,
-                    win_blend=win_blend,
-                )
-            except FileNotFoundError as exc:
-                console.print(f"[red]{exc}[/]")
-                raise typer.Exit(2) from None
-        table = Table("metric", "value", title=f"model {folder.name}")
-        for k, v in metrics.items():
-            if isinstance(v, float):
-                table.add_row(k, f"{v:,.3f}" if abs(v) >= 1 else f"{v:.4f}")
-            else:
-                table.add_row(k, str(v))
-        console.print(table)
-        console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
-
-    @app.command()
-    def backtest(
-        laps: Annotated[
-            list[Path],
-            typer.Option("--laps", help="Lap CSV(s) in the format of the data directory's laps/."),
-        ],
-        races: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--race", "--races", help="Only these events (name or part of it); repeatable."
-            ),
-        ] = None,
-        n_sims: Annotated[int, typer.Option(help="Monte Carlo races per lap scored.")] = 500,
-        every: Annotated[
-            int,
-            typer.Option(min=1, help="Score the race outcome every this many laps (1: every lap)."),
-        ] = 1,
-        walk_forward: Annotated[
-            bool,
-            typer.Option(
-                "--walk-forward",
-                help="Race k learns from races 1..k-1 of the file(s) (never itself or later).",
-            ),
-        ] = False,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Write one JSON object to stdout instead.")
-        ] = False,
-        model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
-    ) -> None:
-        """Back-test the race model on races in lap CSVs, lap by lap as the worker runs it.
-
-        Prints, beside the naive baselines computed in the same run: next-lap and
-        5-laps-ahead MAE (persistence, EWMA); stop count and compound sequence (top 3) against
-        what drivers did; real stops within 1/2 laps of the lap recommended the lap before;
-        rejoin position within one place; win Brier at 25/50/75% and over every lap against
-        "the leader wins", podium Brier, win ECE; finishing-position MAE against "the order
-        now"; and the largest drop of the winner's win chance across his stops.
-        """
-        import json
-
-        from strategy.artifacts import load_models
-        from training.backtest import run_backtest
-        from training.history import read_laps
-
-        settings = get_settings()
-        for path in laps:
-            if not path.exists():
-                raise typer.BadParameter(f"{path} does not exist", param_hint="--laps")
-        try:
-            table = read_laps(laps)
-        except ValueError as exc:
+            return train_models(
+                data_dir,
+                model_dir,
+                years,
+                valid_season or None,
+                rounds,
+                sprint=sprint,
+                threads=threads,
+                step=step,
+                progress=on_round,
+                win_blend=win_blend,
+            )
+        except FileNotFoundError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from None
-        if races:
-            wanted = table["event"].str.lower().apply(lambda e: any(r.lower() in e for r in races))
-            if not wanted.any():
-                events = ", ".join(sorted(table["event"].unique()))
-                console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
-                raise typer.Exit(2)
-            table = table[wanted]
-        models = load_models(model_dir or settings.model_dir)
-        trained_on = models.metadata.get("seasons", [])
-        overlap = sorted(set(trained_on) & set(table["season"].unique()))
-        if overlap:
-            console.print(f"[yellow]Warning: the model was trained on {overlap}: not held out.[/]")
-        with _progress() as bar:
-            task = bar.add_task("races", total=table["race_id"].nunique())
-            res = run_backtest(
-                table,
-                models,
-                settings.data_dir,
-                n_sims=n_sims,
-                walk_forward=walk_forward,
-                every=every,
-                progress=lambda r: bar.update(task, advance=1, description=r),
-            )
-        if as_json:
-            print(json.dumps(res.to_json(), indent=1))
-            return
-        Console().print(_backtest_table(res, models.version))
+
+
+def _metrics_table(name: str, metrics: dict[str, Any]) -> Table:
+    table = Table("metric", "value", title=f"model {name}")
+    for k, v in metrics.items():
+        if isinstance(v, float):
+            table.add_row(k, f"{v:,.3f}" if abs(v) >= 1 else f"{v:.4f}")
+        else:
+            table.add_row(k, str(v))
+    return table
+
+
+@app.command()
+def backtest(
+    laps: Annotated[
+        list[Path],
+        typer.Option("--laps", help="Lap CSV(s) in the format of the data directory's laps/."),
+    ],
+    races: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--race", "--races", help="Only these events (name or part of it); repeatable."
+        ),
+    ] = None,
+    n_sims: Annotated[int, typer.Option(help="Monte Carlo races per lap scored.")] = 500,
+    every: Annotated[
+        int,
+        typer.Option(min=1, help="Score the race outcome every this many laps (1: every lap)."),
+    ] = 1,
+    walk_forward: Annotated[
+        bool,
+        typer.Option(
+            "--walk-forward",
+            help="Race k learns from races 1..k-1 of the file(s) (never itself or later).",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Write one JSON object to stdout instead.")
+    ] = False,
+    model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
+) -> None:
+    """Back-test the race model on races in lap CSVs, lap by lap as the worker runs it.
+
+    Prints, beside the naive baselines computed in the same run: next-lap and
+    5-laps-ahead MAE (persistence, EWMA); stop count and compound sequence (top 3) against
+    what drivers did; real stops within 1/2 laps of the lap recommended the lap before;
+    rejoin position within one place; win Brier at 25/50/75% and over every lap against
+    "the leader wins", podium Brier, win ECE; finishing-position MAE against "the order
+    now"; and the largest drop of the winner's win chance across his stops.
+    """
+    import json
+
+    from strategy.artifacts import load_models
+    from training.backtest import run_backtest
+
+    settings = get_settings()
+    table = _read_races(laps, races or [], "--laps")
+    models = load_models(model_dir or settings.model_dir)
+    trained_on = models.metadata.get("seasons", [])
+    overlap = sorted(set(trained_on) & set(table["season"].unique()))
+    if overlap:
+        console.print(f"[yellow]Warning: the model was trained on {overlap}: not held out.[/]")
+    with _progress() as bar:
+        task = bar.add_task("races", total=table["race_id"].nunique())
+        res = run_backtest(
+            table,
+            models,
+            settings.data_dir,
+            n_sims=n_sims,
+            walk_forward=walk_forward,
+            every=every,
+            progress=lambda r: bar.update(task, advance=1, description=r),
+        )
+    if as_json:
+        print(json.dumps(res.to_json(), indent=1))
+        return
+    Console().print(_backtest_table(res, models.version))
 
 
 def _add_races(
     model_dir: Path, data_dir: Path, files: list[Path], races: list[str], threads: int
 ) -> None:
-    from training.history import read_laps
     from training.train import add_races
+
+    laps = _read_races(files, races, "--add-races")
+    started = time.monotonic()
+    with console.status("learning the new races...") as status:
+        try:
+            folder, added = add_races(
+                model_dir, data_dir, laps, threads=threads, step=lambda m: status.update(m)
+            )
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    console.print(f"Learnt {len(added)} races ({', '.join(added)})")
+    console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
+
+
+def _read_races(files: list[Path], races: list[str], option: str) -> pd.DataFrame:
+    """The laps of the lap CSVs ``files`` (given with ``option``), only of the events whose
+    name holds one of ``races`` when there are any; exit code 2 when none matches."""
+    from training.history import read_laps
 
     for path in files:
         if not path.exists():
-            raise typer.BadParameter(f"{path} does not exist", param_hint="--add-races")
+            raise typer.BadParameter(f"{path} does not exist", param_hint=option)
     try:
         laps = read_laps(files)
     except ValueError as exc:
@@ -238,17 +263,7 @@ def _add_races(
             console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
             raise typer.Exit(2)
         laps = laps[wanted]
-    started = time.monotonic()
-    with console.status("learning the new races...") as status:
-        try:
-            folder, added = add_races(
-                model_dir, data_dir, laps, threads=threads, step=lambda m: status.update(m)
-            )
-        except FileNotFoundError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
-    console.print(f"Learnt {len(added)} races ({', '.join(added)})")
-    console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
+    return laps
 
 
 def _backtest_table(res, version: str) -> Table:

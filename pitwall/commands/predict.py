@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,13 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.settings import NotConfiguredError, get_settings
+from pitwall.commands._render import print_refresh, spinner
+
+if TYPE_CHECKING:
+    from prerace.history import History
 
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 150)  # wide tables in files too
 
-predict_app = typer.Typer(
-    help="Race-winner and podium chances before the lights.", no_args_is_help=True
-)
+app = typer.Typer(help="Race-winner and podium chances before the lights.", no_args_is_help=True)
 
 MOMENT_TITLES = {"pre": "before qualifying", "post": "after qualifying"}
 METRIC_NAMES = {
@@ -32,9 +33,11 @@ METRIC_NAMES = {
 LOWER_IS_BETTER = {"win_brier", "win_log_loss", "podium_brier"}
 
 
-def _history(ergast: Path | None):
-    """The history from an Ergast CSV directory, or from PostgreSQL when none is given."""
+def _history(ergast: Path | None) -> History:
+    """The history from an Ergast CSV directory, or from PostgreSQL when none is given;
+    exit code 2 when there is none."""
     from prerace.history import History
+    from prerace.service import NoHistoryError, stored_history
 
     if ergast is not None:
         from prerace.ingest.csv_source import ErgastSourceError, read_directory
@@ -44,25 +47,16 @@ def _history(ergast: Path | None):
         except ErgastSourceError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from None
-    import psycopg
-
-    from prerace.ingest.store import read_history
-
     try:
         url = get_settings().require_database
     except NotConfiguredError as exc:
         console.print(f"[red]{exc}[/] (or pass --ergast DIR)")
         raise typer.Exit(2) from None
-    with psycopg.connect(url, autocommit=True) as conn:
-        try:
-            history = read_history(conn)
-        except psycopg.errors.UndefinedTable:
-            console.print("[red]no history in the database yet: run `pitwall ingest ergast`[/]")
-            raise typer.Exit(2) from None
-    if history.results.empty:
-        console.print("[red]no results in the database yet: run `pitwall ingest ergast`[/]")
-        raise typer.Exit(2)
-    return history
+    try:
+        return stored_history(url)
+    except NoHistoryError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
 
 
 def _fmt(metric: str, s: dict | None) -> str:
@@ -77,7 +71,7 @@ def _json_block(summary: dict, metrics=tuple(METRIC_NAMES)) -> dict:
     return {m: round(summary[m]["mean"], 6) for m in metrics if m in summary}
 
 
-@predict_app.command()
+@app.command()
 def backtest(
     season: Annotated[int, typer.Option(min=1995, max=2100, help="Season to evaluate.")],
     ergast: Annotated[
@@ -110,9 +104,7 @@ def backtest(
     the same run from the same history: after qualifying the grid-slot win/podium rate and
     "pole wins"; before qualifying climatology (every driver at the base rate, 1/field).
     """
-    from prerace.backtest import walk_forward
-    from prerace.features import build_features
-    from prerace.model import ModelConfig
+    from prerace.service import display_names
 
     if moment not in ("pre", "post", "both"):
         raise typer.BadParameter("use pre, post or both", param_hint="--moment")
@@ -120,6 +112,27 @@ def backtest(
     if as_json and moment == "both":
         moments = ["post"]
     history = _history(ergast)
+    results = _walk_forward(history, season, moments)
+    if as_json:
+        r = results[moments[0]]
+        doc = {"season": season, "races": r.races, "model": _json_block(r.summary["model"])}
+        doc[r.baseline_name] = _json_block(r.summary[r.baseline_name])
+        if "pole_wins" in r.summary:
+            doc["pole_wins"] = _json_block(r.summary["pole_wins"], ("top1",))
+        print(json.dumps(doc))
+        return
+    names = display_names(history)
+    for m in moments:
+        _print_result(results[m], names)
+
+
+def _walk_forward(history: History, season: int, moments: list[str]) -> dict[str, Any]:
+    """The season's walk-forward back-test at each moment, with a progress bar per moment;
+    exit code 2 when the season has no race with results."""
+    from prerace.backtest import walk_forward
+    from prerace.features import build_features
+    from prerace.model import ModelConfig
+
     table = build_features(history).rows
     season_races = table[(table["season"] == season) & table["win"].notna()]
     if season_races.empty:
@@ -150,28 +163,7 @@ def backtest(
                     t, advance=1, description=f"{MOMENT_TITLES[mm]}: {msg}"
                 ),
             )
-    if as_json:
-        r = results[moments[0]]
-        doc = {"season": season, "races": r.races, "model": _json_block(r.summary["model"])}
-        doc[r.baseline_name] = _json_block(r.summary[r.baseline_name])
-        if "pole_wins" in r.summary:
-            doc["pole_wins"] = _json_block(r.summary["pole_wins"], ("top1",))
-        print(json.dumps(doc))
-        return
-    names = _names(history)
-    for m in moments:
-        _print_result(results[m], names)
-
-
-def _names(history) -> dict:
-    d = history.drivers
-    codes = {}
-    if d is not None:
-        for r in d.itertuples(index=False):
-            code = r.code if isinstance(r.code, str) else str(r.surname)[:3].upper()
-            codes[int(r.driver_id)] = code
-    races = history.races.set_index("race_id")["name"].to_dict()
-    return {"drivers": codes, "races": races}
+    return results
 
 
 def _print_result(r, names) -> None:
@@ -230,7 +222,7 @@ def _print_result(r, names) -> None:
     out.print(f"model versions: {preds['model_version'].nunique()} (one per race, retrained)")
 
 
-@predict_app.command("next")
+@app.command("next")
 def next_race(
     ergast: Annotated[
         Path | None,
@@ -245,39 +237,12 @@ def next_race(
 ) -> None:
     """Win and podium chances for the next race (the first without results): before
     qualifying, and after it when its grid is known. Trains on every finished race."""
-    from prerace.features import build_features
-    from prerace.model import ModelConfig, WinnerModel
+    from prerace.service import next_race_chances
 
-    history = _history(ergast)
-    nxt = history.next_race()
-    if nxt is None:
+    doc = next_race_chances(_history(ergast), top)
+    if doc is None:
         console.print("[yellow]no race after the last one with results in the calendar[/]")
         raise typer.Exit(1)
-    table = build_features(history).rows
-    these = table[table["race_id"] == int(nxt["race_id"])]
-    done = table[table["win"].notna()]
-    names = _names(history)
-    doc = {"race_id": int(nxt["race_id"]), "season": int(nxt["season"]), "round": int(nxt["round"])}
-    doc["race_name"] = str(nxt["name"])
-    for m in ("pre", "post"):
-        if m == "post" and not bool(these["grid_known"].iloc[0]):
-            continue
-        model = WinnerModel(ModelConfig(moment=m)).fit(done)
-        p = model.predict(these).merge(these[["driver_id", "grid"]], on="driver_id")
-        p = p.sort_values("p_win", ascending=False).head(top)
-        doc[m] = {
-            "model_version": model.version,
-            "predictions": [
-                {
-                    "driver_id": int(r.driver_id),
-                    "code": names["drivers"].get(int(r.driver_id)),
-                    "grid": None if math.isnan(r.grid) else int(r.grid),
-                    "win_probability": round(100 * r.p_win, 2),
-                    "podium_probability": round(100 * r.p_podium, 2),
-                }
-                for r in p.itertuples(index=False)
-            ],
-        }
     if as_json:
         print(json.dumps(doc))
         return
@@ -301,7 +266,7 @@ def next_race(
         out.print(t)
 
 
-@predict_app.command()
+@app.command()
 def refresh(
     backfill_season: Annotated[
         list[int] | None,
@@ -313,9 +278,7 @@ def refresh(
 ) -> None:
     """Run the automatic update by hand: ratings, standings, accuracy of finished races,
     the next race's predictions in PostgreSQL and Redis (what an ingest runs)."""
-    import psycopg
-
-    from pitwall.commands.ingest import _print_refresh, _refresh, spinner
+    from prerace.service import NoHistoryError, run_refresh
 
     settings = get_settings()
     try:
@@ -323,17 +286,16 @@ def refresh(
     except NotConfiguredError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    with spinner() as bar, psycopg.connect(url, autocommit=True) as conn:
+    with spinner() as bar:
         task = bar.add_task("refresh", total=None)
         try:
-            report = _refresh(
-                conn, settings, None, backfill_season, lambda m: bar.update(task, description=m)
+            report = run_refresh(
+                url,
+                settings.redis_url,
+                backfill_season,
+                lambda m: bar.update(task, description=m),
             )
-        except psycopg.errors.UndefinedTable:
-            console.print("[red]no history in the database yet: run `pitwall ingest ergast`[/]")
+        except NoHistoryError as exc:
+            console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from None
-    _print_refresh(report)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(predict_app, name="predict")
+    print_refresh(report)

@@ -1,8 +1,8 @@
-"""``pitwall topics create|list`` and ``pitwall schemas export``."""
+"""``pitwall topics create|list|graph``: pitwall's Kafka topics, and which process reads and
+writes each (the README's topic table)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,8 +13,7 @@ from core.settings import NotConfiguredError, get_settings
 from schemas.topics import ALL_TOPICS
 
 console = Console()
-topics_app = typer.Typer(help="Kafka topics of pitwall.", no_args_is_help=True)
-schemas_app = typer.Typer(help="Event schemas of pitwall's topics.", no_args_is_help=True)
+app = typer.Typer(help="Kafka topics of pitwall.", no_args_is_help=True)
 
 
 def _bootstrap() -> str:
@@ -25,7 +24,7 @@ def _bootstrap() -> str:
         raise typer.Exit(1) from None
 
 
-@topics_app.command("create")
+@app.command("create")
 def create() -> None:
     """Create every pitwall topic explicitly with its partition count and config."""
     from producers.admin import create_topics
@@ -43,7 +42,7 @@ def create() -> None:
         raise typer.Exit(1)
 
 
-@topics_app.command("list")
+@app.command("list")
 def list_topics() -> None:
     """List pitwall's topics: name, key, partitions, event model."""
     table = Table("topic", "key", "partitions", "model", "what")
@@ -87,7 +86,7 @@ def flows_markdown() -> str:
     return "\n".join(lines)
 
 
-@topics_app.command("graph")
+@app.command("graph")
 def graph(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the README's markdown table.")
@@ -102,23 +101,3 @@ def graph(
         table.add_row(name, command.replace("`", ""), "\n".join(reads) or "-",
                       "\n".join(writes) or "-")  # fmt: skip
     console.print(table)
-
-
-@schemas_app.command("export")
-def export(
-    directory: Annotated[Path, typer.Argument(help="Directory to write <topic>.schema.json into.")],
-) -> None:
-    """Write one JSON Schema per topic, for consumers written in other languages.
-
-    The same schemas as `GET /api/v1/schemas/{topic}` of `pitwall serve`.
-    """
-    from schemas.export import export_json_schemas
-
-    paths = export_json_schemas(directory, get_settings().kafka_partitions)
-    for p in paths:
-        console.print(f"wrote {p}")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(topics_app, name="topics")
-    app.add_typer(schemas_app, name="schemas")

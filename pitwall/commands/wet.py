@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 console = Console(stderr=True)
-wet_app = typer.Typer(
+app = typer.Typer(
     help="Wet-weather crossovers: when to switch between slicks, intermediates and wets.",
     no_args_is_help=True,
 )
@@ -100,7 +100,7 @@ def _lap(score: Any) -> str:
     return str(score.advised) if score.advised is not None else f"never (>{score.scan_end})"
 
 
-@wet_app.command("backtest")
+@app.command("backtest")
 def backtest(
     races: Annotated[
         list[str] | None,
@@ -152,57 +152,24 @@ def backtest(
     when a car that switched is faster", "switch when k cars have switched"), and the false
     calls (advice to leave the tyres the whole field stays on).
     """
-    import pandas as pd
-
     from strategy.artifacts import load_models
     from strategy.wet.families import WetParams
     from training.wet import backtest as bt
-    from training.wet import replay
 
     settings = get_settings()
     laps = _read_laps(settings.data_dir)
     models = load_models(model_dir or settings.model_dir)
-    known = [*bt.TRAINING, *bt.EXTRA_TRAINING, *bt.HELD_OUT]
-    added: list[str] = []
-    if extra_laps:
-        more = [_extra_laps(p) for p in extra_laps]
-        added = sorted({r for t in more for r in t["race_id"].unique()})
-        laps = pd.concat([laps[~laps["race_id"].isin(added)], *more], ignore_index=True)
+    laps, added = _with_extra_laps(laps, extra_laps or [])
     samples = _weather(weather) if weather else []
     if samples and not added:
         raise typer.BadParameter("weather is for the races of --laps", param_hint="--weather")
-    try:
-        chosen = replay.resolve_races(laps, races) if races else [*known, *added]
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--races") from None
-    skipped = {r: why for r, why in bt.EXCLUDED.items() if r in chosen}
-    chosen = [r for r in chosen if r not in bt.EXCLUDED]
-    if not chosen:
-        console.print("[red]Every race chosen is excluded:[/] " + "; ".join(skipped.values()))
-        raise typer.Exit(2)
-    held = set(bt.HELD_OUT)
-    inputs = replay.race_inputs(laps, chosen, models.pit_loss)
-    for race in inputs:
-        if race.race_id in added:
-            race.weather = samples
-    splits = [(r, "held-out" if r.race_id in held or r.race_id >= "2024" else "train")
-              for r in inputs]  # fmt: skip
-
+    chosen, skipped = _chosen_races(laps, races, added)
+    splits = _splits(laps, chosen, models.pit_loss, added, samples)
     params, faster_by, cars = WetParams(), *bt.BASELINE_FIT
-    fitted = None
-    if refit:
-        train_ids = [r for r in (*bt.TRAINING, *bt.EXTRA_TRAINING) if r not in bt.EXCLUDED]
-        train = replay.race_inputs(laps, train_ids, models.pit_loss)
-        with _progress() as bar:
-            task = bar.add_task("fitting", total=len(train))
-            fitted = bt.fit(train, progress=lambda r: bar.update(task, advance=1, description=r))
+    fitted = _fit(laps, models.pit_loss) if refit else None
+    if fitted is not None:
         params, faster_by, cars = fitted.params, fitted.faster_by, fitted.cars
-    with _progress() as bar:
-        task = bar.add_task("races", total=len(splits))
-        results = bt.evaluate(
-            splits, params, faster_by, cars,
-            progress=lambda r: bar.update(task, advance=1, description=r),
-        )  # fmt: skip
+    results = _evaluate(splits, params, faster_by, cars)
     report = bt.report(results, params, faster_by, cars, skipped)
     if fitted is not None:
         report["fit"] = {
@@ -213,6 +180,80 @@ def backtest(
         print(json.dumps(report, indent=2))
         return
     _print_report(results, report)
+
+
+def _with_extra_laps(laps: pd.DataFrame, files: list[Path]) -> tuple[pd.DataFrame, list[str]]:
+    """The laps with the races of ``files`` (--laps) in place of any the CSVs hold; and those
+    races."""
+    import pandas as pd
+
+    if not files:
+        return laps, []
+    more = [_extra_laps(p) for p in files]
+    added = sorted({r for t in more for r in t["race_id"].unique()})
+    return pd.concat([laps[~laps["race_id"].isin(added)], *more], ignore_index=True), added
+
+
+def _chosen_races(
+    laps: pd.DataFrame, races: list[str] | None, added: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The races to back-test (``races``, or the known ones and ``added``) less the excluded
+    ones, and why those are excluded; exit code 2 when nothing is left."""
+    from training.wet import backtest as bt
+    from training.wet import replay
+
+    known = [*bt.TRAINING, *bt.EXTRA_TRAINING, *bt.HELD_OUT]
+    try:
+        chosen = replay.resolve_races(laps, races) if races else [*known, *added]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--races") from None
+    skipped = {r: why for r, why in bt.EXCLUDED.items() if r in chosen}
+    chosen = [r for r in chosen if r not in bt.EXCLUDED]
+    if not chosen:
+        console.print("[red]Every race chosen is excluded:[/] " + "; ".join(skipped.values()))
+        raise typer.Exit(2)
+    return chosen, skipped
+
+
+def _splits(
+    laps: pd.DataFrame, chosen: list[str], pit_loss: Any, added: list[str], samples: list
+) -> list[tuple[Any, str]]:
+    """Each chosen race's inputs (the --weather samples on the races of --laps), with its
+    split: held-out (the held-out races, and 2024 on) or train."""
+    from training.wet import backtest as bt
+    from training.wet import replay
+
+    inputs = replay.race_inputs(laps, chosen, pit_loss)
+    for race in inputs:
+        if race.race_id in added:
+            race.weather = samples
+    held = set(bt.HELD_OUT)
+    return [(r, "held-out" if r.race_id in held or r.race_id >= "2024" else "train")
+            for r in inputs]  # fmt: skip
+
+
+def _evaluate(splits: list[tuple[Any, str]], params: Any, faster_by: Any, cars: Any) -> list:
+    """Replay every race with the model and the baselines, with a progress bar."""
+    from training.wet import backtest as bt
+
+    with _progress() as bar:
+        task = bar.add_task("races", total=len(splits))
+        return bt.evaluate(
+            splits, params, faster_by, cars,
+            progress=lambda r: bar.update(task, advance=1, description=r),
+        )  # fmt: skip
+
+
+def _fit(laps: pd.DataFrame, pit_loss: Any) -> Any:
+    """Search the model's parameters and the baselines' thresholds on the training races."""
+    from training.wet import backtest as bt
+    from training.wet import replay
+
+    train_ids = [r for r in (*bt.TRAINING, *bt.EXTRA_TRAINING) if r not in bt.EXCLUDED]
+    train = replay.race_inputs(laps, train_ids, pit_loss)
+    with _progress() as bar:
+        task = bar.add_task("fitting", total=len(train))
+        return bt.fit(train, progress=lambda r: bar.update(task, advance=1, description=r))
 
 
 def _print_report(results: list, report: dict[str, Any]) -> None:
@@ -277,7 +318,7 @@ def _print_report(results: list, report: dict[str, Any]) -> None:
     )
 
 
-@wet_app.command("episodes")
+@app.command("episodes")
 def list_episodes() -> None:
     """List every race of the lap CSVs (2018-2024) where the field switched tyre family: the
     laps, how many cars switched, and the top-10 cars' in-laps."""
@@ -296,7 +337,3 @@ def list_episodes() -> None:
                 " ".join(f"{d} {lap}" for d, lap in sorted(e.top10.items(), key=lambda x: x[1])),
             )  # fmt: skip
     Console().print(table)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(wet_app, name="wet")

@@ -143,21 +143,64 @@ def fetch_season(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One season as Ergast-shaped tables (see the module docstring)."""
-    ids = _Ids()
     say = progress or (lambda _msg: None)
     say(f"{season} calendar")
     calendar = client.races(f"{season}/races.json")
     if not calendar:
         raise JolpicaError(f"the API knows no race of {season}")
-    circuits, races, drivers, constructors, statuses = {}, [], {}, {}, {}
-
-    def race_id(rnd: Any) -> int:
-        return ids("race", f"{season}-{int(rnd)}")
-
+    tables = _SeasonTables(season)
     for race in calendar:
+        tables.add_race(race)
+    results = tables.result_rows(client, say, "results", f"{season}/results.json", "Results")
+    sprints = tables.result_rows(client, say, "sprints", f"{season}/sprint.json", "SprintResults")
+    say(f"{season} qualifying")
+    quali = tables.qualifying_rows(client.races(f"{season}/qualifying.json"))
+    stops = []
+    if pit_stops:
+        done = sorted({r["race_id"] for r in results})
+        for race in calendar:
+            if tables.race_id(race["round"]) not in done:
+                continue
+            say(f"{season} round {race['round']} pit stops")
+            stops += tables.pit_stop_rows(race, client)
+    out = {
+        "seasons": pd.DataFrame([{"season": season, "url": None}]),
+        "circuits": pd.DataFrame(list(tables.circuits.values())),
+        "status": pd.DataFrame(list(tables.statuses.values()), columns=["status_id", "status"]),
+        "drivers": pd.DataFrame(list(tables.drivers.values())),
+        "constructors": pd.DataFrame(list(tables.constructors.values())),
+        "races": pd.DataFrame(tables.races),
+        "results": pd.DataFrame(results),
+        "sprint_results": pd.DataFrame(sprints),
+        "qualifying": pd.DataFrame(quali),
+    }
+    if stops:
+        out["pit_stops"] = pd.DataFrame(stops)
+    return out
+
+
+class _SeasonTables:
+    """The rows of one season as they are read: circuits, races, drivers, constructors and
+    statuses by reference (each with its provisional id), and the rows that name them."""
+
+    def __init__(self, season: int) -> None:
+        self.season = season
+        self.ids = _Ids()
+        self.circuits: dict[str, dict[str, Any]] = {}
+        self.races: list[dict[str, Any]] = []
+        self.drivers: dict[str, dict[str, Any]] = {}
+        self.constructors: dict[str, dict[str, Any]] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
+
+    def race_id(self, rnd: Any) -> int:
+        return self.ids("race", f"{self.season}-{int(rnd)}")
+
+    def add_race(self, race: dict[str, Any]) -> None:
+        """A race of the calendar, with its circuit and its sessions' dates."""
+        ids = self.ids
         c = race["Circuit"]
         loc = c.get("Location", {})
-        circuits[c["circuitId"]] = {
+        self.circuits[c["circuitId"]] = {
             "circuit_id": ids("circuit", c["circuitId"]),
             "circuit_ref": c["circuitId"],
             "name": c.get("circuitName"),
@@ -168,7 +211,7 @@ def fetch_season(
             "url": c.get("url"),
         }
         row = {
-            "race_id": race_id(race["round"]),
+            "race_id": self.race_id(race["round"]),
             "season": int(race["season"]),
             "round": int(race["round"]),
             "circuit_id": ids("circuit", c["circuitId"]),
@@ -183,11 +226,12 @@ def fetch_season(
         ):  # fmt: skip
             session = race.get(key) or {}
             row[f"{prefix}_date"], row[f"{prefix}_time"] = session.get("date"), session.get("time")
-        races.append(row)
+        self.races.append(row)
 
-    def person(d: dict[str, Any]) -> int:
-        drivers[d["driverId"]] = {
-            "driver_id": ids("driver", d["driverId"]),
+    def person(self, d: dict[str, Any]) -> int:
+        """The id of a driver (noting the driver's row)."""
+        self.drivers[d["driverId"]] = {
+            "driver_id": self.ids("driver", d["driverId"]),
             "driver_ref": d["driverId"],
             "number": _num(d.get("permanentNumber")),
             "code": d.get("code"),
@@ -197,105 +241,100 @@ def fetch_season(
             "nationality": d.get("nationality"),
             "url": d.get("url"),
         }
-        return drivers[d["driverId"]]["driver_id"]
+        return self.drivers[d["driverId"]]["driver_id"]
 
-    def team(c: dict[str, Any]) -> int:
-        constructors[c["constructorId"]] = {
-            "constructor_id": ids("constructor", c["constructorId"]),
+    def team(self, c: dict[str, Any]) -> int:
+        """The id of a constructor (noting the constructor's row)."""
+        self.constructors[c["constructorId"]] = {
+            "constructor_id": self.ids("constructor", c["constructorId"]),
             "constructor_ref": c["constructorId"],
             "name": c.get("name"),
             "nationality": c.get("nationality"),
             "url": c.get("url"),
         }
-        return constructors[c["constructorId"]]["constructor_id"]
+        return self.constructors[c["constructorId"]]["constructor_id"]
 
-    def status(text: str | None) -> int | None:
+    def status(self, text: str | None) -> int | None:
+        """The id of a finishing status (None for none)."""
         if not text:
             return None
-        statuses[text] = {"status_id": ids("status", text), "status": text}
-        return statuses[text]["status_id"]
+        self.statuses[text] = {"status_id": self.ids("status", text), "status": text}
+        return self.statuses[text]["status_id"]
 
-    def result_rows(kind: str, path: str, key: str) -> list[dict[str, Any]]:
-        say(f"{season} {kind}")
+    def result_rows(
+        self,
+        client: JolpicaClient,
+        say: Callable[[str], None],
+        kind: str,
+        path: str,
+        key: str,
+    ) -> list[dict[str, Any]]:
+        """Race (or sprint) results in the order the API lists them (the finishing order)."""
+        say(f"{self.season} {kind}")
         rows = []
         for race in client.races(path):
             for order, r in enumerate(race.get(key, []), start=1):
-                fl = r.get("FastestLap") or {}
-                rows.append(
-                    {
-                        "result_id": None,
-                        "race_id": race_id(race["round"]),
-                        "driver_id": person(r["Driver"]),
-                        "constructor_id": team(r["Constructor"]),
-                        "number": _num(r.get("number")),
-                        "grid": _num(r.get("grid")),
-                        "position": _num(r.get("position"))
-                        if str(r.get("positionText", "")).isdigit()
-                        else None,
-                        "position_text": r.get("positionText"),
-                        "position_order": order,
-                        "points": _num(r.get("points")),
-                        "laps": _num(r.get("laps")),
-                        "time": (r.get("Time") or {}).get("time"),
-                        "milliseconds": _num((r.get("Time") or {}).get("millis")),
-                        "fastest_lap": _num(fl.get("lap")),
-                        "rank": _num(fl.get("rank")),
-                        "fastest_lap_time": (fl.get("Time") or {}).get("time"),
-                        "fastest_lap_speed": _num((fl.get("AverageSpeed") or {}).get("speed")),
-                        "status_id": status(r.get("status")),
-                    }
-                )
+                rows.append(self._result_row(race, order, r))
         return rows
 
-    results = result_rows("results", f"{season}/results.json", "Results")
-    sprints = result_rows("sprints", f"{season}/sprint.json", "SprintResults")
-    say(f"{season} qualifying")
-    quali = []
-    for race in client.races(f"{season}/qualifying.json"):
-        for q in race.get("QualifyingResults", []):
-            quali.append(
-                {
-                    "qualify_id": None,
-                    "race_id": race_id(race["round"]),
-                    "driver_id": person(q["Driver"]),
-                    "constructor_id": team(q["Constructor"]),
-                    "number": _num(q.get("number")),
-                    "position": _num(q.get("position")),
-                    "q1": q.get("Q1"),
-                    "q2": q.get("Q2"),
-                    "q3": q.get("Q3"),
-                }
-            )
-    stops = []
-    if pit_stops:
-        done = sorted({r["race_id"] for r in results})
-        for race in calendar:
-            if race_id(race["round"]) not in done:
-                continue
-            say(f"{season} round {race['round']} pit stops")
-            for r in client.races(f"{season}/{race['round']}/pitstops.json"):
-                for s in r.get("PitStops", []):
-                    stops.append(
-                        {
-                            "race_id": race_id(race["round"]),
-                            "driver_id": ids("driver", s["driverId"]),
-                            "stop": _num(s.get("stop")),
-                            "lap": _num(s.get("lap")),
-                            "time": s.get("time"),
-                            "duration": s.get("duration"),
-                        }
-                    )
-    tables = {
-        "seasons": pd.DataFrame([{"season": season, "url": None}]),
-        "circuits": pd.DataFrame(list(circuits.values())),
-        "status": pd.DataFrame(list(statuses.values()), columns=["status_id", "status"]),
-        "drivers": pd.DataFrame(list(drivers.values())),
-        "constructors": pd.DataFrame(list(constructors.values())),
-        "races": pd.DataFrame(races),
-        "results": pd.DataFrame(results),
-        "sprint_results": pd.DataFrame(sprints),
-        "qualifying": pd.DataFrame(quali),
-    }
-    if stops:
-        tables["pit_stops"] = pd.DataFrame(stops)
-    return tables
+    def _result_row(self, race: dict[str, Any], order: int, r: dict[str, Any]) -> dict[str, Any]:
+        fl = r.get("FastestLap") or {}
+        return {
+            "result_id": None,
+            "race_id": self.race_id(race["round"]),
+            "driver_id": self.person(r["Driver"]),
+            "constructor_id": self.team(r["Constructor"]),
+            "number": _num(r.get("number")),
+            "grid": _num(r.get("grid")),
+            "position": _num(r.get("position"))
+            if str(r.get("positionText", "")).isdigit()
+            else None,
+            "position_text": r.get("positionText"),
+            "position_order": order,
+            "points": _num(r.get("points")),
+            "laps": _num(r.get("laps")),
+            "time": (r.get("Time") or {}).get("time"),
+            "milliseconds": _num((r.get("Time") or {}).get("millis")),
+            "fastest_lap": _num(fl.get("lap")),
+            "rank": _num(fl.get("rank")),
+            "fastest_lap_time": (fl.get("Time") or {}).get("time"),
+            "fastest_lap_speed": _num((fl.get("AverageSpeed") or {}).get("speed")),
+            "status_id": self.status(r.get("status")),
+        }
+
+    def qualifying_rows(self, races: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Qualifying results of the season's races."""
+        quali = []
+        for race in races:
+            for q in race.get("QualifyingResults", []):
+                quali.append(
+                    {
+                        "qualify_id": None,
+                        "race_id": self.race_id(race["round"]),
+                        "driver_id": self.person(q["Driver"]),
+                        "constructor_id": self.team(q["Constructor"]),
+                        "number": _num(q.get("number")),
+                        "position": _num(q.get("position")),
+                        "q1": q.get("Q1"),
+                        "q2": q.get("Q2"),
+                        "q3": q.get("Q3"),
+                    }
+                )
+        return quali
+
+    def pit_stop_rows(self, race: dict[str, Any], client: JolpicaClient) -> list[dict[str, Any]]:
+        """The pit stops of one race of the calendar."""
+        stops = []
+        for r in client.races(f"{self.season}/{race['round']}/pitstops.json"):
+            for s in r.get("PitStops", []):
+                stops.append(
+                    {
+                        "race_id": self.race_id(race["round"]),
+                        "driver_id": self.ids("driver", s["driverId"]),
+                        "stop": _num(s.get("stop")),
+                        "lap": _num(s.get("lap")),
+                        "time": s.get("time"),
+                        "duration": s.get("duration"),
+                    }
+                )
+        return stops

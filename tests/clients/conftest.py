@@ -36,7 +36,8 @@ def run_cli(
     timeout: float = 300,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``pitwall ARGS`` (or ``simulate_live`` with module="replay.cli") as a user runs it."""
+    """``pitwall ARGS`` (or ``simulate_live`` with module="pitwall.commands.replay") as a user
+    runs it."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         capture_output=True,
@@ -51,6 +52,8 @@ def monaco(stack: Settings) -> Replayed:
     """2023 Monaco replayed once at max speed under a fresh key."""
     key = f"2023-monaco-R-clients{uuid.uuid4().hex[:6]}"
     before = end_offsets(LAPS.name)
-    run = run_cli("2023", "Monaco", "--speed", "max", "--session-key", key, module="replay.cli")
+    run = run_cli(
+        "2023", "Monaco", "--speed", "max", "--session-key", key, module="pitwall.commands.replay"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     return Replayed(key, before, MONACO_LAPS)

@@ -33,7 +33,7 @@ RACES = [
 
 def simulate_live(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "replay.cli", *args],
+        [sys.executable, "-m", "pitwall.commands.replay", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
