@@ -47,7 +47,7 @@ from training.lap_accuracy import lap_scores
 from training.laptime import anchor_table, circuit_codes, extend_model
 from training.race_replay import RaceRecord, final_order, replay_race
 from training.wear import fit_wear_scale
-from training.wet.scoring import crossover_lap_error
+from training.wet.backtest import crossover_lap_error
 
 Progress = Callable[[str], None]
 
@@ -80,8 +80,10 @@ def replay_races(
     n_sims: int = 500,
     walk_forward: Callable[[RaceModels, list[str], str], RaceModels] | None = None,
     progress: Progress | None = None,
+    per_car: bool = True,
 ) -> tuple[list[RaceRecord], dict[str, RaceModels]]:
-    """Every race of ``laps`` replayed (in calendar order); the models each race saw."""
+    """Every race of ``laps`` replayed (in calendar order); the models each race saw.
+    ``per_car``: each car's advice at its own crossings too (``replay_race``)."""
     records, seen = [], {}
     order = race_order(laps)
     for k, race_id in enumerate(order):
@@ -92,7 +94,7 @@ def replay_races(
         race = laps[laps["race_id"] == race_id]
         first = race.iloc[0]
         final = final_order(race, race_results(data_dir, int(first["season"]), first["event"]))
-        records.append(replay_race(race, race_models, habits, final, n_sims))
+        records.append(replay_race(race, race_models, habits, final, n_sims, per_car=per_car))
     return records, seen
 
 
@@ -175,7 +177,7 @@ def win_rows(
     """Every lap of every race in ``laps`` replayed as the back-test does: per car, its win
     chance (``p``), whether it led (``leader``) and won (``won``), with the lap's ``key``."""
     habits = StrategyHabits(int(laps["season"].min()))
-    records, _ = replay_races(laps, models, data_dir, habits, n_sims, None, progress)
+    records, _ = replay_races(laps, models, data_dir, habits, n_sims, None, progress, False)
     out = [
         (f"{rec.race_id}:{lap}", p, d == rec.leader[lap], d == rec.winner)
         for rec in records

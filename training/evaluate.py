@@ -27,7 +27,7 @@ from strategy.artifacts import RaceModels, latest_artifact, load_models
 from training.backtest import run_backtest
 from training.battles.backtest import backtest_dict, train_and_backtest
 from training.hazards import hazards_as_of
-from training.history import ergast_tables, lap_files, read_laps
+from training.history import ergast_tables, lap_files, only_races, read_laps
 from training.train import train_models
 
 FIRST_SEASON = 2018
@@ -46,6 +46,8 @@ class EvaluationOptions:
     walk_forward: bool = False
     win_blend: bool = True
     battles: bool = True
+    #: only the events whose name holds one of these (a quick look at a few races)
+    races: tuple[str, ...] = ()
 
 
 def fingerprint(options: EvaluationOptions, repo: Path) -> str:
@@ -66,7 +68,8 @@ def fit_season(
     if latest_artifact(folder) is None:
         seasons = list(range(FIRST_SEASON, season))
         train_models(
-            data_dir, folder, seasons, valid_season=season - 1, rounds=options.rounds,
+            data_dir, folder, seasons, valid_season=season - 1 if len(seasons) > 1 else None,
+            rounds=options.rounds,
             threads=options.threads, step=step, win_blend=options.win_blend,
             as_of=(season, 1),
         )  # fmt: skip
@@ -82,7 +85,7 @@ def evaluate_season(
 ) -> dict[str, Any]:
     """Season ``season`` replayed by ``models`` (fitted on the seasons before), its figures
     and baselines, and the battle forecast fitted and scored the same way."""
-    laps = read_laps(lap_files(data_dir, [season]))
+    laps = only_races(read_laps(lap_files(data_dir, [season])), options.races)
     history = read_laps(lap_files(data_dir, range(FIRST_SEASON, season)))
     rounds = _round_of(laps)
     ergast = ergast_tables(data_dir) if options.walk_forward else {}

@@ -75,8 +75,11 @@ def replay_race(
     final: dict[str, int],
     n_sims: int,
     every: int = 1,
+    per_car: bool = True,
 ) -> RaceRecord:
-    """Replay one race (its rows of ``read_laps``) and record the engine and its baselines."""
+    """Replay one race (its rows of ``read_laps``) and record the engine and its baselines;
+    ``per_car``: also each car's advice at its own crossings (box calls, planned stops,
+    rejoins), the costly part."""
     first = race.iloc[0]
     total = int(first["laps_total"])
     winner = min(final, key=final.get) if final else None
@@ -99,7 +102,8 @@ def replay_race(
             record.positions[pct_laps[lap]] = _position_errors(recs, final)
         if lap == STRATEGY_LAP and dry:
             record.strategy = _strategy_matches(race, state, models, habits, total)
-    _car_decisions(record, timeline, models, habits, dry)
+    if per_car:
+        _car_decisions(record, timeline, models, habits, dry)
     record.max_drop = pit_cycle_drop(record, race)
     return record
 

@@ -40,6 +40,15 @@ def evaluate(
             "directory's evaluate/); reused while the code is unchanged."
         ),
     ] = None,
+    races: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--race",
+            "--races",
+            help="Only these events of each season (name or part of it; repeatable): a quick "
+            "look, its figures are of those races only.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per season on stdout.")
     ] = False,
@@ -59,7 +68,9 @@ def evaluate(
     except ValueError:
         raise typer.BadParameter(f"seasons {seasons!r}: use 2021-2024 or 2022,2023") from None
     settings = get_settings()
-    options = EvaluationOptions(n_sims, rounds, threads, walk_forward, win_blend)
+    options = EvaluationOptions(
+        n_sims, rounds, threads, walk_forward, win_blend, races=tuple(races or ())
+    )
     cache_dir = cache or settings.state_dir / "evaluate"
     with spinner() as bar:
         task = bar.add_task("rolling evaluation", total=None)

@@ -18,10 +18,8 @@ from strategy.fuel import fuel_corrected
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.plan_table import plans_for
 from training.artifacts import circuit_tables
-from training.backtest import run_backtest
 from training.hazards.pit_loss import ergast_pit_durations, pit_loss_from_laps
 from training.hazards.sc_rates import compare_sc_counts, hazards, sc_history
-from training.history import read_laps
 from training.laptime import anchor_table
 from training.race_states import state_of
 
@@ -148,19 +146,6 @@ def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame) -> None:
     assert all(r.pit_under_sc is not None for r in recommend(sc, models, n_sims=200, seed=0))
 
 
-def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_dir: Path) -> None:
-    path = data_dir / "laps/Data/grand_prix/transformed_grand_prix_laps_2024.csv"
-    laps = read_laps([path])
-    laps = laps[laps["circuit"].isin(["bahrain", "saudi-arabian", "japanese", "chinese"])]
-    models = load_models(trained_dir)
-    assert models.laptime is not None and 2024 not in models.metadata["seasons"]
-    res = run_backtest(laps, models, data_dir, n_sims=300)
-    assert len(res.races) == 4
-    assert res.lap_mae[1]["model"] < res.lap_mae[1]["persistence"]
-    assert 0 <= res.stops_match <= 1 and res.strategy_drivers > 40
-    assert all(0 <= res.win_brier[p]["model"] < 0.1 for p in (25, 50, 75))
-
-
 def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     """The CLI on a held-out slice in the raw FastF1 export format (timedeltas as text)."""
     raw = pd.read_csv(data_dir / "laps/Data/grand_prix/all_grand_prix_laps_2024.csv")
@@ -173,10 +158,11 @@ def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_
         capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", **_env()},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "Back-test on 2 races" in run.stdout
-    for text in ("next-lap MAE", "persistence", "5-laps-ahead", "stops = recommended",
-                 "top 3", "position MAE at 50%", "Brier score at 75%", "leader wins"):  # fmt: skip
-        assert text in run.stdout
+    assert "Back-test on 2 races" in run.stderr
+    for text in ("next-lap", "persistence", "EWMA", "stops = real", "habit", "one stop",
+                 "sequence in top 3", "rule F1", "rejoin within 1", "place held",
+                 "order now", "leader wins", "Targets"):  # fmt: skip
+        assert text in run.stdout, text
     bad = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "backtest", "--laps", str(path),
          "--race", "Atlantis"],
