@@ -17,7 +17,6 @@ import time
 
 from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
 from strategy.artifacts import RaceModels
-from strategy.calibration import leader_blend
 from strategy.moves import fitted_moves, formula_moves
 from strategy.pace import pace_curves
 from strategy.plan_table import plans_for
@@ -72,7 +71,6 @@ def recommend(
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, best, n_sims, seed, curves=curves)
     win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
-    win = leader_blend(win, models.win_blend)
     median = result.median_position()
     projections = rejoins(
         state,

@@ -115,11 +115,11 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
             fresh[k + 1 :, i] = True
     fuel = (FUEL_S_PER_LAP * (params.laps_total - laps)).astype(np.float32)
     if field.curves is not None:
-        c = field.curves
-        top = c.current.shape[1] - 1
+        current, new_sets = field.curves.for_race()
+        top = current.shape[1] - 1
         a = np.minimum(age, top)
         cars = np.broadcast_to(np.arange(n), (n_laps, n))
-        wear = np.where(fresh, c.fresh[cars, comp, a], c.current[cars, a])
+        wear = np.where(fresh, new_sets[cars, comp, a], current[cars, a])
         base = field.pace[None, :] + wear + fuel[:, None]
     else:
         offsets = np.asarray(params.offsets, np.float32)

@@ -14,6 +14,9 @@ from strategy.race_state import RaceState
 
 #: (undercut opportunity, overcut opportunity, undercut threat, overcut threat)
 Moves = tuple[float, float, float, float]
+#: A move is on when the car that would make it plans its stop within this many laps: a
+#: threat from a car that will not stop for ten laps is no call.
+SOON_LAPS = 2
 
 
 def _phi(x: float) -> float:
@@ -41,7 +44,8 @@ def fitted_moves(
 ) -> Moves:
     """Undercut/overcut opportunity on the car ahead and threat from the car behind, from the
     calibrated models fitted on real attempts (``strategy.hazards``): (undercut opportunity,
-    overcut opportunity, undercut threat, overcut threat)."""
+    overcut opportunity, undercut threat, overcut threat). A move counts only when the car
+    that would make it plans its stop within ``SOON_LAPS``."""
     h = models.fitted
     assert h is not None
     cars, c = state.running(), state.circuit
@@ -50,7 +54,7 @@ def fitted_moves(
     pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
     pace = [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
     under_opp = over_opp = under_threat = over_threat = 0.0
-    mine = plans[i].next_compound()
+    mine = _soon(plans[i], state.lap)
     if i > 0:
         ahead, gap = cars[i - 1], d.gap_to_leader - cars[i - 1].gap_to_leader
         if mine:  # this car pits now, the one ahead stays out
@@ -58,7 +62,7 @@ def fitted_moves(
                 h, gap, ahead.tyre_age, hazards.compound_delta(ahead.compound, mine),
                 pace[i] - pace[i - 1], c,
             )  # fmt: skip
-        theirs = plans[i - 1].next_compound()
+        theirs = _soon(plans[i - 1], state.lap)
         if theirs:  # the one ahead pits, this car stays out
             over_opp = hazards.overcut_probability(
                 h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
@@ -66,7 +70,7 @@ def fitted_moves(
             )  # fmt: skip
     if i + 1 < len(cars):
         behind, gap = cars[i + 1], cars[i + 1].gap_to_leader - d.gap_to_leader
-        theirs = plans[i + 1].next_compound()
+        theirs = _soon(plans[i + 1], state.lap)
         if theirs:  # the car behind pits now, this car stays out
             under_threat = hazards.undercut_probability(
                 h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
@@ -78,6 +82,12 @@ def fitted_moves(
                 pace[i + 1] - pace[i], c,
             )  # fmt: skip
     return under_opp, over_opp, under_threat, over_threat
+
+
+def _soon(plan: CarPlans, lap: int) -> str | None:
+    """The compound the car fits at its next stop, if that stop is within ``SOON_LAPS``."""
+    stops = plan.best[1]
+    return stops[0][1] if stops and stops[0][0] - lap <= SOON_LAPS else None
 
 
 def formula_moves(

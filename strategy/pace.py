@@ -4,9 +4,10 @@
 expected departure from it at every tyre age: on the set it runs (``current``) and on a new
 set of each compound fitted at a stop (``fresh``). The plan table sums them over stints and
 the Monte Carlo races them lap by lap, so both see the same cars. With a trained lap-time
-model and the cars' laps (``RaceState.history``) the curves are the model's predictions from
-each car's own laps; without, they come from the compound priors (an offset and a linear
-wear per compound at the circuit) around each car's recent pace.
+model and the cars' laps (``RaceState.history``) each car's pace now is the model's
+prediction from its own laps; without, the compound priors' around its recent pace. The
+departures are the compound's offset and linear wear at the circuit, and past a set's life
+(``strategy.tyre_life``: the circuit's history, updated with this race's stints) the cliff.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from strategy.compounds import COMPOUND_INDEX, DRY
 from strategy.lapfeatures import FieldPace, RaceContext, anchor_features, ols_slope
 from strategy.laptime import MAX_AGE
 from strategy.race_state import RaceState
+from strategy.tyre_life import cliff_cost, race_lives
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
@@ -47,6 +49,11 @@ class PaceCurves:
     #: (n, MAX_AGE + 1) the current set's departures as its own laps show its wear, which
     #: plans are timed on; the race is simulated on the compound's (None: ``current``)
     own: np.ndarray | None = None
+    #: the expected cliff past each set's life (``strategy.tyre_life``), by age: on the
+    #: current set (n, MAX_AGE + 1) and on new sets (n, len(COMPOUNDS), MAX_AGE + 1), on top
+    #: of ``current``/``own`` and ``fresh``; None: no cliff
+    cliff_current: np.ndarray | None = None
+    cliff_fresh: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pace)
@@ -59,12 +66,20 @@ class PaceCurves:
         )
         return cur, fresh
 
-    def for_plans(self, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """``current`` and ``fresh`` with the wear ``scale`` times harder: the wear the teams'
-        stops reveal (``RaceModels.wear_multiplier``), which plans are chosen on."""
-        off = self.offset[:, :, None]
+    def for_plans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current set's departures (as its own laps show its wear) and new sets', with
+        the cliff: what plans are timed on."""
         current = self.own if self.own is not None else self.current
-        return current * scale, off + scale * (self.fresh - off)
+        fresh = self.fresh
+        if self.cliff_current is not None and self.cliff_fresh is not None:
+            current, fresh = current + self.cliff_current, fresh + self.cliff_fresh
+        return current, fresh
+
+    def for_race(self) -> tuple[np.ndarray, np.ndarray]:
+        """``current`` and ``fresh`` with the cliff: what the Monte Carlo races."""
+        if self.cliff_current is None or self.cliff_fresh is None:
+            return self.current, self.fresh
+        return self.current + self.cliff_current, self.fresh + self.cliff_fresh
 
     def next_lap(self) -> np.ndarray:
         """Each car's expected fuel-corrected time on its next lap."""
@@ -73,15 +88,31 @@ class PaceCurves:
 
 
 def pace_curves(state: RaceState, models: RaceModels) -> PaceCurves:
-    """The running cars' curves: from the lap-time model when it and the laps are there."""
+    """The running cars' curves: from the lap-time model when it and the laps are there, with
+    the cliff of each set past its life."""
     cars = state.running()
     if (
         models.laptime is not None
         and state.history
         and all(d.driver in state.history and len(state.history[d.driver]) for d in cars)
     ):
-        return _model_curves(state, models)
-    return _prior_curves(state, models)
+        curves = _model_curves(state, models)
+    else:
+        curves = _prior_curves(state, models)
+    return _with_cliff(curves, race_lives(models.lives(), state.circuit, state.history))
+
+
+def _with_cliff(curves: PaceCurves, lives: np.ndarray) -> PaceCurves:
+    """``curves`` with the expected cliff of each set past its life (``lives``: [compound]
+    -> mean, sd), relative to the cliff the current set may already show at its age."""
+    n = len(curves)
+    cur = curves.compound
+    on_current = cliff_cost(_AGES[None, :], lives[cur, 0][:, None], lives[cur, 1][:, None])
+    now = on_current[np.arange(n), np.clip(curves.age.astype(int), 0, MAX_AGE)]
+    on_fresh = cliff_cost(_AGES[None, :], lives[:, 0][:, None], lives[:, 1][:, None])
+    curves.cliff_current = on_current - now[:, None]
+    curves.cliff_fresh = on_fresh[None, :, :] - now[:, None, None]
+    return curves
 
 
 def _compounds(state: RaceState) -> list[int]:

@@ -18,10 +18,12 @@ def simulate_state(
     plans: list[Plan] | None = None,
     n_sims: int = 1000,
     seed: int = 0,
-    noise_sd: float = 0.45,
+    noise_sd: float | None = None,
     curves: PaceCurves | None = None,
 ) -> SimResult:
-    """Run the Monte Carlo on ``state`` with the given plans (default: each car's best plan)."""
+    """Run the Monte Carlo on ``state`` with the given plans (default: each car's best plan).
+    ``noise_sd``: a clean lap's noise (default: the learned one; 0: no randomness at all)."""
+    noise_sd = models.lap_noise_sd if noise_sd is None else noise_sd
     cars = state.running()
     curves = curves if curves is not None else pace_curves(state, models)
     if plans is None:

@@ -45,8 +45,9 @@ from training.habits import StrategyHabits
 from training.history import race_results
 from training.lap_accuracy import lap_scores
 from training.laptime import anchor_table, circuit_codes, extend_model
+from training.plan_prior import fit_plan_prior
 from training.race_replay import RaceRecord, final_order, replay_race
-from training.wear import fit_wear_scale
+from training.tyre_life import fit_tyre_life
 from training.wet.backtest import crossover_lap_error
 
 Progress = Callable[[str], None]
@@ -59,17 +60,19 @@ def race_order(laps: pd.DataFrame) -> list[str]:
 
 
 def _learnt(
-    models: RaceModels, earlier: pd.DataFrame, era: pd.DataFrame, as_of: Callable | None
+    models: RaceModels, earlier: pd.DataFrame, history: pd.DataFrame, as_of: Callable | None
 ) -> RaceModels:
     """``models`` having learnt the races ``earlier`` of the season evaluated: more rounds of
-    the lap-time model, the teams' wear refitted with them and the latest training season
-    (``era``), and (``as_of``) the teams' reliability tables up to the next race."""
+    the lap-time model, the tyre lives and the plan prior refitted with them as the latest
+    season (after the seasons of ``history``), and (``as_of``) the teams' reliability tables
+    up to the next race."""
     assert models.laptime is not None
     laptime = extend_model(models.laptime, earlier)
-    dry = pd.concat([era, earlier], ignore_index=True)
-    wear = fit_wear_scale(dry[~dry["sprint"]], replace(models, laptime=None))
+    both = pd.concat([history, earlier], ignore_index=True)
+    upcoming = int(earlier["season"].max()) + 1
+    lives, habits = fit_tyre_life(both, upcoming), fit_plan_prior(both, upcoming)
     fitted = as_of(models.fitted) if as_of is not None and models.fitted else models.fitted
-    return replace(models, laptime=laptime, wear_scale=wear, fitted=fitted)
+    return replace(models, laptime=laptime, tyre_life=lives, plan_prior=habits, fitted=fitted)
 
 
 def replay_races(
@@ -119,11 +122,10 @@ def run_backtest(
     anchors = anchor_table(laps, circuits)
     wf = None
     if walk_forward and models.laptime is not None:
-        era = history[history["season"] == history["season"].max()] if len(history) else history
 
         def wf(m: RaceModels, before: list[str], race_id: str) -> RaceModels:
             hazards_as_of = (lambda f: as_of(f, race_id)) if as_of else None
-            return _learnt(m, laps[laps["race_id"].isin(before)], era, hazards_as_of)
+            return _learnt(m, laps[laps["race_id"].isin(before)], history, hazards_as_of)
 
     records, seen = replay_races(laps, models, data_dir, habits, n_sims, wf, progress)
     strategy = strategy_scores(records)
@@ -165,24 +167,3 @@ def _rounded(x: Any) -> Any:
     if isinstance(x, float):
         return None if math.isnan(x) else round(x, 4)
     return x
-
-
-def win_rows(
-    laps: pd.DataFrame,
-    models: RaceModels,
-    data_dir: Path,
-    n_sims: int = 500,
-    progress: Progress | None = None,
-) -> pd.DataFrame:
-    """Every lap of every race in ``laps`` replayed as the back-test does: per car, its win
-    chance (``p``), whether it led (``leader``) and won (``won``), with the lap's ``key``."""
-    habits = StrategyHabits(int(laps["season"].min()))
-    records, _ = replay_races(laps, models, data_dir, habits, n_sims, None, progress, False)
-    out = [
-        (f"{rec.race_id}:{lap}", p, d == rec.leader[lap], d == rec.winner)
-        for rec in records
-        if rec.winner is not None
-        for lap, win in rec.win.items()
-        for d, p in win.items()
-    ]
-    return pd.DataFrame(out, columns=["key", "p", "leader", "won"])

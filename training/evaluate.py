@@ -2,8 +2,8 @@
 seasons before it, every figure beside its naive baselines from those same seasons.
 
 For each season Y: the lap-time model, the fitted hazards (SC/VSC, retirements, pit loss,
-undercut), the teams' wear, the win blend and the battle forecast are fitted on the lap CSVs
-and Ergast tables of ``FIRST_SEASON`` .. Y-1, with every table as known before Y's first race
+undercut), the tyre lives, the Monte Carlo's spread and the battle forecast are fitted on the
+lap CSVs and Ergast tables of ``FIRST_SEASON`` .. Y-1, every table as known before Y's first race
 (``fit_season``); Y is then replayed race by race (``training.backtest``), plainly or walking
 forward (race k learns from races 1..k-1 of Y). 2022, the first season of new cars and tyres,
 counts as much as any other.
@@ -44,7 +44,6 @@ class EvaluationOptions:
     rounds: int = 300
     threads: int = 1
     walk_forward: bool = False
-    win_blend: bool = True
     battles: bool = True
     #: only the events whose name holds one of these (a quick look at a few races)
     races: tuple[str, ...] = ()
@@ -53,7 +52,7 @@ class EvaluationOptions:
 def fingerprint(options: EvaluationOptions, repo: Path) -> str:
     """A hash of the training and engine code and the fitting options: fitted seasons are
     reused only while none of them changed."""
-    h = hashlib.sha256(repr((options.rounds, options.win_blend)).encode())
+    h = hashlib.sha256(repr(options.rounds).encode())
     for folder in CODE_DIRS:
         for path in sorted((repo / folder).rglob("*.py")):
             h.update(path.read_bytes())
@@ -70,7 +69,7 @@ def fit_season(
         train_models(
             data_dir, folder, seasons, valid_season=season - 1 if len(seasons) > 1 else None,
             rounds=options.rounds,
-            threads=options.threads, step=step, win_blend=options.win_blend,
+            threads=options.threads, step=step,
             as_of=(season, 1),
         )  # fmt: skip
     return load_models(folder)

@@ -30,9 +30,6 @@ def evaluate(
     n_sims: Annotated[int, typer.Option(min=50, help="Monte Carlo races per lap.")] = 500,
     rounds: Annotated[int, typer.Option(min=10, help="Boosting rounds of the models.")] = 300,
     threads: Annotated[int, typer.Option(min=1, help="LightGBM threads.")] = 1,
-    win_blend: Annotated[
-        bool, typer.Option(help="Fit the win-chance blend of each season too (slower).")
-    ] = True,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -68,9 +65,7 @@ def evaluate(
     except ValueError:
         raise typer.BadParameter(f"seasons {seasons!r}: use 2021-2024 or 2022,2023") from None
     settings = get_settings()
-    options = EvaluationOptions(
-        n_sims, rounds, threads, walk_forward, win_blend, races=tuple(races or ())
-    )
+    options = EvaluationOptions(n_sims, rounds, threads, walk_forward, races=tuple(races or ()))
     cache_dir = cache or settings.state_dir / "evaluate"
     with spinner() as bar:
         task = bar.add_task("rolling evaluation", total=None)

@@ -53,19 +53,12 @@ def train(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
     ] = False,
-    win_blend: Annotated[
-        bool,
-        typer.Option(
-            help="Fit how far the simulated win chances move towards 'the leader wins': "
-            "a second model, trained without the last season, replays it (about 2 min)."
-        ),
-    ] = True,
     add_races: Annotated[
         list[Path] | None,
         typer.Option(
             "--add-races",
             help="Lap CSV(s) of races that finished since: the newest model learns them "
-            "(more boosting rounds, the teams' tyre wear refitted) into a new version.",
+            "(more boosting rounds, the tyre lives refitted) into a new version.",
         ),
     ] = None,
     race: Annotated[
@@ -73,9 +66,9 @@ def train(
         typer.Option("--race", help="With --add-races: only these events (repeatable)."),
     ] = None,
 ) -> None:
-    """Train the race model: the lap-time model (LightGBM), the fitted hazards (SC/VSC,
-    retirements, pit loss, passing, undercuts), tyre priors and the wear the teams' stops
-    reveal.
+    """Train the race model: the lap-time model (LightGBM), the Monte Carlo's spread learned
+    from its errors, the fitted hazards (SC/VSC, retirements, pit loss, passing, undercuts),
+    compound priors and how long each compound lasts at each circuit (tyre lives).
 
     Reads the lap CSVs and Ergast tables of the data directory (2024 stays out for
     back-testing) and writes `laptime-<version>/` (the boosters + `metadata.json` with the
@@ -100,7 +93,7 @@ def train(
         valid_season = 0  # validate only on a season that is not the whole training set
     started = time.monotonic()
     folder, metrics = _train(
-        settings.data_dir, model_dir, years, valid_season, rounds, sprint, threads, win_blend
+        settings.data_dir, model_dir, years, valid_season, rounds, sprint, threads
     )
     console.print(_metrics_table(folder.name, metrics))
     console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
@@ -114,7 +107,6 @@ def _train(
     rounds: int,
     sprint: bool,
     threads: int,
-    win_blend: bool,
 ) -> tuple[Path, dict[str, Any]]:
     """Train with a progress bar over the boosting rounds: (artifact folder, metrics)."""
     from training.train import train_models
@@ -140,7 +132,6 @@ def _train(
                 threads=threads,
                 step=step,
                 progress=on_round,
-                win_blend=win_blend,
             )
         except FileNotFoundError as exc:
             console.print(f"[red]{exc}[/]")
