@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 
-from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
+from strategy.advice import Advice, Window
 from strategy.artifacts import RaceModels
 from strategy.moves import fitted_moves, formula_moves
 from strategy.pace import pace_curves
@@ -56,7 +56,7 @@ def wet_plans(state: RaceState, models: RaceModels) -> dict[int, tuple[float, in
 
 def recommend(
     state: RaceState, models: RaceModels, n_sims: int = 500, seed: int | None = None
-) -> list[DriverStrategy]:
+) -> list[Advice]:
     """One recommendation per running car, in position order; see the module docstring."""
     cars = state.running()
     if not cars:
@@ -85,7 +85,7 @@ def recommend(
         confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
         if i in wet:
             gain, in_lap, _ = wet[i]
-            window = PitWindow.model_construct(open_lap=in_lap, close_lap=in_lap, best_lap=in_lap)
+            window = Window(in_lap, in_lap, in_lap)
             confidence = _clip(1 - math.exp(-gain / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
         under_opp, over_opp, under_threat, over_threat = moves(
@@ -95,7 +95,7 @@ def recommend(
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
         out.append(
-            DriverStrategy.model_construct(  # our own numbers: no validation on the hot path
+            Advice(
                 driver=d.driver,
                 position=d.position,
                 compound=d.compound,
@@ -115,7 +115,7 @@ def recommend(
                 expected_position=round(float(expected[i]), 3),
                 predicted_position=round(float(median[i])),
                 confidence=round(confidence, 3),
-                rejoin=[RejoinProjection.model_construct(**vars(r)) for r in projections[i]],
+                rejoin=projections[i],
             )
         )
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schemas.derived import PitWindow
+from strategy.advice import Window
 from strategy.artifacts import RaceModels
 from strategy.compounds import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.pace import PaceCurves, pace_curves
@@ -244,7 +244,7 @@ class CarPlans:
         self.best = (float(table.best_time[i]), table.plan(i, col))
         self.margin = float(table.margin[i])
 
-    def window(self) -> PitWindow | None:
+    def window(self) -> Window | None:
         """Laps for the next stop within tolerance of the best plan, if the best plan stops."""
         best_t, best_plan = self.best
         if not best_plan:
@@ -253,10 +253,7 @@ class CarPlans:
         ok = laps[t - best_t <= WINDOW_TOLERANCE_S]
         if not len(ok):
             ok = np.array([best_plan[0][0]])
-        # Built without validation: the stream worker calls this for every car on every lap.
-        return PitWindow.model_construct(
-            open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0]
-        )
+        return Window(int(ok.min()), int(ok.max()), int(best_plan[0][0]))
 
     def ranked_sequences(self) -> list[tuple[str, ...]]:
         """Compound sequences (from the current tyre), best first; legal candidates only."""

@@ -32,9 +32,12 @@ def simulate_state(
     # The chance of a neutralisation on the laps to come (not lap 1, no yellow just now).
     p_sc, p_vsc = models.sc_hazard(state.circuit, state.lap + 2, wet_share(state))
     green = models.pit_loss(state.circuit)
+    # a car in the pit lane now still has the out-lap part of its stop to lose
+    still_to_lose = models.pit_out_share(state.circuit) * green
+    gaps = np.array([d.gap_to_leader + (still_to_lose if d.in_pit else 0.0) for d in cars])
     field = Field.build(
         curves.pace,
-        np.array([d.gap_to_leader for d in cars]),
+        gaps,
         [d.compound for d in cars],
         curves.age,
         plans,

@@ -142,9 +142,20 @@ def race_lives(life: TyreLife, circuit: str, history: Mapping | None) -> np.ndar
     return out
 
 
-def cliff_cost(ages: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+def cliff_cost(
+    ages: np.ndarray, mean: np.ndarray, sd: np.ndarray, survived: np.ndarray | float = -np.inf
+) -> np.ndarray:
     """Expected extra lap time (s) at tyre age ``ages`` of a set whose life is N(mean, sd):
-    ``CLIFF_S_PER_LAP`` times the expected laps past it, E[max(0, age - life)]."""
+    ``CLIFF_S_PER_LAP`` times the expected laps past it, E[max(0, age - life)]; for a set
+    that has run ``survived`` laps without falling off, given that its life is longer (0 at
+    the ages it has run)."""
     z = (ages - mean) / sd
-    over = (ages - mean) * ndtr(z) + sd * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    return CLIFF_S_PER_LAP * over
+    z0 = (survived - mean) / sd
+    kept = 1.0 - ndtr(z0)  # P(life > survived)
+    spread = sd * (_pdf(z) - _pdf(z0))
+    over = ((ages - mean) * (ndtr(z) - ndtr(z0)) + spread) / np.maximum(kept, 1e-9)
+    return CLIFF_S_PER_LAP * np.where(ages > survived, np.maximum(over, 0.0), 0.0)
+
+
+def _pdf(z: np.ndarray | float) -> np.ndarray:
+    return np.exp(-0.5 * np.square(z)) / math.sqrt(2 * math.pi)

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import orjson
+
 from schemas import (
     DecodeError,
     DegradationEvent,
@@ -241,11 +243,13 @@ class SessionWorker:
             trigger_lap=lap.lap_number if lap else None,
             n_sims=self.n_sims,
             compute_ms=round(compute_ms, 2),
-            recommendations=recs,
             retired=list(req.state.out),
             source_produced_at=source.produced_at,
         )
-        await self.send(STRATEGY, req.session_key, req.session_key, encode(out))
+        # The engine's advice goes into the JSON as plain values: no schema object per car.
+        body = out.model_dump(mode="python", exclude_none=False)
+        body["recommendations"] = [a.as_dict() for a in recs]
+        await self.send(STRATEGY, req.session_key, req.session_key, orjson.dumps(body))
         return out
 
     async def dead_letter(

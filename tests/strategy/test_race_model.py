@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.settings import get_settings
+from schemas.derived import DriverStrategy
 from strategy.artifacts import ModelsMissingError, RaceModels, load_models, models_from_tables
 from strategy.decisions import recommend
 from strategy.degradation import OnlineDegradation
@@ -123,8 +124,8 @@ def test_recommend_on_a_real_mid_race_state(
     assert abs(sum(r.win_prob for r in recs) - 1) < 1e-6
     assert abs(sum(r.podium_prob for r in recs) - 3) < 1e-6
     for r in recs:
-        # Built without validation for speed: each must still pass the schema, as sent.
-        assert type(r).model_validate_json(r.model_dump_json()) == r
+        # Plain values on the per-lap path: each must still pass the topic's schema, as sent.
+        DriverStrategy.model_validate(r.as_dict())
         if r.pit_window:
             w = r.pit_window
             assert state.lap < w.open_lap <= w.best_lap <= w.close_lap < state.laps_total
