@@ -17,7 +17,7 @@ import time
 
 from strategy.advice import Advice, Window
 from strategy.artifacts import RaceModels
-from strategy.moves import fitted_moves, formula_moves
+from strategy.moves import fitted_moves, formula_moves, recent_paces
 from strategy.pace import pace_curves
 from strategy.plan_table import plans_for
 from strategy.race_state import RaceState
@@ -78,6 +78,7 @@ def recommend(
         models.pit_out_share(state.circuit),
     )
     moves = fitted_moves if models.fitted is not None else formula_moves
+    paces = recent_paces(cars)
     out = []
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
         best_plan = best[i]
@@ -89,7 +90,7 @@ def recommend(
             confidence = _clip(1 - math.exp(-gain / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
         under_opp, over_opp, under_threat, over_threat = moves(
-            state, models, curves, plans, i, confidence
+            state, models, curves, plans, i, confidence, cars, paces
         )
         pit_under_sc = None
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):

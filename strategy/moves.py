@@ -41,18 +41,20 @@ def fitted_moves(
     plans: list[CarPlans],
     i: int,
     confidence: float,
+    cars: list | None = None,
+    pace: list[float] | None = None,
 ) -> Moves:
     """Undercut/overcut opportunity on the car ahead and threat from the car behind, from the
     calibrated models fitted on real attempts (``strategy.hazards``): (undercut opportunity,
     overcut opportunity, undercut threat, overcut threat). A move counts only when the car
-    that would make it plans its stop within ``SOON_LAPS``."""
+    that would make it plans its stop within ``SOON_LAPS``. ``cars`` and ``pace``: the
+    running cars and ``recent_paces`` of them, when the caller has them for every car."""
     h = models.fitted
     assert h is not None
-    cars, c = state.running(), state.circuit
+    cars = cars if cars is not None else state.running()
+    pace = pace if pace is not None else recent_paces(cars)
+    c = state.circuit
     d = cars[i]
-    # recent pace as the models were fitted on (median of the last clean laps; 0 if unknown)
-    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
-    pace = [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
     under_opp = over_opp = under_threat = over_threat = 0.0
     mine = _soon(plans[i], state.lap)
     if i > 0:
@@ -84,6 +86,13 @@ def fitted_moves(
     return under_opp, over_opp, under_threat, over_threat
 
 
+def recent_paces(cars: list) -> list[float]:
+    """Each car's recent pace as the fitted models take it (0 for every car when one is
+    unknown: the deltas are then 0)."""
+    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
+    return [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
+
+
 def _soon(plan: CarPlans, lap: int) -> str | None:
     """The compound the car fits at its next stop, if that stop is within ``SOON_LAPS``."""
     stops = plan.best[1]
@@ -97,10 +106,12 @@ def formula_moves(
     plans: list[CarPlans],
     i: int,
     confidence: float,
+    cars: list | None = None,
+    pace: list[float] | None = None,
 ) -> Moves:
     """The same without fitted models (no trained artifact): rules of thumb on the gap and
     the fresh tyres' gain over two laps."""
-    cars = state.running()
+    cars = cars if cars is not None else state.running()
     d = cars[i]
     mine = plans[i].next_compound()
     under_opp = over_opp = under_threat = over_threat = 0.0

@@ -99,7 +99,8 @@ def pace_curves(state: RaceState, models: RaceModels) -> PaceCurves:
         curves = _model_curves(state, models)
     else:
         curves = _prior_curves(state, models)
-    return _with_cliff(curves, race_lives(models.lives(), state.circuit, state.history))
+    memo = state.memo.sets if isinstance(state.memo, PaceMemo) else None
+    return _with_cliff(curves, race_lives(models.lives(), state.circuit, state.history, memo))
 
 
 def _with_cliff(curves: PaceCurves, lives: np.ndarray) -> PaceCurves:
@@ -168,6 +169,8 @@ class PaceMemo:
 
     def __init__(self) -> None:
         self.cars: dict[str, tuple[tuple, _CarPace]] = {}
+        #: each car's sets (``strategy.tyre_life.race_stints``)
+        self.sets: dict[str, tuple] = {}
 
     def get(self, driver: str, key: tuple) -> _CarPace | None:
         found = self.cars.get(driver)

@@ -90,25 +90,38 @@ class RaceStints:
     running: tuple[float, ...] = ()
 
 
-def race_stints(history: Mapping) -> dict[int, RaceStints]:
+def car_stints(laps) -> tuple[tuple[int, float, bool], ...]:
+    """One car's sets so far (its ``CarLaps``): (compound index, age, taken off under green);
+    its current set last, not taken off. A set taken off under a neutralisation is left out."""
+    out = []
+    n = len(laps)
+    for i in range(n):
+        if i + 1 < n and laps.stint[i + 1] == laps.stint[i]:
+            continue
+        age, c = laps.tyre_life[i], laps.compound[i]
+        if c < 0 or age is None or math.isnan(age):
+            continue
+        if i + 1 == n or not laps.neutral[i]:
+            out.append((int(c), float(age), i + 1 < n))
+    return tuple(out)
+
+
+def race_stints(history: Mapping, memo: dict | None = None) -> dict[int, RaceStints]:
     """The evidence of a race's laps so far (``RaceState.history``: each car's ``CarLaps``),
-    per compound index."""
+    per compound index. ``memo`` (driver -> (laps, sets)) keeps each car's sets until it runs
+    another lap."""
     ended: dict[int, list[float]] = {}
     running: dict[int, list[float]] = {}
-    for laps in history.values():
-        n = len(laps)
-        for i in range(n):
-            last_of_stint = i + 1 == n or laps.stint[i + 1] != laps.stint[i]
-            if not last_of_stint or laps.compound[i] < 0:
-                continue
-            age = laps.tyre_life[i]
-            if age is None or math.isnan(age):
-                continue
-            c = laps.compound[i]
-            if i + 1 == n:
-                running.setdefault(c, []).append(float(age))
-            elif not laps.neutral[i]:
-                ended.setdefault(c, []).append(float(age))
+    for driver, laps in history.items():
+        found = memo.get(driver) if memo is not None else None
+        if found is not None and found[0] == len(laps):
+            sets = found[1]
+        else:
+            sets = car_stints(laps)
+            if memo is not None:
+                memo[driver] = (len(laps), sets)
+        for c, age, taken_off in sets:
+            (ended if taken_off else running).setdefault(c, []).append(age)
     keys = set(ended) | set(running)
     return {c: RaceStints(tuple(ended.get(c, ())), tuple(running.get(c, ()))) for c in keys}
 
@@ -130,9 +143,12 @@ def posterior(prior: Life, evidence: RaceStints) -> Life:
     return Life(mean, math.sqrt(1.0 / precision))
 
 
-def race_lives(life: TyreLife, circuit: str, history: Mapping | None) -> np.ndarray:
-    """[compound index] -> (mean, sd) of the life at ``circuit`` given the race so far."""
-    evidence = race_stints(history) if history else {}
+def race_lives(
+    life: TyreLife, circuit: str, history: Mapping | None, memo: dict | None = None
+) -> np.ndarray:
+    """[compound index] -> (mean, sd) of the life at ``circuit`` given the race so far
+    (``memo``: see ``race_stints``)."""
+    evidence = race_stints(history, memo) if history else {}
     out = np.empty((len(COMPOUNDS), 2))
     for name in COMPOUNDS:
         c = COMPOUND_INDEX[name]
