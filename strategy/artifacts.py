@@ -66,6 +66,10 @@ class RaceModels:
     plan_prior: PlanPrior | None = None
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
+    #: how far win chances and positions lean towards the settled order
+    #: (``strategy.settled_order``), measured by ``training.win_blend``; 0: the Monte Carlo's
+    win_lean: float = 0.0
+    position_lean: float = 0.0
     lap_noise_sd: float = LAP_NOISE_SD
     p_dnf: float = DNF_PER_LAP
     pace_shrink: float = PACE_SHRINK
@@ -153,6 +157,7 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
         tyre_life=TyreLife.from_dict(tables["tyre_life"]) if tables.get("tyre_life") else None,
         plan_prior=PlanPrior.from_dict(tables["plan_prior"]) if tables.get("plan_prior") else None,
         **_spread(tables.get("spread")),
+        **_leans(tables.get("settled_lean")),
         **kw,
     )
 
@@ -162,6 +167,13 @@ def _spread(spread: dict | None) -> dict[str, float]:
     if not spread:
         return {}
     return {"pace_sd": float(spread["pace_sd"]), "lap_noise_sd": float(spread["lap_noise_sd"])}
+
+
+def _leans(leans: dict | None) -> dict[str, float]:
+    """The measured leans towards the settled order, where the artifact has them."""
+    if not leans:
+        return {}
+    return {"win_lean": float(leans["win"]), "position_lean": float(leans["position"])}
 
 
 def latest_artifact(model_dir: Path) -> Path | None:

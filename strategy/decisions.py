@@ -19,9 +19,10 @@ from strategy.advice import Advice, Window
 from strategy.artifacts import RaceModels
 from strategy.moves import fitted_moves, formula_moves, recent_paces
 from strategy.pace import pace_curves
-from strategy.plan_table import plans_for
+from strategy.plan_table import CarPlans, Plan, plans_for
 from strategy.race_state import RaceState
 from strategy.rejoin import rejoins
+from strategy.settled_order import lean, lean_win, settled_gaps, settled_ranks
 from strategy.simulation import simulate_state
 from strategy.wet import DRY as DRY_FAMILY
 from strategy.wet import FAMILY_COMPOUND, crossover_lap, family_of
@@ -54,6 +55,12 @@ def wet_plans(state: RaceState, models: RaceModels) -> dict[int, tuple[float, in
     return out
 
 
+def best_plans(plans: list[CarPlans], wet: dict[int, tuple[float, int, str]]) -> list[Plan]:
+    """Each car's plan: the change of tyre family the track calls for (``wet_plans``), else
+    the plan table's best."""
+    return [((wet[i][1], wet[i][2]),) if i in wet else p.best[1] for i, p in enumerate(plans)]
+
+
 def recommend(
     state: RaceState, models: RaceModels, n_sims: int = 500, seed: int | None = None
 ) -> list[Advice]:
@@ -67,11 +74,18 @@ def recommend(
     # A change of tyre family (slicks, intermediates, wets) the track calls for comes first:
     # the plan table only plans stops onto the kind of tyre a car is on.
     wet = wet_plans(state, models)
-    best = [((wet[i][1], wet[i][2]),) if i in wet else p.best[1] for i, p in enumerate(plans)]
+    best = best_plans(plans, wet)
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, best, n_sims, seed, curves=curves)
-    win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
-    median = result.median_position()
+    green = models.pit_loss(state.circuit)
+    settled = settled_gaps(
+        state, [len(b) for b in best], green, models.pit_out_share(state.circuit)
+    )
+    ranks = settled_ranks(settled)
+    win = lean_win(result.win_prob(), settled, models.win_lean)
+    podium = result.podium_prob()
+    expected = lean(result.expected_position(), ranks, models.position_lean)
+    median = lean(result.median_position().astype(float), ranks, models.position_lean)
     projections = rejoins(
         state,
         {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")},

@@ -76,10 +76,11 @@ class PaceCurves:
         return current, fresh
 
     def for_race(self) -> tuple[np.ndarray, np.ndarray]:
-        """``current`` and ``fresh`` with the cliff: what the Monte Carlo races."""
-        if self.cliff_current is None or self.cliff_fresh is None:
-            return self.current, self.fresh
-        return self.current + self.cliff_current, self.fresh + self.cliff_fresh
+        """``current`` and ``fresh``: what the Monte Carlo races. The cliff stays out of it:
+        it times the plans (``for_plans``), and a set run past its expected life is nursed
+        rather than thrown off a cliff; raced with the cliff, the back-test's leaders lost
+        their win chance on sets that went on to last (RESULTS.md, 2026-12-07)."""
+        return self.current, self.fresh
 
     def next_lap(self) -> np.ndarray:
         """Each car's expected fuel-corrected time on its next lap."""

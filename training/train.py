@@ -4,8 +4,9 @@ live engine reads beside it.
 ``train_models`` fits on whole seasons: the lap-time model (metrics on a validation season,
 then folded in), the Monte Carlo's spread from that validation fit's errors
 (``training.spread``), the compound priors, the tyre-life priors (``training.tyre_life``), what
-teams ran at each circuit (``training.plan_prior``) and the fitted hazards, every table as
-known before the first race after the seasons.
+teams ran at each circuit (``training.plan_prior``), the fitted hazards, and how far win
+chances lean towards the settled order (``training.win_blend``, on the validation season),
+every table as known before the first race after the seasons.
 ``add_races`` lets the newest artifact learn races that finished since (more boosting rounds,
 the tyre lives refitted with them).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from strategy.artifacts import models_from_tables
 from training.artifacts import circuit_tables, save
 from training.hazards import fit_hazards
 from training.history import ergast_tables, lap_files, read_laps
@@ -31,22 +33,23 @@ from training.laptime import (
 from training.plan_prior import fit_plan_prior
 from training.spread import fit_spread
 from training.tyre_life import fit_tyre_life
+from training.win_blend import fit_settled_lean
 
 Step = Callable[[str], None]
 
 
 def _fit_laptime(
     laps: pd.DataFrame, valid_season: int | None, rounds: int, progress, threads: int, step: Step
-) -> tuple[object, dict[str, float], dict | None]:
+) -> tuple[object, dict[str, float], dict | None, object | None]:
     """The lap-time model on every season of ``laps``; with ``valid_season``, metrics and the
-    learned spread from a model fitted without it first."""
+    learned spread from a model fitted without it first (returned too, for the lean)."""
     circuits = circuit_codes(laps)
     step("building features")
     anchors = anchor_table(laps, circuits)
     train_part = anchors[anchors["season"] != valid_season] if valid_season else anchors
     rows = training_rows(train_part)
     metrics: dict[str, float] = {}
-    spread = None
+    spread = valid_model = None
     if valid_season:
         step("training LightGBM (validation)")
         held = anchors[anchors["season"] == valid_season]
@@ -58,7 +61,7 @@ def _fit_laptime(
     step("training LightGBM")
     model, _ = train(rows, circuits, None, rounds, progress, threads)
     metrics["train_rows"] = float(len(rows))
-    return model, metrics, spread
+    return model, metrics, spread, valid_model
 
 
 def train_models(
@@ -80,7 +83,9 @@ def train_models(
     step("reading lap CSVs")
     files = lap_files(data_dir, seasons, sprint=sprint)
     laps = read_laps(files)
-    model, metrics, spread = _fit_laptime(laps, valid_season, rounds, progress, threads, step)
+    model, metrics, spread, valid_model = _fit_laptime(
+        laps, valid_season, rounds, progress, threads, step
+    )
     step("fitting compound priors and tyre lives")
     recent = laps[(laps["season"] >= max(seasons) - 2) & ~laps["sprint"]]
     tables = circuit_tables(data_dir, recent)
@@ -93,6 +98,12 @@ def train_models(
         ergast = ergast_tables(data_dir)
         fitted = fit_hazards(laps, ergast, seasons, as_of, step=lambda m: step(f"fitting {m}"))
         tables["fitted"] = fitted.to_dict()
+    if valid_model is not None:
+        step("measuring the lean towards the settled order")
+        held = laps[(laps["season"] == valid_season) & ~laps["sprint"]]
+        lean = fit_settled_lean(models_from_tables(tables, laptime=valid_model), held, data_dir)
+        tables["settled_lean"] = lean
+        metrics["win_lean"], metrics["position_lean"] = lean["win"], lean["position"]
     meta = {
         "data": [str(f.name) for f in files],
         "seasons": list(seasons),

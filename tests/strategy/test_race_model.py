@@ -246,3 +246,22 @@ def test_car_laps_survive_the_changelog_json_round_trip() -> None:
     car = CarLaps(lap=[1, 2], lap_time=[80.1, 79.5], fc=[math.nan, 79.0], tyre_life=[1.0, 2.0])
     back = CarLaps.from_dict(orjson.loads(orjson.dumps(car.to_dict())))
     assert math.isnan(back.fc[0]) and back.fc[1] == 79.0 and back.lap == [1, 2]
+
+
+def test_a_slow_lap_taken_for_the_pace_does_not_keep_later_laps_out():
+    """A car's first clean lap after a restart was 36 s slow (2023 Australia): the laps that
+    follow agree with each other, so they become its pace rather than outliers forever."""
+    import math
+
+    from strategy.lapfeatures import CarLaps
+
+    car = CarLaps()
+    times = [118.0] + [82.0 + 0.1 * k for k in range(6)]
+    for k, t in enumerate(times, start=20):
+        car.append(k, t, True, 2, "HARD", k - 10, None, 5, False, 58)
+    assert math.isnan(car.fc[1])  # one lap far from the pace: an outlier
+    assert not math.isnan(car.fc[2]) and car.ewm[-1] < 90  # two: the pace now
+    # a single slow lap amid a steady pace stays an outlier
+    car.append(27, 95.0, True, 2, "HARD", 17, None, 5, False, 58)
+    car.append(28, 82.4, True, 2, "HARD", 18, None, 5, False, 58)
+    assert math.isnan(car.fc[-2]) and not math.isnan(car.fc[-1])
