@@ -13,13 +13,14 @@ BATTLES := models/.battles
 RACE   ?= 2023 Monaco
 SPEED  ?= 20
 
-.PHONY: demo test lint bench browser kcat clean help
+.PHONY: demo test lint bench browser screenshots kcat clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   run the stack and replay $(RACE) at $(SPEED)x (RACE='2023 Bahrain' SPEED=max)"
 	@echo "make test   lint + all tests against the embedded services (what .ci/run calls)"
 	@echo "make bench  every benchmark, one after the other"
+	@echo "make screenshots  the dashboard's browser tests; PNGs in artifacts/screenshots/"
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "pitwall needs $(PYTHON) on PATH"; exit 1; }
@@ -53,6 +54,12 @@ endef
 # Debian's chromium for the headless browser test (Playwright drives it).
 browser:
 	$(call apt_install,chromium,chromium,the browser test)
+
+# The dashboard's browser tests (one race at 20x, sign-in, every page after a demo-like run);
+# their screenshots at 390, 1280 and 1600 px land in artifacts/screenshots/ (not committed).
+screenshots: $(STAMP) $(MODELS) $(BATTLES) browser
+	$(BIN)/python -m pytest -q --timeout=1200 tests/api/test_dashboard_race_browser.py \
+	  tests/api/test_dashboard_signin_browser.py tests/api/test_dashboard_pages_browser.py
 
 # Debian's kcat for the standard-client tests (`pitwall kcat` runs it).
 kcat:

@@ -32,6 +32,7 @@ from api.routers import (
     admin,
     battles,
     compare,
+    dashboard,
     exports,
     health,
     history_exports,
@@ -72,6 +73,7 @@ address and per user (429 with `Retry-After`). Every error answers `ErrorBody`.
 def _read_routers() -> tuple:
     return (
         sessions.router,
+        dashboard.router,
         predictions.router,
         simulations.router,
         strategies.router,

@@ -360,3 +360,43 @@ class ReplayJob(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+# -- the dashboard's charts ------------------------------------------------------------------
+class ChartLap(BaseModel):
+    """One car's lap as the strategy chart and the race trace draw it."""
+
+    lap: int
+    gap: float = Field(
+        description="Seconds behind the first car to complete this lap, at the line."
+    )
+    laps_down: int = Field(default=0, description="Laps behind the leader at the line.")
+    compound: str | None = None
+    stint: int | None = None
+    tyre_life: float | None = None
+    pit_in: bool = False
+    pit_out: bool = False
+    position: int | None = None
+    lap_time: float | None = None
+
+
+class ChartDriver(BaseModel):
+    driver: str
+    laps: list[ChartLap]
+    out_lap: int | None = Field(default=None, description="Laps completed when it went out.")
+    out_reason: str | None = None
+
+
+class TrackPeriod(BaseModel):
+    state: Literal["sc", "vsc", "red"]
+    start: float = Field(description="Leader laps when it began (3.5: halfway round lap 4).")
+    end: float | None = Field(default=None, description="None: not over yet.")
+
+
+class RaceChart(BaseModel):
+    """A session's race so far: the strategy chart's stints and the race trace's gaps."""
+
+    session_key: str
+    laps_total: int | None = None
+    drivers: list[ChartDriver]
+    track: list[TrackPeriod] = Field(description="Safety-car, VSC and red-flag periods.")

@@ -10,7 +10,8 @@ live channel for the WebSocket gateways. A batch is one Redis pipeline (state fi
 messages, in consumption order): low latency, few round trips.
 
 One handler per event type; each returns the live message of the change, or None when the
-event changed nothing (an older update arriving late).
+event changed nothing (an older update arriving late). A lap's standings message also carries
+the lap's own tyres and stops under ``lap`` (the strategy chart's and race trace's point).
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class StateWriter:
         self.info: dict[str, dict[str, Any]] = {}
         #: session -> lap of the last strategy_history point
         self.history_lap: dict[str, int] = {}
+        #: session -> what its timing line has seen
+        self.lines: dict[str, standings.RaceLine] = {}
+        #: sessions whose standings changed in the batch being prepared
+        self.touched: set[str] = set()
         #: the cars' latest X/Y, written by ``positions.flush`` at most every 0.2 s a session
         self.positions = Positions()
         self.handlers: dict[str, Callable[[Any, bytes, Any], Update]] = {
@@ -117,6 +122,16 @@ class StateWriter:
             self.info[key] = orjson.loads(cached) if cached else {"session_key": key}
         return self.info[key]
 
+    def line(self, key: str) -> standings.RaceLine:
+        if key not in self.lines:
+            cached = self.r.get(session_key_name(key, "line"))
+            self.lines[key] = (
+                standings.RaceLine.from_dict(orjson.loads(cached))
+                if cached
+                else standings.RaceLine()
+            )
+        return self.lines[key]
+
     def _history_lap(self, key: str) -> int:
         if key not in self.history_lap:
             cached = self.r.lindex(session_key_name(key, "strategy_history"), -1)
@@ -131,12 +146,30 @@ class StateWriter:
             return
         kind, data = update
         pipe.zadd(SESSIONS, {ev.session_key: time.time()})
+        self._publish(pipe, ev.session_key, topic, kind, data)
+
+    @staticmethod
+    def _publish(pipe: Any, key: str, topic: str, kind: str, data: Any) -> None:
         # published_at (epoch s) lets a client tell the pipeline's share of its latency
         # (produced_at -> published_at) from the gateway's and its own.
         message = {"kind": kind, "topic": topic, "published_at": time.time(), "data": data}
-        pipe.publish(live_channel(ev.session_key), orjson.dumps(message))
+        pipe.publish(live_channel(key), orjson.dumps(message))
+
+    def finish(self, pipe: Any) -> None:
+        """After a batch: the gaps of the sessions it touched that became old or fresh again,
+        stored and published as standings updates."""
+        for key in self.touched:
+            rows = list(self.standings[key].values())
+            laps = self._info(key).get("total_laps")
+            for row in standings.mark_old_gaps(rows, self.line(key), laps):
+                payload = row.model_dump()
+                pipe.hset(session_key_name(key, "standings"), row.driver, orjson.dumps(payload))
+                payload.update(produced_at=None, source="gap_marks")
+                self._publish(pipe, key, TIMING.name, "standings", payload)
+        self.touched.clear()
 
     def _standing(self, ev: Any, row: StandingRow, pipe: Any) -> Update:
+        self.touched.add(ev.session_key)
         payload = row.model_dump()
         pipe.hset(session_key_name(ev.session_key, "standings"), row.driver, orjson.dumps(payload))
         payload.update(produced_at=_iso(ev.produced_at), source=ev.type)
@@ -166,12 +199,23 @@ class StateWriter:
 
     def on_lap(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         row = self.row(ev.session_key, ev.driver)
-        if not standings.apply_lap(row, ev).applied:
+        line = self.line(ev.session_key)
+        merge = standings.apply_lap(row, ev, line)
+        if not merge.applied:
             return None  # an older lap arriving late
-        return self._standing(ev, row, pipe)
+        if merge.fresh:
+            pipe.set(session_key_name(ev.session_key, "line"), orjson.dumps(line.to_dict()))
+        kind, payload = self._standing(ev, row, pipe)
+        # The lap's own tyres (the row may already be on the next stint's): the charts' point.
+        payload["lap"] = {
+            "lap": ev.lap_number, "compound": ev.compound, "stint": ev.stint,
+            "tyre_life": ev.tyre_life, "pit_in": ev.pit_in, "pit_out": ev.pit_out,
+        }  # fmt: skip
+        return kind, payload
 
     def on_timing(self, ev: Any, raw: bytes, pipe: Any) -> Update:
         row = self.row(ev.session_key, ev.driver)
+        self.line(ev.session_key).seen(ev.event_time.session_time)
         if not standings.apply_timing(row, ev):
             return None  # an older update arriving late
         return self._standing(ev, row, pipe)
@@ -251,6 +295,7 @@ class RedisSink:
                 dead_letter(msg, f"cannot apply to the live state: {exc}", type(exc).__name__)
                 continue
             self.applied += 1
+        self.writer.finish(pipe)
         if self.writer.positions.flush(pipe) and not self.applied - before:
             # The loop writes only batches with messages: positions left over once the
             # telemetry stops are written here. (A batch in flight on the writer thread holds

@@ -8,7 +8,8 @@ Updates go out on :func:`live_channel` as :class:`LiveMessage`.
 Keys: ``pitwall:sessions`` (sorted set of session keys by last update), and per session
 ``pitwall:session:{key}:{part}`` with part ``info``, ``standings`` (hash driver -> row),
 ``track_status``, ``strategy``, ``strategy_history`` (list), ``degradation`` (hash),
-``battles`` (the latest ``f1.battles.v1`` event) and ``positions`` (hash driver -> latest X/Y).
+``battles`` (the latest ``f1.battles.v1`` event), ``positions`` (hash driver -> latest X/Y)
+and ``line`` (what the timing line has seen: ``strategy.standings.RaceLine`` as JSON).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ RACE_CONTROL_CAP = 50
 
 LivePart = Literal[
     "info", "standings", "track_status", "strategy", "strategy_history", "degradation",
-    "battles", "positions", "race_control", "weather",
+    "battles", "positions", "race_control", "weather", "line",
 ]  # fmt: skip
 LiveKind = Literal[
     "session", "standings", "track_status", "strategy", "degradation", "battles", "positions",
@@ -78,6 +79,34 @@ class StandingRow(BaseModel):
     laps_down: int | None = Field(default=None, description="Laps behind the leader.")
     placed_at: float | None = Field(default=None, description="Session time of the position.")
     gaps_at: float | None = Field(default=None, description="Session time of the gaps.")
+    gap_old: bool | None = Field(
+        default=None,
+        description="The gap is old: unconfirmed for a while, or older than the gap of the car "
+        "ahead that it contradicts (shown as old, never replaced by another car's).",
+    )
+    lap_at: float | None = Field(
+        default=None, description="Session time at which the last lap was completed."
+    )
+    line_gap: float | None = Field(
+        default=None,
+        description="Seconds behind the first car to complete the same lap, at the line "
+        "(a lapped car's too): the race trace's point for ``lap_number``.",
+    )
+    sectors: list[float | None] | None = Field(
+        default=None, description="Sector times of the last lap, s."
+    )
+    sector_marks: list[Literal["overall", "personal"] | None] | None = Field(
+        default=None,
+        description="Per sector of the last lap: the session's best so far ('overall'), the "
+        "car's ('personal'), or neither.",
+    )
+    best_sectors: list[float | None] | None = Field(
+        default=None, description="The car's best sector times, s."
+    )
+    best_lap_time: float | None = Field(default=None, description="The car's best lap, s.")
+    lap_mark: Literal["overall", "personal"] | None = Field(
+        default=None, description="The last lap against the session's and the car's bests."
+    )
 
 
 class HistoryPoint(BaseModel):

@@ -8,6 +8,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from api.deps import Res
+from api.services.warmup import warm_models
+
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PAGES = (
@@ -35,5 +38,6 @@ async def root(request: Request) -> RedirectResponse:
 
 
 @router.get("/dashboard")
-async def dashboard() -> FileResponse:
+async def dashboard(res: Res) -> FileResponse:
+    warm_models(res)  # the what-if planner's first answer should not wait for them
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

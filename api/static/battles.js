@@ -8,16 +8,16 @@ const pbar = (p) => `<span class="pbar" style="width:${Math.round(80 * p) + 2}px
 
 function render(lap) {
   bat.lap = lap;
-  $("lap-counter").innerHTML = `LAP <b>${lap ? lap.lap : "–"}</b>`;
+  $("lap-counter").innerHTML = `LAP <b>${lap ? esc(lap.lap) : "–"}</b>`;
   const tb = $("battles").querySelector("tbody");
   if (!lap) { tb.innerHTML = `<tr><td colspan="12" class="muted">No forecast yet.</td></tr>`; return; }
   const pairs = [...lap.pairs].sort((a, b) => b.p_pass_3 - a.p_pass_3);
   tb.innerHTML = pairs.map((p) => {
     const real = lap.passed_within_3 ? lap.passed_within_3[`${p.ahead}-${p.behind}`] : undefined;
     const realText = real === undefined ? "" : real === null ? "<span class='muted'>n/a</span>" : real ? "<b>yes</b>" : "no";
-    return `<tr><td class="num pos">${p.position}</td><td class="drv">${p.ahead}</td><td class="drv">${p.behind}</td>
+    return `<tr><td class="num pos">${esc(p.position)}</td><td class="drv">${esc(p.ahead)}</td><td class="drv">${esc(p.behind)}</td>
       <td class="num">${fmt(p.gap)}</td><td>${p.drs ? "●" : ""}</td><td class="num">${fmt(p.pace_delta)}</td>
-      <td class="num">${p.tyre_age_delta ?? "–"}</td><td>${(p.compound_ahead || "?")[0]} / ${(p.compound_behind || "?")[0]}</td>
+      <td class="num">${esc(p.tyre_age_delta ?? "–")}</td><td>${esc((p.compound_ahead || "?")[0])} / ${esc((p.compound_behind || "?")[0])}</td>
       <td class="p">${pbar(p.p_pass_1)}</td><td class="p">${pbar(p.p_pass_3)}</td><td class="p">${pbar(p.p_pass_5)}</td><td>${realText}</td></tr>`;
   }).join("");
 }

@@ -12,6 +12,12 @@ const COMPOUND_COLOUR = { SOFT: "#ff3b3b", MEDIUM: "#ffd12e", HARD: "#f2f2f2",
   INTERMEDIATE: "#3ec45a", WET: "#2f8cff" };
 const $ = (id) => document.getElementById(id);
 
+/* Text from the API or the feed as HTML text or an attribute value. */
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => (
+    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
 function renderNav() {
   const nav = document.querySelector(".nav");
   if (!nav) return;
@@ -36,7 +42,8 @@ function setParams(obj) {
 }
 
 async function getJSON(url) {
-  const r = await fetch(url);
+  // With auth.js on the page: the dashboard's signed-in user (PITWALL_AUTH_READS=1).
+  const r = await (window.pitwallAuth ? window.pitwallAuth.fetch(url) : fetch(url));
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.detail || `${r.status} ${r.statusText}`);
   return body;
@@ -64,6 +71,7 @@ function liveSocket(key, onUpdate, onSnapshot) {
   let ws = null, stopped = false;
   const open = () => {
     ws = new WebSocket(`${proto}://${location.host}/ws/sessions/${encodeURIComponent(key)}`);
+    ws.onopen = () => { const hello = window.pitwallAuth?.wsHello(); if (hello) ws.send(hello); };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
       const each = (m) => {

@@ -41,7 +41,7 @@ function drawDistribution(body, colours) {
   let out = "";
   rows.forEach((d, i) => {
     const y = 12 + i * h, c = colours[body.drivers.findIndex((r) => r.driver === d.driver)];
-    out += `<text x="4" y="${y + 15}" fill="${c}" font-weight="700">${d.driver}</text>`;
+    out += `<text x="4" y="${y + 15}" fill="${c}" font-weight="700">${esc(d.driver)}</text>`;
     out += `<line x1="${x(d.min)}" x2="${x(d.max)}" y1="${y + 11}" y2="${y + 11}" stroke="${c}"/>`;
     out += `<rect class="box" x="${x(d.q1)}" y="${y + 2}" width="${Math.max(2, x(d.q3) - x(d.q1))}" height="18" fill="${c}33" stroke="${c}"/>`;
     out += `<line x1="${x(d.median)}" x2="${x(d.median)}" y1="${y}" y2="${y + 22}" stroke="#fff" stroke-width="2"/>`;
@@ -56,18 +56,18 @@ function drawSectors(body, colours) {
   const s = body.sectors;
   const head = $("sectors").querySelector("thead"), tb = $("sectors").querySelector("tbody");
   if (!s.available) {
-    head.innerHTML = ""; tb.innerHTML = `<tr><td class="muted">${s.note || "no sector times"}</td></tr>`;
+    head.innerHTML = ""; tb.innerHTML = `<tr><td class="muted">${esc(s.note || "no sector times")}</td></tr>`;
     $("sector-meta").textContent = "";
     return;
   }
   $("sector-meta").textContent = `best sectors, delta to ${s.reference} · top speeds km/h`;
   const traps = Object.keys(s.rows[0].speed_traps);
   head.innerHTML = `<tr><th>Driver</th><th class="num">S1</th><th class="num">S2</th><th class="num">S3</th>
-    <th class="num">Ideal</th>${traps.map((t) => `<th class="num">${t.toUpperCase()}</th>`).join("")}</tr>`;
+    <th class="num">Ideal</th>${traps.map((t) => `<th class="num">${esc(t.toUpperCase())}</th>`).join("")}</tr>`;
   const cell = (v, d) => `<td class="num">${fmt(v)}<br><small style="color:${d > 0 ? "#ff8c69" : d < 0 ? "#2ecc71" : "#8a93a3"}">${d ? (d > 0 ? "+" : "") + d.toFixed(3) : "ref"}</small></td>`;
   tb.innerHTML = s.rows.map((r) => {
     const i = body.drivers.findIndex((d) => d.driver === r.driver);
-    return `<tr><td class="drv"><span class="chip" style="background:${colours[i]}"></span>${r.driver}</td>
+    return `<tr><td class="drv"><span class="chip" style="background:${colours[i]}"></span>${esc(r.driver)}</td>
       ${r.best.map((v, k) => cell(v, r.delta_best[k])).join("")}<td class="num">${lapTime(r.ideal_lap)}</td>
       ${traps.map((t) => `<td class="num">${fmt(r.speed_traps[t], 0)}</td>`).join("")}</tr>`;
   }).join("");
@@ -104,12 +104,12 @@ function drawPace(body, colours) {
        <th class="num">σ detrended</th><th class="num">Within 0.5 s</th></tr>`;
   tb.innerHTML = body.pace.map((p) => {
     const i = body.drivers.findIndex((d) => d.driver === p.driver), c = cons.get(p.driver) || {};
-    const chip = `<td class="drv"><span class="chip" style="background:${colours[i]}"></span>${p.driver}</td>`;
+    const chip = `<td class="drv"><span class="chip" style="background:${colours[i]}"></span>${esc(p.driver)}</td>`;
     const tail = `<td class="num">${fmt(c.detrended_std)}</td><td class="num">${c.within_0_5 === undefined ? "–" : (100 * c.within_0_5).toFixed(0) + "%"}</td>`;
     return race
       ? `<tr>${chip}<td class="num">${p.laps}</td><td class="num">${lapTime(p.median_lap)}</td><td class="num">${lapTime(p.fuel_corrected)}</td>
          <td class="num">${lapTime(p.pace)}</td><td class="num">+${fmt(p.gap)}</td>${tail}</tr>`
-      : `<tr>${chip}<td class="num">${lapTime(p.lap_time)}</td><td class="num">${p.lap}</td><td>${p.compound}</td><td class="num">+${fmt(p.gap)}</td>${tail}</tr>`;
+      : `<tr>${chip}<td class="num">${lapTime(p.lap_time)}</td><td class="num">${esc(p.lap)}</td><td>${esc(p.compound)}</td><td class="num">+${fmt(p.gap)}</td>${tail}</tr>`;
   }).join("");
 }
 

@@ -50,11 +50,11 @@ async function load() {
     telState.charts.push(new uPlot(uplotOpts("", panelWidth("delta-chart"), 200,
       [{ label: "m" }, { label: `${b.driver} − ${a.driver} (s)`, stroke: colours[1], width: 2 }]), delta, $("delta-chart")));
     const ms = body.mini_sectors;
-    $("minis").innerHTML = ms.fastest.map((d) => `<i style="background:${d === a.driver ? colours[0] : colours[1]}" title="${d}"></i>`).join("");
+    $("minis").innerHTML = ms.fastest.map((d) => `<i style="background:${d === a.driver ? colours[0] : colours[1]}" title="${esc(d)}"></i>`).join("");
     const head = $("corners").querySelector("thead"), tb = $("corners").querySelector("tbody");
-    head.innerHTML = `<tr><th class="num">at m</th><th class="num">${a.driver} km/h</th><th class="num">gear</th><th class="num">${b.driver} km/h</th><th class="num">Δ</th></tr>`;
+    head.innerHTML = `<tr><th class="num">at m</th><th class="num">${esc(a.driver)} km/h</th><th class="num">gear</th><th class="num">${esc(b.driver)} km/h</th><th class="num">Δ</th></tr>`;
     tb.innerHTML = body.corners.map((c) => `<tr><td class="num">${c.distance.toFixed(0)}</td><td class="num">${c.speed.toFixed(0)}</td>
-      <td class="num">${c.gear ?? "–"}</td><td class="num">${fmt(c.other_speed, 0)}</td><td class="num">${c.speed_delta === null ? "–" : (c.speed_delta > 0 ? "+" : "") + c.speed_delta.toFixed(0)}</td></tr>`).join("");
+      <td class="num">${esc(c.gear ?? "–")}</td><td class="num">${fmt(c.other_speed, 0)}</td><td class="num">${c.speed_delta === null ? "–" : (c.speed_delta > 0 ? "+" : "") + c.speed_delta.toFixed(0)}</td></tr>`).join("");
   } catch (e) {
     showError(e.message);
   }

@@ -32,7 +32,7 @@ function placeCar(driver, pos) {
     g = document.createElementNS(SVGNS, "g");
     g.setAttribute("class", "car");
     g.dataset.driver = driver;
-    g.innerHTML = `<circle r="110" fill="${colour(driver)}"></circle><text x="140" y="60">${driver}</text>`;
+    g.innerHTML = `<circle r="110" fill="${esc(colour(driver))}"></circle><text x="140" y="60">${esc(driver)}</text>`;
     $("cars").appendChild(g);
     trk.cars.set(driver, g);
   }

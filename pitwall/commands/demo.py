@@ -2,14 +2,21 @@
 
 Starts the embedded stack (or uses the configured servers), the stream worker, the sinks
 and the API/WebSocket gateway, then replays a race from the FastF1 cache into Kafka at the
-chosen speed while the dashboard shows it live. What ``make demo`` runs. SIGINT, SIGTERM and
-SIGHUP stop every process it started; a second run stops what a killed one left.
+chosen speed while the dashboard shows it live. Beside the replay, in the background,
+``pitwall ingest ergast`` loads the local Ergast history into PostgreSQL, so that the
+pre-race pages (next race, calendar, accuracy, rankings, standings) have data too; the
+replay does not wait for it. What ``make demo`` runs. SIGINT, SIGTERM and SIGHUP stop every
+process it started; a second run stops what a killed one left.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +25,7 @@ from rich.console import Console
 from core.settings import Settings, get_settings
 from pitwall.commands._options import speed_option
 from pitwall.embedded import ServerStartError, Stack
-from pitwall.processes import ProcessRegistry, Supervisor, stop_on_signals
+from pitwall.processes import ProcessRegistry, Supervisor, stop_group, stop_on_signals
 from pitwall.services import check_running, reap, start_services, started, wait_http
 from replay.timeline import Timeline
 
@@ -44,6 +51,13 @@ def demo(
     stay: Annotated[
         bool, typer.Option(help="Keep everything running after the replay until Ctrl-C.")
     ] = True,
+    history: Annotated[
+        bool,
+        typer.Option(
+            help="Load the local Ergast history (the data directory's ergast/data) into "
+            "PostgreSQL in the background, for the pre-race pages."
+        ),
+    ] = True,
 ) -> None:
     """Run the stack, worker, sinks and dashboard, and replay a real race into them.
 
@@ -66,8 +80,59 @@ def demo(
     stack = Stack(settings)
     supervisor = Supervisor(registry, console.print)
     # SIGINT, SIGTERM and SIGHUP all stop every process started here (see finally).
+    ingest = HistoryIngest(registry, settings) if history else None
     with stop_on_signals():
-        _demo(settings, stack, supervisor, timeline, pace, from_lap, stay)
+        _demo(settings, stack, supervisor, timeline, pace, from_lap, stay, ingest)
+
+
+class HistoryIngest:
+    """``pitwall ingest ergast`` of the local Ergast tables, in its own process beside the
+    replay (its log in the state directory); recorded, so a killed demo's is reaped."""
+
+    def __init__(
+        self, registry: ProcessRegistry, settings: Settings, source: Path | None = None
+    ) -> None:
+        self.registry = registry
+        self.source = source or settings.data_dir / "ergast" / "data"
+        self.log = settings.state_dir / "logs" / "ergast-ingest.log"
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self, env: dict[str, str]) -> None:
+        if not (self.source / "races.csv").exists():
+            console.print(f"[yellow]No Ergast tables in {self.source}: no pre-race data[/]")
+            return
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()  # before it starts: its group is ours from then on
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pitwall.cli", "ingest", "ergast", str(self.source)],
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: os.nice(10),  # behind the live pipeline on a busy machine
+        )
+        self.registry.record("ergast-ingest", self.proc.pid)
+        console.print(f"Loading the Ergast history in the background (log: {self.log})")
+        threading.Thread(target=self._report, args=(self.proc,), daemon=True).start()
+
+    def _report(self, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        self.registry.forget(proc.pid)
+        if code == 0:
+            took = time.time() - self.started
+            console.print(f"[green]✓[/] Ergast history loaded ({took:.0f} s): pre-race pages ready")
+        elif code > 0:
+            console.print(f"[red]The Ergast ingest failed ({code}); see {self.log}[/]")
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The ingest's exit code once it is done (None: it never started)."""
+        return self.proc.wait(timeout) if self.proc is not None else None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            stop_group(self.proc.pid, self.started, timeout=5)
+            self.registry.forget(self.proc.pid)
 
 
 def _demo(
@@ -78,10 +143,13 @@ def _demo(
     pace: float | None,
     from_lap: int,
     stay: bool,
+    ingest: HistoryIngest | None = None,
 ) -> None:
     """Start everything, replay the race, stay if asked; everything started is stopped."""
     try:
         bootstrap, base = _start(settings, stack, supervisor)
+        if ingest is not None:
+            ingest.start({**os.environ, **stack.urls})
         console.print(
             f"\n[bold green]Dashboard:[/] {base}/?session={timeline.session_key}   "
             f"API docs: {base}/docs\n"
@@ -99,6 +167,8 @@ def _demo(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     finally:
+        if ingest is not None:
+            ingest.stop()
         supervisor.stop()
         stack.stop()
 
