@@ -78,9 +78,7 @@ def recommend(
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, best, n_sims, seed, curves=curves)
     green = models.pit_loss(state.circuit)
-    settled = settled_gaps(
-        state, [len(b) for b in best], green, models.pit_out_share(state.circuit)
-    )
+    settled = settled_gaps(state, best, green, models.pit_out_share(state.circuit))
     ranks = settled_ranks(settled)
     win = lean_win(result.win_prob(), settled, models.win_lean)
     podium = result.podium_prob()

@@ -107,6 +107,11 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
         age[:, i] = int(field.age[i]) + 1 + np.arange(n_laps)
         for stop, compound in sorted(field.plans[i]):
             k = stop - params.start_lap - 1  # row of the lap the car stops at the end of
+            if k == -1:  # the stop under way: on the new set from the first lap, its loss
+                comp[:, i] = COMPOUND_INDEX.get(compound, 1)  # already in the car's gap
+                age[:, i] = 1 + np.arange(n_laps)
+                fresh[:, i] = True
+                continue
             if not 0 <= k < n_laps - 1:
                 continue
             pit[k, i] = 1

@@ -16,17 +16,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from strategy.compounds import DRY
+from strategy.plan_table import Plan
 from strategy.race_state import RaceState
 
 
 def settled_gaps(
-    state: RaceState, planned: Sequence[int], green_loss: float, out_share: float
+    state: RaceState, plans: Sequence[Plan], green_loss: float, out_share: float
 ) -> np.ndarray:
     """Each running car's gap to the leader (s) once its stop under way and its owed stops
-    are made (``planned``: the stops each car's plan still makes; ``green_loss``: a green
-    stop's loss; ``out_share``: the part still to lose once a car has crossed the line on
-    its in-lap)."""
+    are made (``plans``: each car's plan, a car in the pit lane making its first stop now;
+    ``green_loss``: a green stop's loss; ``out_share``: the part still to lose once a car
+    has crossed the line on its in-lap)."""
     cars = state.running()
+    planned = [len(p) - (d.in_pit and bool(p)) for d, p in zip(cars, plans, strict=True)]
     return np.array(
         [
             d.gap_to_leader + green_loss * (out_share * d.in_pit + owed)

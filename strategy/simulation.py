@@ -40,7 +40,7 @@ def simulate_state(
         gaps,
         [d.compound for d in cars],
         curves.age,
-        plans,
+        with_stops_under_way(state, plans),
         curves=curves,
     )
     params = SimParams(
@@ -63,6 +63,19 @@ def simulate_state(
         vsc_pit_factor=models.pit_loss(state.circuit, "vsc") / green if green else 0.65,
     )
     return simulate(field, params, n_sims, seed)
+
+
+def with_stops_under_way(state: RaceState, plans: list[Plan]) -> list[Plan]:
+    """The plans as the Monte Carlo races them: a car in the pit lane is making its plan's
+    first stop now (at the end of the lap it has run; on a new set of the same compound
+    where its plan makes none), so that stop is not made again later."""
+    out = []
+    for d, plan in zip(state.running(), plans, strict=True):
+        if d.in_pit:
+            compound = plan[0][1] if plan else d.compound
+            plan = ((state.lap, compound), *plan[1:])
+        out.append(plan)
+    return out
 
 
 def wet_share(state: RaceState) -> float:

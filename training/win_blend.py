@@ -43,9 +43,9 @@ def _states(race: pd.DataFrame, models: RaceModels, final: dict[str, int]) -> li
         recs = recommend(state, models, n_sims=N_SIMS, seed=lap)
         cars = state.running()
         plans = plans_for(state, models, pace_curves(state, models))
-        stops = [len(p) for p in best_plans(plans, wet_plans(state, models))]
+        best = best_plans(plans, wet_plans(state, models))
         loss, share = models.pit_loss(state.circuit), models.pit_out_share(state.circuit)
-        gaps = settled_gaps(state, stops, loss, share)
+        gaps = settled_gaps(state, best, loss, share)
         winner = min(final, key=final.get)
         out.append(
             {
