@@ -46,7 +46,10 @@ def owed_stops(state: RaceState, planned: Sequence[int]) -> np.ndarray:
     typical = int(np.ceil(np.median(made + np.asarray(planned)))) if cars else 0
     dry_race = all(d.compound in DRY for d in cars)
     rule = np.array(
-        [dry_race and len({*d.compounds_used, d.compound} & set(DRY)) < 2 for d in cars]
+        [
+            dry_race and not d.in_pit and len({*d.compounds_used, d.compound} & set(DRY)) < 2
+            for d in cars
+        ]
     )
     owed = np.maximum(typical - made, rule.astype(int))
     return np.where(state.laps_left > 1, owed, 0)
