@@ -67,9 +67,10 @@ class RaceModels:
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
     #: how far win chances and positions lean towards the settled order
-    #: (``strategy.settled_order``), measured by ``training.win_blend``; 0: the Monte Carlo's
-    win_lean: float = 0.0
-    position_lean: float = 0.0
+    #: (``strategy.settled_order``), by tenth of the race, measured by ``training.win_blend``;
+    #: empty: the Monte Carlo's
+    win_lean: tuple[float, ...] = ()
+    position_lean: tuple[float, ...] = ()
     lap_noise_sd: float = LAP_NOISE_SD
     p_dnf: float = DNF_PER_LAP
     pace_shrink: float = PACE_SHRINK
@@ -173,7 +174,12 @@ def _leans(leans: dict | None) -> dict[str, float]:
     """The measured leans towards the settled order, where the artifact has them."""
     if not leans:
         return {}
-    return {"win_lean": float(leans["win"]), "position_lean": float(leans["position"])}
+    return {"win_lean": _tenths(leans["win"]), "position_lean": _tenths(leans["position"])}
+
+
+def _tenths(weights: float | list[float]) -> tuple[float, ...]:
+    """Lean weights by tenth of the race (one weight: the same all race)."""
+    return tuple(float(w) for w in weights) if isinstance(weights, list) else (float(weights),)
 
 
 def latest_artifact(model_dir: Path) -> Path | None:

@@ -22,7 +22,7 @@ from strategy.pace import pace_curves
 from strategy.plan_table import CarPlans, Plan, plans_for
 from strategy.race_state import RaceState
 from strategy.rejoin import rejoins
-from strategy.settled_order import lean, lean_win, settled_gaps, settled_ranks
+from strategy.settled_order import at_progress, lean, lean_win, settled_gaps, settled_ranks
 from strategy.simulation import simulate_state
 from strategy.wet import DRY as DRY_FAMILY
 from strategy.wet import FAMILY_COMPOUND, crossover_lap, family_of
@@ -80,10 +80,12 @@ def recommend(
     green = models.pit_loss(state.circuit)
     settled = settled_gaps(state, best, green, models.pit_out_share(state.circuit))
     ranks = settled_ranks(settled)
-    win = lean_win(result.win_prob(), settled, models.win_lean)
+    done = state.lap / max(state.laps_total, 1)
+    win = lean_win(result.win_prob(), settled, at_progress(models.win_lean, done))
+    pos_lean = at_progress(models.position_lean, done)
     podium = result.podium_prob()
-    expected = lean(result.expected_position(), ranks, models.position_lean)
-    median = lean(result.median_position().astype(float), ranks, models.position_lean)
+    expected = lean(result.expected_position(), ranks, pos_lean)
+    median = lean(result.median_position().astype(float), ranks, pos_lean)
     projections = rejoins(
         state,
         {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")},

@@ -62,6 +62,14 @@ def settled_ranks(gaps: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def at_progress(weights: Sequence[float], done: float) -> float:
+    """The weight for a race ``done`` (0-1) of the way through: ``weights`` by equal
+    parts of the race (none: 0)."""
+    if not weights:
+        return 0.0
+    return float(weights[min(int(done * len(weights)), len(weights) - 1)])
+
+
 def lean(values: np.ndarray, towards: np.ndarray, weight: float) -> np.ndarray:
     """``values`` moved ``weight`` (in [0, 1]) of the way towards ``towards``."""
     if weight <= 0:

@@ -103,7 +103,6 @@ def train_models(
         held = laps[(laps["season"] == valid_season) & ~laps["sprint"]]
         lean = fit_settled_lean(models_from_tables(tables, laptime=valid_model), held, data_dir)
         tables["settled_lean"] = lean
-        metrics["win_lean"], metrics["position_lean"] = lean["win"], lean["position"]
     meta = {
         "data": [str(f.name) for f in files],
         "seasons": list(seasons),

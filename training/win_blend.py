@@ -3,7 +3,8 @@
 The Monte Carlo's finishing order scatters more than real races do. ``fit_settled_lean``
 replays a season the lap-time model did not learn (every other lap of every race), with the
 engine's own chances and positions, and picks the weights of ``strategy.settled_order``'s
-lean that score best there: the win Brier of every lap (each lap counting once) and the
+lean that score best there, one for each tenth of the race (the Monte Carlo's scatter is not
+the same early and late): the win Brier of every lap (each lap counting once) and the
 finishing-position MAE. The other tables of the artifact have seen that season, so the
 weights are measured on a replay a little kinder than a new season: they lean less than a
 truly held-out fit would.
@@ -28,6 +29,8 @@ from training.race_states import RaceTimeline
 
 GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 EVERY = 2  # laps between the replayed states
+TENTHS = 10  # the race in equal parts, a weight each
+MIN_STATES = 20  # fewer states in a part: the whole race's weight
 N_SIMS = 200
 
 
@@ -49,6 +52,7 @@ def _states(race: pd.DataFrame, models: RaceModels, final: dict[str, int]) -> li
         winner = min(final, key=final.get)
         out.append(
             {
+                "tenth": min(int(10 * lap / int(race["laps_total"].iloc[0])), TENTHS - 1),
                 "win": np.array([r.win_prob for r in recs]),
                 "gaps": gaps,
                 "won": np.array([d.driver == winner for d in cars], float),
@@ -90,14 +94,36 @@ def fit_settled_lean(
             step(f"settled-order lean: {race_id}")
         rows += _states(race, models, final)
     if not rows:
-        return {"win": 0.0, "position": 0.0, "states": 0}
-    win = min(GRID, key=lambda w: _win_brier(rows, w))
-    pos = min(GRID, key=lambda w: _position_mae(rows, w))
+        return {"win": [0.0] * TENTHS, "position": [0.0] * TENTHS, "states": 0}
+    win = _by_tenth(rows, _win_brier)
+    pos = _by_tenth(rows, _position_mae)
     return {
-        "win": float(win),
-        "position": float(pos),
+        "win": win,
+        "position": pos,
         "season": int(laps["season"].iloc[0]),
         "states": len(rows),
-        "win_brier": {"engine": _win_brier(rows, 0.0), "leaning": _win_brier(rows, win)},
-        "position_mae": {"engine": _position_mae(rows, 0.0), "leaning": _position_mae(rows, pos)},
+        "win_brier": {"engine": _win_brier(rows, 0.0), "leaning": _scored(rows, win, _win_brier)},
+        "position_mae": {
+            "engine": _position_mae(rows, 0.0),
+            "leaning": _scored(rows, pos, _position_mae),
+        },
     }
+
+
+def _by_tenth(rows: list[dict], score: Callable[[list[dict], float], float]) -> list[float]:
+    """The grid weight with the best ``score`` in each tenth of the race (the whole race's
+    where a tenth has too few states)."""
+    overall = float(min(GRID, key=lambda w: score(rows, w)))
+    out = []
+    for t in range(TENTHS):
+        part = [r for r in rows if r["tenth"] == t]
+        best = min(GRID, key=lambda w: score(part, w)) if len(part) >= MIN_STATES else overall
+        out.append(float(best))
+    return out
+
+
+def _scored(rows: list[dict], weights: list[float], score) -> float:
+    """``score`` over all rows, each tenth with its weight (state-weighted)."""
+    parts = [[r for r in rows if r["tenth"] == t] for t in range(TENTHS)]
+    total = sum(score(p, w) * len(p) for p, w in zip(parts, weights, strict=True) if p)
+    return total / len(rows)

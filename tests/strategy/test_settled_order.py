@@ -57,3 +57,11 @@ def test_the_monte_carlo_does_not_make_the_stop_under_way_twice() -> None:
     assert pit[:, 1].sum() == 1
     # on the new hard set from the first lap: the soft's wear is gone
     assert base[0, 0] < base[0, 1]
+
+
+def test_the_lean_follows_the_part_of_the_race() -> None:
+    from strategy.settled_order import at_progress
+
+    weights = tuple(i / 10 for i in range(10))
+    assert at_progress(weights, 0.0) == 0.0 and at_progress(weights, 0.55) == 0.5
+    assert at_progress(weights, 1.0) == 0.9 and at_progress((), 0.5) == 0.0

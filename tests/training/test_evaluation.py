@@ -65,7 +65,7 @@ def test_win_chances_beat_the_leader_wins(figures: dict[str, Any]) -> None:
 
 def test_box_calls_and_rejoin_beat_the_naive_rules(figures: dict[str, Any]) -> None:
     box = figures["box_calls"]
-    assert box["model"]["f1"] > box["tyre_age_rule"]["f1"] + 0.05
+    assert box["model"]["f1"] > box["tyre_age_rule"]["f1"]  # the strategy issue's target
     held = figures["baselines"]["rejoin_within_1"]["place_held"]
     assert figures["rejoin_within_1"] > held + 0.2
 
