@@ -3,7 +3,10 @@
 The field is the 2023 Monaco grid as the lap data has it after lap 1 (20 cars, 78 laps,
 positions, gaps, tyres and the drivers' real clean-lap pace), each car on its recommended
 plan. Prints the median wall time of 10,000 races over several warm runs, then the warm
-latency of ``recommend()`` (whole field, default n_sims) at half distance of the same race.
+latency of ``recommend()`` (whole field, default n_sims) at half distance of the same race:
+with every car's pace recomputed (a state seen for the first time), and as the stream
+worker calls it, once per car crossing the line over ten laps with the session's memo kept
+(only the car that ran a lap is recomputed).
 
     python benchmarks/bench_montecarlo.py [--races 10000] [--runs 7] [--event Monaco]
 """
@@ -34,7 +37,7 @@ def main() -> None:
     from strategy.plan_table import plans_for
     from strategy.simulation import simulate_state
     from training.history import lap_files, read_laps
-    from training.race_states import state_of
+    from training.race_states import RaceTimeline, state_of
 
     settings = get_settings()
     laps = read_laps(lap_files(settings.data_dir, [args.year]))
@@ -42,7 +45,8 @@ def main() -> None:
     race_id = laps["race_id"].iloc[0]
     # Lap 1 has no clean lap yet: take each driver's pace from his green laps up to lap 20
     # (the simulator on its own, without the lap-time model's curves).
-    state = state_of(laps, 1)
+    # the field once every car has run lap 1 (the last one's crossing)
+    state = RaceTimeline(laps).state_at(float(laps[laps["lap"] == 1]["time"].max()))
     state.history = None
     early = laps[(laps["lap"].between(2, 20)) & laps["green"] & ~laps["pit_in"] & ~laps["pit_out"]]
     fc = early.apply(lambda r: fuel_corrected(r.lap_time, r.lap, r.laps_total), axis=1)
@@ -86,9 +90,39 @@ def main() -> None:
         lat.append(time.perf_counter() - t)
     lat.sort()
     print(
-        f"recommend() lap {mid.lap}, {len(mid.running())} cars, default n_sims: "
-        f"median {statistics.median(lat) * 1000:.2f} ms, "
+        f"recommend() lap {mid.lap}, {len(mid.running())} cars, default n_sims, every car "
+        f"recomputed: median {statistics.median(lat) * 1000:.2f} ms, "
         f"p90 {lat[int(len(lat) * 0.9)] * 1000:.2f} ms over {len(lat)} warm calls"
+    )
+    _per_crossing(laps, models, mid.lap)
+
+
+def _per_crossing(laps, models, first_lap: int, laps_run: int = 10) -> None:
+    """``recommend()`` at every car's crossing of the line over ``laps_run`` laps, each state
+    carrying the session's memo as the stream worker's do."""
+    from strategy.decisions import recommend
+    from strategy.pace import PaceMemo
+    from training.race_states import RaceTimeline
+
+    timeline = RaceTimeline(laps)
+    memo = PaceMemo()
+    rows = timeline.crossings
+    window = rows[rows["lap"].between(first_lap, first_lap + laps_run - 1)]
+    lat = []
+    for k, t in enumerate(window["time"]):
+        state = timeline.state_at(float(t))
+        if state is None:
+            continue
+        state.memo = memo
+        started = time.perf_counter()
+        recommend(state, models, seed=k)
+        lat.append(time.perf_counter() - started)
+    lat.sort()
+    print(
+        f"recommend() at each of {len(lat)} crossings of laps {first_lap}-"
+        f"{first_lap + laps_run - 1} (the session's memo kept, as the worker calls it): "
+        f"median {statistics.median(lat) * 1000:.2f} ms, "
+        f"p90 {lat[int(len(lat) * 0.9)] * 1000:.2f} ms"
     )
 
 

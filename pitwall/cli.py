@@ -13,6 +13,7 @@ import typer
 from pitwall.commands import (
     battles,
     demo,
+    evaluate,
     hazards,
     ingest,
     kcat,
@@ -42,7 +43,7 @@ app = typer.Typer(
 
 #: Sub-apps whose commands sit at the top level (``pitwall up``, ``pitwall train``...), in
 #: the order ``pitwall --help`` lists them.
-COMMANDS = (stack, tail, kcat, model, worker, serve, live, sink, demo, replay)
+COMMANDS = (stack, tail, kcat, model, evaluate, worker, serve, live, sink, demo, replay)
 #: Sub-apps that are groups (``pitwall hazards evaluate``...), by name, listed after those.
 GROUPS = {
     "topics": topics,

@@ -5,7 +5,9 @@ counts as retired when its laps end before the race does: every finisher, lapped
 crosses the line after the winner has taken the flag. It goes out when the feed would have
 shown it: at the race-control message that names it stopping, or, without one, a few seconds
 after its last crossing if that lap ended in the pits (it retired in the garage), else one of
-its laps after it (it stopped out on the circuit and never came round again).
+its laps after it (it stopped out on the circuit and never came round again). Its last
+crossing is its last lap row with a lap time or a pit entry: the timing keeps a row for the
+lap a car never finished, with a session time long after it stopped, which is no crossing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def car_status_events(
     done = laps.dropna(subset=["Time", "LapNumber"])
     if done.empty:
         return
-    last = done.sort_values("LapNumber").groupby("Driver").last()
+    last = _last_crossings(done)
     finish = float(last["Time"].map(_seconds).max())  # the winner's flag, at the latest
     leader_laps = int(last["LapNumber"].max())
     flag = done[done["LapNumber"] == leader_laps]["Time"].map(_seconds).min()
@@ -65,6 +67,13 @@ def car_status_events(
             lap=int(lap["LapNumber"]),
             reason=reason,
         )
+
+
+def _last_crossings(laps: pd.DataFrame) -> pd.DataFrame:
+    """Each car's last real crossing of the line: its last row (not the last value of each
+    column) that has a lap time or a pit entry."""
+    real = laps[laps["LapTime"].notna() | laps["PitInTime"].notna() | (laps["LapNumber"] == 1)]
+    return real.sort_values("LapNumber").groupby("Driver").tail(1).set_index("Driver")
 
 
 def _message(

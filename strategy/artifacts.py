@@ -24,6 +24,8 @@ from strategy.compounds import COMPOUNDS
 from strategy.degradation import DEFAULT_OFFSET, DEFAULT_SLOPE, CompoundPrior
 from strategy.hazards import HazardModels
 from strategy.laptime import LapTimeModel
+from strategy.plan_prior import PlanPrior
+from strategy.tyre_life import TyreLife
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,11 @@ PASS_DELTA_S = 0.6  # s of pace advantage that gives a 50% pass chance at an ave
 #: flag allows a free tyre change in the pit lane).
 SC_LOSS_FACTOR = {"sc": 0.45, "vsc": 0.65, "vsc_ending": 0.65, "red": 0.0}
 
-#: s per lap: per-race uncertainty of a car's pace in the Monte Carlo (chosen on the 2023
-#: back-test of a model trained on 2018-2022: benchmarks/RESULTS.md)
+#: s per lap: per-race uncertainty of a car's pace in the Monte Carlo, and s: a clean lap's
+#: noise around its expectation, where no spread was learned (``training.spread`` learns both
+#: from the lap-time model's errors over the laps ahead)
 PACE_SD = 0.04
+LAP_NOISE_SD = 0.45
 PACE_SHRINK = 0.35  # weight of a car's own pace against the field's in the Monte Carlo
 DNF_PER_LAP = 0.0012  # chance a running car retires on a given lap (when history is missing)
 #: Seconds a green-flag stop costs where no fitted pit-loss model is at hand.
@@ -55,11 +59,19 @@ class RaceModels:
     laptime: LapTimeModel | None = None
     priors: dict[str, CompoundPrior] = field(default_factory=dict)
     deg_scale: dict[str, float] = field(default_factory=dict)
-    #: circuit -> multiplier of the measured wear that the teams' stops reveal (``"_all"``:
-    #: every circuit's), fitted by ``training.wear``
-    wear_scale: dict[str, float] = field(default_factory=dict)
+    #: how long a set of each compound lasts at each circuit (``strategy.tyre_life``); None:
+    #: the compounds' default lives
+    tyre_life: TyreLife | None = None
+    #: what teams ran at each circuit (``strategy.plan_prior``); None: plans on time alone
+    plan_prior: PlanPrior | None = None
     metadata: dict = field(default_factory=dict)
     pace_sd: float = PACE_SD
+    #: how far win chances and positions lean towards the settled order
+    #: (``strategy.settled_order``), by tenth of the race, measured by ``training.win_blend``;
+    #: empty: the Monte Carlo's
+    win_lean: tuple[float, ...] = ()
+    position_lean: tuple[float, ...] = ()
+    lap_noise_sd: float = LAP_NOISE_SD
     p_dnf: float = DNF_PER_LAP
     pace_shrink: float = PACE_SHRINK
     #: SC/VSC, retirement, pit-loss, passing and undercut models fitted on history
@@ -68,10 +80,6 @@ class RaceModels:
     #: circuit -> a dry reference lap (fuel-corrected median slick pace at its best lap of
     #: the latest training race there), for a race that starts wet (``strategy.wet``)
     dry_refs: dict[str, float] = field(default_factory=dict)
-    #: how far the simulated win chances move towards "the leader wins"
-    #: (``strategy.calibration.leader_blend``), fitted by ``pitwall train`` on the last
-    #: training season replayed by a model trained without it; 0: as simulated
-    win_blend: float = 0.0
 
     @staticmethod
     def key(circuit: str) -> str:
@@ -128,10 +136,9 @@ class RaceModels:
         """The circuit's dry reference lap in s (None: no dry race there in training)."""
         return self.dry_refs.get(self.key(circuit))
 
-    def wear_multiplier(self, circuit: str | None) -> float:
-        """How much harder than measured the tyres wear at ``circuit`` (teams' stops)."""
-        default = self.wear_scale.get("_all", 1.0)
-        return self.wear_scale.get(self.key(circuit), default) if circuit else default
+    def lives(self) -> TyreLife:
+        """The tyre-life priors (the compounds' defaults without a fitted table)."""
+        return self.tyre_life if self.tyre_life is not None else TyreLife()
 
     def compound_arrays(self, circuit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pace offsets and measured wear slopes (at ``circuit``) indexed like ``COMPOUNDS``."""
@@ -146,12 +153,33 @@ def models_from_tables(tables: dict, **kw) -> RaceModels:
     return RaceModels(
         priors={k: CompoundPrior(**v) for k, v in tables["priors"].items()},
         deg_scale={k: float(v) for k, v in tables.get("deg_scale", {}).items()},
-        wear_scale={k: float(v) for k, v in tables.get("wear_scale", {}).items()},
         dry_refs={k: float(v) for k, v in tables.get("dry_refs", {}).items()},
         fitted=HazardModels.from_dict(tables["fitted"]) if tables.get("fitted") else None,
-        win_blend=float((tables.get("win_blend") or {}).get("weight", 0.0)),
+        tyre_life=TyreLife.from_dict(tables["tyre_life"]) if tables.get("tyre_life") else None,
+        plan_prior=PlanPrior.from_dict(tables["plan_prior"]) if tables.get("plan_prior") else None,
+        **_spread(tables.get("spread")),
+        **_leans(tables.get("settled_lean")),
         **kw,
     )
+
+
+def _spread(spread: dict | None) -> dict[str, float]:
+    """The Monte Carlo's learned noise (``training.spread``), where the artifact has it."""
+    if not spread:
+        return {}
+    return {"pace_sd": float(spread["pace_sd"]), "lap_noise_sd": float(spread["lap_noise_sd"])}
+
+
+def _leans(leans: dict | None) -> dict[str, float]:
+    """The measured leans towards the settled order, where the artifact has them."""
+    if not leans:
+        return {}
+    return {"win_lean": _tenths(leans["win"]), "position_lean": _tenths(leans["position"])}
+
+
+def _tenths(weights: float | list[float]) -> tuple[float, ...]:
+    """Lean weights by tenth of the race (one weight: the same all race)."""
+    return tuple(float(w) for w in weights) if isinstance(weights, list) else (float(weights),)
 
 
 def latest_artifact(model_dir: Path) -> Path | None:

@@ -174,31 +174,3 @@ def group_weights(groups) -> np.ndarray:
     whatever its number of rows (cars)."""
     _, index, sizes = np.unique(np.asarray(groups).ravel(), return_inverse=True, return_counts=True)
     return 1.0 / sizes[index]
-
-
-def leader_blend(win: np.ndarray, weight: float) -> np.ndarray:
-    """Win chances of the cars in race order (index 0 leads) moved ``weight`` of the way
-    towards "the leader wins". They still sum to what they summed to. The simulated races
-    scatter the finishing order more than real races do; ``fit_leader_blend`` measures by
-    how much. (The leader at the line, not the leader once the stops are made: on 2023 the
-    first was the better target, RESULTS.md.)"""
-    p = np.asarray(win, dtype=float)
-    if weight <= 0 or len(p) == 0:
-        return p
-    out = (1.0 - weight) * p
-    out[0] += weight * p.sum()
-    return out
-
-
-def fit_leader_blend(pred, leader, outcome, laps) -> float:
-    """The ``leader_blend`` weight in [0, 1] with the lowest win Brier, each lap (``laps``:
-    a key per row) counting once whatever the size of its field, as the back-test scores it.
-    ``pred`` must come from a model that did not see these races."""
-    p, y, _ = _arrays(pred, outcome)
-    lead = np.asarray(leader, dtype=float).ravel()
-    a = group_weights(laps)
-    d = lead - p  # the Brier of (1 - w) p + w lead is quadratic in w: least squares
-    denom = float(np.sum(a * d * d))
-    if denom <= 0:
-        return 0.0
-    return float(np.clip(-np.sum(a * (p - y) * d) / denom, 0.0, 1.0))

@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 import time
 
-from schemas.derived import DriverStrategy, PitWindow, RejoinProjection
+from strategy.advice import Advice, Window
 from strategy.artifacts import RaceModels
-from strategy.calibration import leader_blend
-from strategy.moves import fitted_moves, formula_moves
+from strategy.moves import fitted_moves, formula_moves, recent_paces
 from strategy.pace import pace_curves
-from strategy.plan_table import plans_for
+from strategy.plan_table import CarPlans, Plan, plans_for
 from strategy.race_state import RaceState
 from strategy.rejoin import rejoins
+from strategy.settled_order import at_progress, lean, lean_win, settled_gaps, settled_ranks
 from strategy.simulation import simulate_state
 from strategy.wet import DRY as DRY_FAMILY
 from strategy.wet import FAMILY_COMPOUND, crossover_lap, family_of
@@ -55,9 +55,15 @@ def wet_plans(state: RaceState, models: RaceModels) -> dict[int, tuple[float, in
     return out
 
 
+def best_plans(plans: list[CarPlans], wet: dict[int, tuple[float, int, str]]) -> list[Plan]:
+    """Each car's plan: the change of tyre family the track calls for (``wet_plans``), else
+    the plan table's best."""
+    return [((wet[i][1], wet[i][2]),) if i in wet else p.best[1] for i, p in enumerate(plans)]
+
+
 def recommend(
     state: RaceState, models: RaceModels, n_sims: int = 500, seed: int | None = None
-) -> list[DriverStrategy]:
+) -> list[Advice]:
     """One recommendation per running car, in position order; see the module docstring."""
     cars = state.running()
     if not cars:
@@ -68,18 +74,25 @@ def recommend(
     # A change of tyre family (slicks, intermediates, wets) the track calls for comes first:
     # the plan table only plans stops onto the kind of tyre a car is on.
     wet = wet_plans(state, models)
-    best = [((wet[i][1], wet[i][2]),) if i in wet else p.best[1] for i, p in enumerate(plans)]
+    best = best_plans(plans, wet)
     seed = int(started * 1e6) % (2**31) if seed is None else seed
     result = simulate_state(state, models, best, n_sims, seed, curves=curves)
-    win, podium, expected = result.win_prob(), result.podium_prob(), result.expected_position()
-    win = leader_blend(win, models.win_blend)
-    median = result.median_position()
+    green = models.pit_loss(state.circuit)
+    settled = settled_gaps(state, best, green, models.pit_out_share(state.circuit))
+    ranks = settled_ranks(settled)
+    done = state.lap / max(state.laps_total, 1)
+    win = lean_win(result.win_prob(), settled, at_progress(models.win_lean, done))
+    pos_lean = at_progress(models.position_lean, done)
+    podium = result.podium_prob()
+    expected = lean(result.expected_position(), ranks, pos_lean)
+    median = lean(result.median_position().astype(float), ranks, pos_lean)
     projections = rejoins(
         state,
         {status: models.pit_loss(state.circuit, status) for status in ("green", "sc", "vsc")},
         models.pit_out_share(state.circuit),
     )
     moves = fitted_moves if models.fitted is not None else formula_moves
+    paces = recent_paces(cars)
     out = []
     for i, (d, p) in enumerate(zip(cars, plans, strict=True)):
         best_plan = best[i]
@@ -87,17 +100,17 @@ def recommend(
         confidence = _clip(1 - math.exp(-p.margin / 2.0), 0.05, 0.99)
         if i in wet:
             gain, in_lap, _ = wet[i]
-            window = PitWindow.model_construct(open_lap=in_lap, close_lap=in_lap, best_lap=in_lap)
+            window = Window(in_lap, in_lap, in_lap)
             confidence = _clip(1 - math.exp(-gain / 2.0), 0.05, 0.99)
         next_comp = best_plan[0][1] if best_plan else None
         under_opp, over_opp, under_threat, over_threat = moves(
-            state, models, curves, plans, i, confidence
+            state, models, curves, plans, i, confidence, cars, paces
         )
         pit_under_sc = None
         if state.track_status in ("sc", "vsc", "vsc_ending", "red"):
             pit_under_sc = bool(best_plan) and best_plan[0][0] == state.lap + 1
         out.append(
-            DriverStrategy.model_construct(  # our own numbers: no validation on the hot path
+            Advice(
                 driver=d.driver,
                 position=d.position,
                 compound=d.compound,
@@ -117,7 +130,7 @@ def recommend(
                 expected_position=round(float(expected[i]), 3),
                 predicted_position=round(float(median[i])),
                 confidence=round(confidence, 3),
-                rejoin=[RejoinProjection.model_construct(**vars(r)) for r in projections[i]],
+                rejoin=projections[i],
             )
         )
     return out

@@ -154,7 +154,10 @@ class CarLaps:
         if clean and lap_time is not None:
             fc = fuel_corrected(lap_time, lap, laps_total)
             if not math.isnan(prev_ewm) and abs(fc - prev_ewm) > OUTLIER_S:
-                fc = nan  # a mistake, traffic or a slow zone: not the car's pace
+                if self._pace_moved(fc, stint, laps_total):
+                    prev_ewm = nan  # the pace it had is gone: start again from these laps
+                else:
+                    fc = nan  # a mistake, traffic or a slow zone: not the car's pace
         self.lap.append(int(lap))
         self.lap_time.append(nan if lap_time is None else float(lap_time))
         self.fc.append(fc)
@@ -176,6 +179,18 @@ class CarLaps:
         clean_fc = [self.fc[j] for j in window if not math.isnan(self.fc[j])]
         self.ref.append(float(np.median(clean_fc)) if len(clean_fc) >= 2 else nan)
         self.n_clean.append((self.n_clean[-1] if same else 0) + (not math.isnan(fc)))
+
+    def _pace_moved(self, fc: float, stint: int, laps_total: int) -> bool:
+        """Whether the car's previous lap, on the same set and not neutralised, was as far
+        from its pace as ``fc`` and within a second of it: two such laps are the car's pace
+        now (after a red flag's restart, say), not two mistakes; otherwise a slow lap once
+        taken for its pace would keep every later lap out."""
+        if not self.lap or self.stint[-1] != stint or self.neutral[-1]:
+            return False
+        if not math.isnan(self.fc[-1]) or math.isnan(self.lap_time[-1]):
+            return False
+        before = fuel_corrected(self.lap_time[-1], self.lap[-1], laps_total)
+        return abs(before - fc) < 1.0
 
     def _stint_window(self, i: int, n: int) -> range:
         """Indices of the last ``n`` laps up to ``i`` in lap ``i``'s stint."""

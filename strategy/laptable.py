@@ -111,9 +111,24 @@ def laps_from_events(
     return finish_laps(pd.DataFrame(rows))
 
 
+def tyre_sets(laps: pd.DataFrame) -> pd.Series:
+    """Each row's set of tyres, numbered from 1 per race and driver: a new set when the
+    compound changes or the tyre age falls (without ages, when the source's stint changes).
+    The timing's own stint number also counts a drive through the pit lane under a safety
+    car, with the same tyres on, as a new stint; a set is what the strategy is made of."""
+    key = [laps["race_id"], laps["driver"]]
+    prev = laps.groupby(key, sort=False)[["compound", "tyre_life", "stint"]].shift()
+    new = prev["compound"].isna() | (laps["compound"] != prev["compound"])
+    new |= laps["tyre_life"] < prev["tyre_life"]
+    unknown = laps["tyre_life"].isna() | prev["tyre_life"].isna()
+    new |= unknown & (laps["stint"] != prev["stint"]) & prev["stint"].notna()
+    return new.astype(int).groupby(key, sort=False).cumsum().astype(float)
+
+
 def finish_laps(laps: pd.DataFrame) -> pd.DataFrame:
     """Race-level columns of ``lap_table`` rows: circuit, race_id, green, neutralised,
-    laps_total; duplicates dropped, sorted by race, driver and lap."""
+    laps_total, the stint as the set of tyres (``tyre_sets``); duplicates dropped, sorted by
+    race, driver and lap."""
     laps = laps.dropna(subset=["lap"]).copy()
     laps["lap"] = laps["lap"].astype(int)
     laps["circuit"] = laps["event"].map(circuit_slug)
@@ -124,4 +139,6 @@ def finish_laps(laps: pd.DataFrame) -> pd.DataFrame:
     laps["neutralised"] = laps["track_status"].str.contains("[4567]", regex=True)
     laps["laps_total"] = laps.groupby("race_id")["lap"].transform("max")
     laps = laps.drop_duplicates(["race_id", "driver", "lap"])
-    return laps.sort_values(["race_id", "driver", "lap"]).reset_index(drop=True)
+    laps = laps.sort_values(["race_id", "driver", "lap"]).reset_index(drop=True)
+    laps["stint"] = tyre_sets(laps)
+    return laps

@@ -41,15 +41,42 @@ MAX_AGE = 60  # tyre ages the curves cover
 CURVE_AGES = np.array([0, 1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 30, 36, 43, 50, 60])
 
 
-def clean_mask(laps: pd.DataFrame) -> pd.Series:
-    """Rows of :func:`training.history.read_laps` that are clean laps to study history on: green,
-    timed, neither in- nor out-laps nor the standing start, and within 7% of the race's
-    median such lap (a slow zone the flags did not show is left out). It looks at the whole
-    race: for analyses of past races, not for what a live car knows."""
+def _racing_laps(laps: pd.DataFrame) -> pd.Series:
+    """Green, timed laps that are neither in- nor out-laps nor the standing start."""
     ok = laps["green"] & ~laps["pit_in"] & ~laps["pit_out"] & laps["lap_time"].notna()
-    ok &= laps["lap"] > 1
+    return ok & (laps["lap"] > 1)
+
+
+def clean_mask(laps: pd.DataFrame) -> pd.Series:
+    """Rows of :func:`training.history.read_laps` that are clean laps to study history on:
+    racing laps within 7% of the race's median such lap (a slow zone the flags did not show
+    is left out). It looks at the whole race: for analyses of past races, not for what a
+    live car knows (:func:`clean_mask_as_known`)."""
+    ok = _racing_laps(laps)
     med = laps["lap_time"].where(ok).groupby(laps["race_id"]).transform("median")
     return ok & (laps["lap_time"] < med * 1.07) & (laps["lap_time"] > med * 0.93)
+
+
+def clean_mask_as_known(laps: pd.DataFrame) -> pd.Series:
+    """``clean_mask`` as known during the race: the 7% band is around the median of the
+    race's racing laps completed on earlier laps (no band before there are any), so a lap's
+    verdict never depends on laps after it."""
+    ok = _racing_laps(laps)
+    med = pd.Series(np.nan, index=laps.index)
+    for _race, rows in laps[ok].groupby("race_id"):
+        times = rows["lap_time"].to_numpy(float)
+        lap_of = rows["lap"].to_numpy()
+        order = np.argsort(lap_of, kind="stable")
+        done: list[float] = []
+        k = 0
+        for lap in np.unique(lap_of):
+            while k < len(order) and lap_of[order[k]] < lap:
+                done.append(times[order[k]])
+                k += 1
+            if done:
+                med.loc[rows.index[lap_of == lap]] = float(np.median(done))
+    band = (laps["lap_time"] < med * 1.07) & (laps["lap_time"] > med * 0.93)
+    return ok & (band | med.isna())
 
 
 def is_near(x: np.ndarray) -> np.ndarray:

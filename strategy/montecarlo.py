@@ -107,6 +107,11 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
         age[:, i] = int(field.age[i]) + 1 + np.arange(n_laps)
         for stop, compound in sorted(field.plans[i]):
             k = stop - params.start_lap - 1  # row of the lap the car stops at the end of
+            if k == -1:  # the stop under way: on the new set from the first lap, its loss
+                comp[:, i] = COMPOUND_INDEX.get(compound, 1)  # already in the car's gap
+                age[:, i] = 1 + np.arange(n_laps)
+                fresh[:, i] = True
+                continue
             if not 0 <= k < n_laps - 1:
                 continue
             pit[k, i] = 1
@@ -115,11 +120,11 @@ def lap_matrix(field: Field, params: SimParams) -> tuple[np.ndarray, np.ndarray]
             fresh[k + 1 :, i] = True
     fuel = (FUEL_S_PER_LAP * (params.laps_total - laps)).astype(np.float32)
     if field.curves is not None:
-        c = field.curves
-        top = c.current.shape[1] - 1
+        current, new_sets = field.curves.for_race()
+        top = current.shape[1] - 1
         a = np.minimum(age, top)
         cars = np.broadcast_to(np.arange(n), (n_laps, n))
-        wear = np.where(fresh, c.fresh[cars, comp, a], c.current[cars, a])
+        wear = np.where(fresh, new_sets[cars, comp, a], current[cars, a])
         base = field.pace[None, :] + wear + fuel[:, None]
     else:
         offsets = np.asarray(params.offsets, np.float32)

@@ -14,6 +14,9 @@ from strategy.race_state import RaceState
 
 #: (undercut opportunity, overcut opportunity, undercut threat, overcut threat)
 Moves = tuple[float, float, float, float]
+#: A move is on when the car that would make it plans its stop within this many laps: a
+#: threat from a car that will not stop for ten laps is no call.
+SOON_LAPS = 2
 
 
 def _phi(x: float) -> float:
@@ -38,19 +41,22 @@ def fitted_moves(
     plans: list[CarPlans],
     i: int,
     confidence: float,
+    cars: list | None = None,
+    pace: list[float] | None = None,
 ) -> Moves:
     """Undercut/overcut opportunity on the car ahead and threat from the car behind, from the
     calibrated models fitted on real attempts (``strategy.hazards``): (undercut opportunity,
-    overcut opportunity, undercut threat, overcut threat)."""
+    overcut opportunity, undercut threat, overcut threat). A move counts only when the car
+    that would make it plans its stop within ``SOON_LAPS``. ``cars`` and ``pace``: the
+    running cars and ``recent_paces`` of them, when the caller has them for every car."""
     h = models.fitted
     assert h is not None
-    cars, c = state.running(), state.circuit
+    cars = cars if cars is not None else state.running()
+    pace = pace if pace is not None else recent_paces(cars)
+    c = state.circuit
     d = cars[i]
-    # recent pace as the models were fitted on (median of the last clean laps; 0 if unknown)
-    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
-    pace = [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
     under_opp = over_opp = under_threat = over_threat = 0.0
-    mine = plans[i].next_compound()
+    mine = _soon(plans[i], state.lap)
     if i > 0:
         ahead, gap = cars[i - 1], d.gap_to_leader - cars[i - 1].gap_to_leader
         if mine:  # this car pits now, the one ahead stays out
@@ -58,7 +64,7 @@ def fitted_moves(
                 h, gap, ahead.tyre_age, hazards.compound_delta(ahead.compound, mine),
                 pace[i] - pace[i - 1], c,
             )  # fmt: skip
-        theirs = plans[i - 1].next_compound()
+        theirs = _soon(plans[i - 1], state.lap)
         if theirs:  # the one ahead pits, this car stays out
             over_opp = hazards.overcut_probability(
                 h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
@@ -66,7 +72,7 @@ def fitted_moves(
             )  # fmt: skip
     if i + 1 < len(cars):
         behind, gap = cars[i + 1], cars[i + 1].gap_to_leader - d.gap_to_leader
-        theirs = plans[i + 1].next_compound()
+        theirs = _soon(plans[i + 1], state.lap)
         if theirs:  # the car behind pits now, this car stays out
             under_threat = hazards.undercut_probability(
                 h, gap, d.tyre_age, hazards.compound_delta(d.compound, theirs),
@@ -80,6 +86,19 @@ def fitted_moves(
     return under_opp, over_opp, under_threat, over_threat
 
 
+def recent_paces(cars: list) -> list[float]:
+    """Each car's recent pace as the fitted models take it (0 for every car when one is
+    unknown: the deltas are then 0)."""
+    pace = [x.pace if x.pace is not None and math.isfinite(x.pace) else math.nan for x in cars]
+    return [0.0 if math.isnan(x) else x for x in pace] if any(map(math.isnan, pace)) else pace
+
+
+def _soon(plan: CarPlans, lap: int) -> str | None:
+    """The compound the car fits at its next stop, if that stop is within ``SOON_LAPS``."""
+    stops = plan.best[1]
+    return stops[0][1] if stops and stops[0][0] - lap <= SOON_LAPS else None
+
+
 def formula_moves(
     state: RaceState,
     models: RaceModels,
@@ -87,10 +106,12 @@ def formula_moves(
     plans: list[CarPlans],
     i: int,
     confidence: float,
+    cars: list | None = None,
+    pace: list[float] | None = None,
 ) -> Moves:
     """The same without fitted models (no trained artifact): rules of thumb on the gap and
     the fresh tyres' gain over two laps."""
-    cars = state.running()
+    cars = cars if cars is not None else state.running()
     d = cars[i]
     mine = plans[i].next_compound()
     under_opp = over_opp = under_threat = over_threat = 0.0

@@ -4,9 +4,10 @@
 expected departure from it at every tyre age: on the set it runs (``current``) and on a new
 set of each compound fitted at a stop (``fresh``). The plan table sums them over stints and
 the Monte Carlo races them lap by lap, so both see the same cars. With a trained lap-time
-model and the cars' laps (``RaceState.history``) the curves are the model's predictions from
-each car's own laps; without, they come from the compound priors (an offset and a linear
-wear per compound at the circuit) around each car's recent pace.
+model and the cars' laps (``RaceState.history``) each car's pace now is the model's
+prediction from its own laps; without, the compound priors' around its recent pace. The
+departures are the compound's offset and linear wear at the circuit, and past a set's life
+(``strategy.tyre_life``: the circuit's history, updated with this race's stints) the cliff.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from strategy.compounds import COMPOUND_INDEX, DRY
 from strategy.lapfeatures import FieldPace, RaceContext, anchor_features, ols_slope
 from strategy.laptime import MAX_AGE
 from strategy.race_state import RaceState
+from strategy.tyre_life import cliff_cost, race_lives
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
@@ -47,6 +49,11 @@ class PaceCurves:
     #: (n, MAX_AGE + 1) the current set's departures as its own laps show its wear, which
     #: plans are timed on; the race is simulated on the compound's (None: ``current``)
     own: np.ndarray | None = None
+    #: the expected cliff past each set's life (``strategy.tyre_life``), by age: on the
+    #: current set (n, MAX_AGE + 1) and on new sets (n, len(COMPOUNDS), MAX_AGE + 1), on top
+    #: of ``current``/``own`` and ``fresh``; None: no cliff
+    cliff_current: np.ndarray | None = None
+    cliff_fresh: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pace)
@@ -59,12 +66,21 @@ class PaceCurves:
         )
         return cur, fresh
 
-    def for_plans(self, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """``current`` and ``fresh`` with the wear ``scale`` times harder: the wear the teams'
-        stops reveal (``RaceModels.wear_multiplier``), which plans are chosen on."""
-        off = self.offset[:, :, None]
+    def for_plans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current set's departures (as its own laps show its wear) and new sets', with
+        the cliff: what plans are timed on."""
         current = self.own if self.own is not None else self.current
-        return current * scale, off + scale * (self.fresh - off)
+        fresh = self.fresh
+        if self.cliff_current is not None and self.cliff_fresh is not None:
+            current, fresh = current + self.cliff_current, fresh + self.cliff_fresh
+        return current, fresh
+
+    def for_race(self) -> tuple[np.ndarray, np.ndarray]:
+        """``current`` and ``fresh``: what the Monte Carlo races. The cliff stays out of it:
+        it times the plans (``for_plans``), and a set run past its expected life is nursed
+        rather than thrown off a cliff; raced with the cliff, the back-test's leaders lost
+        their win chance on sets that went on to last (RESULTS.md, 2026-12-07)."""
+        return self.current, self.fresh
 
     def next_lap(self) -> np.ndarray:
         """Each car's expected fuel-corrected time on its next lap."""
@@ -73,15 +89,32 @@ class PaceCurves:
 
 
 def pace_curves(state: RaceState, models: RaceModels) -> PaceCurves:
-    """The running cars' curves: from the lap-time model when it and the laps are there."""
+    """The running cars' curves: from the lap-time model when it and the laps are there, with
+    the cliff of each set past its life."""
     cars = state.running()
     if (
         models.laptime is not None
         and state.history
         and all(d.driver in state.history and len(state.history[d.driver]) for d in cars)
     ):
-        return _model_curves(state, models)
-    return _prior_curves(state, models)
+        curves = _model_curves(state, models)
+    else:
+        curves = _prior_curves(state, models)
+    memo = state.memo.sets if isinstance(state.memo, PaceMemo) else None
+    return _with_cliff(curves, race_lives(models.lives(), state.circuit, state.history, memo))
+
+
+def _with_cliff(curves: PaceCurves, lives: np.ndarray) -> PaceCurves:
+    """``curves`` with the expected cliff of each set past its life (``lives``: [compound]
+    -> mean, sd). The current set's pace now shows no cliff yet: its life is longer than
+    its age, and only the cliff to come counts."""
+    cur = curves.compound
+    curves.cliff_current = cliff_cost(
+        _AGES[None, :], lives[cur, 0][:, None], lives[cur, 1][:, None], curves.age[:, None]
+    )
+    on_fresh = cliff_cost(_AGES[None, :], lives[:, 0][:, None], lives[:, 1][:, None])
+    curves.cliff_fresh = np.broadcast_to(on_fresh[None, :, :], curves.fresh.shape)
+    return curves
 
 
 def _compounds(state: RaceState) -> list[int]:
@@ -121,6 +154,80 @@ def _prior_curves(state: RaceState, models: RaceModels) -> PaceCurves:
     return PaceCurves(pace, age, cur, current, fresh, offset, "priors")
 
 
+@dataclass(frozen=True)
+class _CarPace:
+    """What one car's laps say of its pace: kept until the car completes another lap."""
+
+    own: float  # its set's wear rate (s per lap of age), as its laps on the set show it
+    base: float  # its pace carried onto a new MEDIUM set (NaN: no clean lap on this kind)
+    corr: float | None  # the lap-time model's next laps less the wear (None: too few laps)
+    ewm: float  # its recent pace on this set
+
+
+class PaceMemo:
+    """Each car's pace inputs of one session, recomputed only when the car completes a lap
+    (the stream worker keeps one per session on its race states; ``RaceState.memo``)."""
+
+    def __init__(self) -> None:
+        self.cars: dict[str, tuple[tuple, _CarPace]] = {}
+        #: each car's sets (``strategy.tyre_life.race_stints``)
+        self.sets: dict[str, tuple] = {}
+
+    def get(self, driver: str, key: tuple) -> _CarPace | None:
+        found = self.cars.get(driver)
+        return found[1] if found is not None and found[0] == key else None
+
+    def put(self, driver: str, key: tuple, value: _CarPace) -> None:
+        self.cars[driver] = (key, value)
+
+
+def _car_paces(state: RaceState, models: RaceModels, off, slope, cur, age) -> list[_CarPace]:
+    """Every running car's ``_CarPace``: from the memo where the car has not run a lap since,
+    the others with one batched call of the lap-time model."""
+    model = models.laptime
+    assert model is not None and state.history is not None
+    memo = state.memo if isinstance(state.memo, PaceMemo) else PaceMemo()
+    cars = state.running()
+    ctx = RaceContext(
+        model.circuits.get(models.key(state.circuit), -1), state.laps_total, state.sprint
+    )
+    fld: FieldPace | None = None
+    out: list[_CarPace | None] = [None] * len(cars)
+    rows, asked = [], []
+    for i, d in enumerate(cars):
+        laps = state.history[d.driver]
+        last = len(laps) - 1
+        key = (len(laps), int(cur[i]), float(age[i]), state.laps_total, models.version)
+        found = memo.get(d.driver, key)
+        if found is not None:
+            out[i] = found
+            continue
+        own = _stint_wear(laps, last, slope[cur[i]]) if last >= 0 else slope[cur[i]]
+        base = _carried_pace(laps, off, slope, cur[i])
+        ewm = laps.ewm[last] if last >= 0 else math.nan
+        out[i] = _CarPace(own, base, None, ewm)
+        if last >= 0 and laps.n_clean[last] >= MODEL_LAPS:
+            fld = fld or FieldPace(state.history)
+            anchor = anchor_features(laps, d.driver, last, fld, ctx)
+            for h in range(1, NEAR + 1):
+                rows.append([*anchor, *_target(h, cur[i], age[i] + h, True, state, laps.lap[last])])
+            asked.append(i)
+        else:
+            memo.put(d.driver, key, out[i])
+    if rows:
+        near = model.delta(np.asarray(rows, np.float64)).reshape(-1, NEAR)
+        ahead = np.arange(1, NEAR + 1, dtype=np.float64)
+        for k, i in enumerate(asked):
+            corr = float((near[k] - slope[cur[i]] * ahead).mean())
+            d, prev = cars[i], out[i]
+            assert prev is not None
+            out[i] = _CarPace(prev.own, prev.base, corr, prev.ewm)
+            key = (len(state.history[d.driver]), int(cur[i]), float(age[i]), state.laps_total,
+                   models.version)  # fmt: skip
+            memo.put(d.driver, key, out[i])
+    return [p for p in out if p is not None]
+
+
 def _model_curves(state: RaceState, models: RaceModels) -> PaceCurves:
     """Each car's pace now from the lap-time model (its next laps, less the wear over them),
     its set's wear (the compound's at this circuit, moved towards what the car's own laps on
@@ -130,41 +237,23 @@ def _model_curves(state: RaceState, models: RaceModels) -> PaceCurves:
     poorly: stints are run as long as the tyres hold, so the wear they show levels off where
     teams stop, and compounds hardly differ once selection is accounted for.
     """
-    model = models.laptime
-    assert model is not None and state.history is not None
     cars = state.running()
     off, slope = (a.astype(np.float64) for a in models.compound_arrays(state.circuit))
-    ctx = RaceContext(
-        model.circuits.get(models.key(state.circuit), -1), state.laps_total, state.sprint
-    )
-    fld = FieldPace(state.history)
     n = len(cars)
-    pace = np.empty(n)
     age = np.array([float(d.tyre_age) for d in cars])
     cur = np.array([COMPOUND_INDEX.get(d.compound, 1) for d in cars], np.int64)
-    rows = []
-    has_model = np.zeros(n, bool)
+    paces = _car_paces(state, models, off, slope, cur, age)
     wear = np.array([slope[c] for c in cur])  # the compound's, to price the cars alike
-    own = wear.copy()  # the set's, as the car's laps on it show: for the laps ahead on it
-    for i, d in enumerate(cars):
-        laps = state.history[d.driver]
-        last = len(laps) - 1
-        own[i] = _stint_wear(laps, last, slope[cur[i]]) if last >= 0 else slope[cur[i]]
-        base = _carried_pace(laps, off, slope, cur[i])
-        pace[i] = base + off[cur[i]] + wear[i] * age[i] if not math.isnan(base) else np.nan
-        if last >= 0 and laps.n_clean[last] >= MODEL_LAPS:
-            has_model[i] = True
-            anchor = anchor_features(laps, d.driver, last, fld, ctx)
-            for h in range(1, NEAR + 1):
-                rows.append([*anchor, *_target(h, cur[i], age[i] + h, True, state, laps.lap[last])])
-    if rows:
-        near = model.delta(np.asarray(rows, np.float64)).reshape(-1, NEAR)
+    own = np.array([p.own for p in paces])  # the set's: for the laps ahead on it
+    carried = np.array([p.base for p in paces])
+    pace = np.where(np.isnan(carried), np.nan, carried + off[cur] + wear * age)
+    has_model = np.array([p.corr is not None for p in paces])
+    if has_model.any():
         # The model's next laps less the set's wear over them: the car's pace now. What the
         # model expects of every car alike (the track, the fuel estimate) is left out, so that
         # cars priced without it (just out of the pits) compare with these.
-        ahead = np.arange(1, NEAR + 1, dtype=np.float64)
-        corr = (near - wear[has_model, None] * ahead).mean(axis=1)
-        ewm = np.array([state.history[d.driver].ewm[-1] for d in cars])[has_model]
+        corr = np.array([p.corr for p in paces if p.corr is not None])
+        ewm = np.array([p.ewm for p in paces if p.corr is not None])
         pace[has_model] = ewm + corr - np.median(corr)
     unknown = np.isnan(pace)
     if unknown.any():  # no clean lap yet: the field's pace, a little slower down the order

@@ -4,9 +4,9 @@ Candidates: stay out to the flag; one stop at the end of each remaining lap onto
 compound; two stops (the first on each lap, the second after a share of the rest) onto each
 legal pair of dry compounds. The two-compound rule holds in dry races (a car that has only run
 one dry compound must fit another). Times come from each car's pace curves
-(:mod:`strategy.pace`: its current set ahead, a new set of each compound) with the wear as the
-teams' stops reveal it (``RaceModels.wear_multiplier``), the pit loss (cheaper on this lap
-under SC/VSC) and an out-lap penalty; traffic and position are left to the Monte Carlo. Fuel
+(:mod:`strategy.pace`: its current set ahead, a new set of each compound, each with the cliff
+past its life as the evidence shows it), the pit loss (cheaper on this lap under SC/VSC) and
+an out-lap penalty; traffic and position are left to the Monte Carlo. Fuel
 burn is the same for every plan and left out. The pit window is the set of laps whose expected
 time is within ``WINDOW_TOLERANCE_S`` of the best.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schemas.derived import PitWindow
+from strategy.advice import Window
 from strategy.artifacts import RaceModels
 from strategy.compounds import COMPOUND_INDEX, COMPOUNDS, DRY
 from strategy.pace import PaceCurves, pace_curves
@@ -31,6 +31,9 @@ _SEQ_KIND = [("stay",)] + [("one", c) for c in range(len(COMPOUNDS))]
 _SEQ_KIND += [("two", a, b) for a in range(len(DRY)) for b in range(len(DRY))]
 _SEQ_STOPS = np.array([len(k) - 1 for k in _SEQ_KIND])
 _TAIL_AGES = 120  # ages the stint sums reach (beyond the curves, their last value holds)
+#: Seconds a plan is worth per nat of the teams' habit (``strategy.plan_prior``): how much a
+#: sequence teams run here is preferred to one they do not, at equal time
+PRIOR_S_PER_NAT = 20.0
 
 Plan = tuple[tuple[int, str], ...]
 
@@ -52,6 +55,18 @@ def _span(prefix: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.take_along_axis(prefix, hi, -1) - np.take_along_axis(prefix, lo, -1)
 
 
+def _sets_run(state: RaceState, d: DriverState) -> tuple[str, ...]:
+    """The compounds of the sets the car ran before its current one, in order."""
+    laps = state.history.get(d.driver) if state.history else None
+    if not laps or not len(laps):
+        return tuple(c for c in d.compounds_used if c != d.compound)[: d.stops]
+    out: list[str] = []
+    for k in range(len(laps) - 1):
+        if laps.stint[k + 1] != laps.stint[k] and 0 <= laps.compound[k] < len(COMPOUNDS):
+            out.append(COMPOUNDS[laps.compound[k]])
+    return tuple(out)
+
+
 def _dry_compounds_used(cars: list[DriverState]) -> np.ndarray:
     """[car, compound]: the dry compounds each car has run (its current set included)."""
     used = np.zeros((len(cars), len(COMPOUNDS)), bool)
@@ -71,7 +86,7 @@ class PlanTable:
         self.cars = state.running()
         self.curves = curves if curves is not None else pace_curves(state, models)
         self.lap, self.total = state.lap, state.laps_total
-        current, fresh = self.curves.for_plans(models.wear_multiplier(state.circuit))
+        current, fresh = self.curves.for_plans()
         self._current_sum = _prefix(current)  # (car, age)
         self._fresh_sum = _prefix(fresh)  # (car, compound, age)
         n = len(self.cars)
@@ -91,12 +106,29 @@ class PlanTable:
         if self.two.shape[4]:
             times[:, 1 + len(COMPOUNDS) :] = self.two.reshape(n, len(DRY) ** 2, -1).min(axis=2)
         self.times = times
-        self.ranked = np.argsort(times, axis=1, kind="stable")
+        score = times - PRIOR_S_PER_NAT * self._habit(state, models)
+        self.ranked = np.argsort(score, axis=1, kind="stable")
         self.best_col = self.ranked[:, 0]
         self.best_time = times[np.arange(n), self.best_col]
+        best_score = score[np.arange(n), self.best_col]
         other_stops = _SEQ_STOPS[None, :] != _SEQ_STOPS[self.best_col][:, None]
-        other = np.where(other_stops, times, np.inf).min(axis=1)
-        self.margin = np.minimum(other - self.best_time, 30.0)
+        other = np.where(other_stops, score, np.inf).min(axis=1)
+        self.margin = np.minimum(other - best_score, 30.0)
+
+    def _habit(self, state: RaceState, models: RaceModels) -> np.ndarray:
+        """(car, column): log-probability of the whole sequence (sets run, then the column's)
+        among what teams ran at the circuit; 0 without a plan prior."""
+        out = np.zeros((len(self.cars), len(_SEQ_KIND)))
+        prior = models.plan_prior
+        if prior is None:
+            return out
+        for i, d in enumerate(self.cars):
+            past = _sets_run(state, d)
+            for col, kind in enumerate(_SEQ_KIND):
+                if kind[0] == "two" and not self.dry[i]:
+                    continue
+                out[i, col] = prior.log_prob(state.circuit, past + self.sequence(i, col))
+        return out
 
     def _on_current(self, laps: np.ndarray) -> np.ndarray:
         """Time of the next ``laps`` (car, K) laps on each car's current set."""
@@ -212,7 +244,7 @@ class CarPlans:
         self.best = (float(table.best_time[i]), table.plan(i, col))
         self.margin = float(table.margin[i])
 
-    def window(self) -> PitWindow | None:
+    def window(self) -> Window | None:
         """Laps for the next stop within tolerance of the best plan, if the best plan stops."""
         best_t, best_plan = self.best
         if not best_plan:
@@ -221,10 +253,7 @@ class CarPlans:
         ok = laps[t - best_t <= WINDOW_TOLERANCE_S]
         if not len(ok):
             ok = np.array([best_plan[0][0]])
-        # Built without validation: the stream worker calls this for every car on every lap.
-        return PitWindow.model_construct(
-            open_lap=int(ok.min()), close_lap=int(ok.max()), best_lap=best_plan[0][0]
-        )
+        return Window(int(ok.min()), int(ok.max()), int(best_plan[0][0]))
 
     def ranked_sequences(self) -> list[tuple[str, ...]]:
         """Compound sequences (from the current tyre), best first; legal candidates only."""

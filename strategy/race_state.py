@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from strategy.lapfeatures import CarLaps
@@ -52,6 +52,9 @@ class RaceState:
     #: The track per tyre family now (``strategy.wet``): what the wet-weather advice reads;
     #: None: not followed (every car's plan stays on its kind of tyre)
     wet: TrackEstimate | None = None
+    #: What the engine keeps of a session between its states (``strategy.pace.PaceMemo``):
+    #: each car's pace inputs until it runs another lap. None: everything from the laps.
+    memo: Any = field(default=None, compare=False, repr=False)
 
     @property
     def laps_left(self) -> int:

@@ -65,12 +65,14 @@ def _gaps(cars: list[DriverState], still_to_lose: float) -> list[tuple[float, in
 def _project(
     cars: list[DriverState], gaps: list[tuple[float, int]], i: int, pit_loss: float, status: str
 ) -> Rejoin:
-    """``rejoin`` on the running cars and their gaps (from ``_gaps``)."""
+    """``rejoin`` on the running cars and their gaps (from ``_gaps``, sorted)."""
     after = cars[i].gap_to_leader + pit_loss
-    others = [(g, k) for g, k in gaps if k != i]
-    n_ahead = bisect_right([g for g, _ in others], after)
-    a = others[n_ahead - 1] if n_ahead else None
-    b = others[n_ahead] if n_ahead < len(others) else None
+    values = [g for g, _ in gaps]
+    k = bisect_right(values, after)  # entries at or before ``after``, the car's own among them
+    own_before = any(j == i for _g, j in gaps[:k])
+    n_ahead = k - 1 if own_before else k
+    a = _neighbour(gaps, k - 1, i, -1)
+    b = _neighbour(gaps, k, i, +1)
     return Rejoin(
         status=status,
         pit_loss=round(pit_loss, 2),
@@ -80,3 +82,14 @@ def _project(
         behind=cars[b[1]].driver if b else None,
         gap_behind=round(b[0] - after, 2) if b else None,
     )
+
+
+def _neighbour(
+    gaps: list[tuple[float, int]], k: int, skip: int, step: int
+) -> tuple[float, int] | None:
+    """The entry at ``k`` (or the next one in ``step``'s direction), other than car ``skip``."""
+    while 0 <= k < len(gaps):
+        if gaps[k][1] != skip:
+            return gaps[k]
+        k += step
+    return None

@@ -18,10 +18,12 @@ def simulate_state(
     plans: list[Plan] | None = None,
     n_sims: int = 1000,
     seed: int = 0,
-    noise_sd: float = 0.45,
+    noise_sd: float | None = None,
     curves: PaceCurves | None = None,
 ) -> SimResult:
-    """Run the Monte Carlo on ``state`` with the given plans (default: each car's best plan)."""
+    """Run the Monte Carlo on ``state`` with the given plans (default: each car's best plan).
+    ``noise_sd``: a clean lap's noise (default: the learned one; 0: no randomness at all)."""
+    noise_sd = models.lap_noise_sd if noise_sd is None else noise_sd
     cars = state.running()
     curves = curves if curves is not None else pace_curves(state, models)
     if plans is None:
@@ -30,12 +32,15 @@ def simulate_state(
     # The chance of a neutralisation on the laps to come (not lap 1, no yellow just now).
     p_sc, p_vsc = models.sc_hazard(state.circuit, state.lap + 2, wet_share(state))
     green = models.pit_loss(state.circuit)
+    # a car in the pit lane now still has the out-lap part of its stop to lose
+    still_to_lose = models.pit_out_share(state.circuit) * green
+    gaps = np.array([d.gap_to_leader + (still_to_lose if d.in_pit else 0.0) for d in cars])
     field = Field.build(
         curves.pace,
-        np.array([d.gap_to_leader for d in cars]),
+        gaps,
         [d.compound for d in cars],
         curves.age,
-        plans,
+        with_stops_under_way(state, plans),
         curves=curves,
     )
     params = SimParams(
@@ -58,6 +63,19 @@ def simulate_state(
         vsc_pit_factor=models.pit_loss(state.circuit, "vsc") / green if green else 0.65,
     )
     return simulate(field, params, n_sims, seed)
+
+
+def with_stops_under_way(state: RaceState, plans: list[Plan]) -> list[Plan]:
+    """The plans as the Monte Carlo races them: a car in the pit lane is making its plan's
+    first stop now (at the end of the lap it has run; on a new set of the same compound
+    where its plan makes none), so that stop is not made again later."""
+    out = []
+    for d, plan in zip(state.running(), plans, strict=True):
+        if d.in_pit:
+            compound = plan[0][1] if plan else d.compound
+            plan = ((state.lap, compound), *plan[1:])
+        out.append(plan)
+    return out
 
 
 def wet_share(state: RaceState) -> float:

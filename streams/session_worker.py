@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import orjson
+
 from schemas import (
     DecodeError,
     DegradationEvent,
@@ -50,6 +52,7 @@ from strategy.live_state import (
     race_state,
     stint_forecast,
 )
+from strategy.pace import PaceMemo
 from streams.strategy_queue import Request
 
 #: Sends one encoded event: topic, session key (its partition), message key, value.
@@ -93,12 +96,15 @@ class SessionWorker:
         self.predict_laps = predict_laps
         self._sessions: dict[str, SessionState] = {}
         self._cars: dict[str, CarState] = {}
+        #: each session's pace inputs per car, recomputed when that car runs a lap
+        self._pace: dict[str, PaceMemo] = {}
 
     # -- state, cached over its table rows ------------------------------------------------
     def forget(self) -> None:
         """Drop the cached state (after a rebalance another worker may have moved it on)."""
         self._sessions.clear()
         self._cars.clear()
+        self._pace.clear()
 
     def session(self, key: str) -> SessionState:
         s = self._sessions.get(key)
@@ -185,6 +191,7 @@ class SessionWorker:
         state = race_state(s, self.cars_of(s))
         if len(state.drivers) < 2:
             return None
+        state.memo = self._pace.setdefault(s.session_key, PaceMemo())
         return Request(s.session_key, state, trigger, source, s.laps_total)
 
     async def emit_lap(self, s: SessionState, car: CarState, ev: LapEvent) -> None:
@@ -241,11 +248,13 @@ class SessionWorker:
             trigger_lap=lap.lap_number if lap else None,
             n_sims=self.n_sims,
             compute_ms=round(compute_ms, 2),
-            recommendations=recs,
             retired=list(req.state.out),
             source_produced_at=source.produced_at,
         )
-        await self.send(STRATEGY, req.session_key, req.session_key, encode(out))
+        # The engine's advice goes into the JSON as plain values: no schema object per car.
+        body = out.model_dump(mode="python", exclude_none=False)
+        body["recommendations"] = [a.as_dict() for a in recs]
+        await self.send(STRATEGY, req.session_key, req.session_key, orjson.dumps(body))
         return out
 
     async def dead_letter(

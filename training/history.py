@@ -120,3 +120,16 @@ def race_results(data_dir: Path, season: int, event: str) -> dict[str, dict]:
             "retired": not (text == "Finished" or text.startswith("+")),
         }
     return out
+
+
+def only_races(laps: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """The laps of the events whose name holds one of ``names`` (all of them without names);
+    ValueError naming the events there are when none matches."""
+    names = [n.lower() for n in names]
+    if not names:
+        return laps
+    wanted = laps["event"].str.lower().apply(lambda e: any(n in e for n in names))
+    if not wanted.any():
+        events = ", ".join(sorted(laps["event"].unique()))
+        raise ValueError(f"No race matches {names}. Races there: {events}")
+    return laps[wanted]

@@ -1,11 +1,14 @@
-"""Training the lap-time model and the circuit tables into a versioned artifact.
+"""Training the race model into a versioned artifact: the lap-time model and the tables the
+live engine reads beside it.
 
-``train_models`` fits on whole seasons (metrics on a validation season, then folded in);
-The last step fits how far the simulated win chances move towards "the leader wins"
-(``strategy.calibration.leader_blend``): a model trained without the last season replays it
-lap by lap, and the weight with the lowest win Brier on those laps is kept.
-``extend_models`` adds races that finished since (a new regulation year changes the tyres):
-more boosting rounds on their rows, on top of the trained model.
+``train_models`` fits on whole seasons: the lap-time model (metrics on a validation season,
+then folded in), the Monte Carlo's spread from that validation fit's errors
+(``training.spread``), the compound priors, the tyre-life priors (``training.tyre_life``), what
+teams ran at each circuit (``training.plan_prior``), the fitted hazards, and how far win
+chances lean towards the settled order (``training.win_blend``, on the validation season),
+every table as known before the first race after the seasons.
+``add_races`` lets the newest artifact learn races that finished since (more boosting rounds,
+the tyre lives refitted with them).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import pandas as pd
 
 from strategy.artifacts import models_from_tables
 from training.artifacts import circuit_tables, save
-from training.backtest import win_rows
 from training.hazards import fit_hazards
 from training.history import ergast_tables, lap_files, read_laps
 from training.laptime import (
@@ -28,9 +30,38 @@ from training.laptime import (
     train,
     training_rows,
 )
-from training.wear import fit_wear_scale
+from training.plan_prior import fit_plan_prior
+from training.spread import fit_spread
+from training.tyre_life import fit_tyre_life
+from training.win_blend import fit_settled_lean
 
-WEAR_SEASONS = 1  # the latest seasons the teams' stops are learnt from (tyres change)
+Step = Callable[[str], None]
+
+
+def _fit_laptime(
+    laps: pd.DataFrame, valid_season: int | None, rounds: int, progress, threads: int, step: Step
+) -> tuple[object, dict[str, float], dict | None, object | None]:
+    """The lap-time model on every season of ``laps``; with ``valid_season``, metrics and the
+    learned spread from a model fitted without it first (returned too, for the lean)."""
+    circuits = circuit_codes(laps)
+    step("building features")
+    anchors = anchor_table(laps, circuits)
+    train_part = anchors[anchors["season"] != valid_season] if valid_season else anchors
+    rows = training_rows(train_part)
+    metrics: dict[str, float] = {}
+    spread = valid_model = None
+    if valid_season:
+        step("training LightGBM (validation)")
+        held = anchors[anchors["season"] == valid_season]
+        valid = training_rows(held)
+        valid_model, metrics = train(rows, circuits, valid, rounds, progress, threads)
+        step("learning the Monte Carlo's spread")
+        spread = fit_spread(valid_model, held[~held["race_id"].str.endswith("-sprint")])
+        rows = pd.concat([rows, valid], ignore_index=True)  # the final model sees it too
+    step("training LightGBM")
+    model, _ = train(rows, circuits, None, rounds, progress, threads)
+    metrics["train_rows"] = float(len(rows))
+    return model, metrics, spread, valid_model
 
 
 def train_models(
@@ -41,46 +72,37 @@ def train_models(
     rounds: int = 400,
     sprint: bool = True,
     threads: int = 1,
-    step: Callable[[str], None] | None = None,
+    step: Step | None = None,
     progress=None,
-    win_blend: bool = True,
+    as_of: tuple[int, int] | None = None,
 ) -> tuple[Path, dict]:
-    """Fit on ``seasons`` (metrics on ``valid_season``), write the artifact. ``win_blend``:
-    fit the win-chance blend too (two or more seasons; it trains a second model)."""
+    """Fit on ``seasons`` (metrics and the spread on ``valid_season``), write the artifact.
+    ``as_of``: (season, round) the fitted tables are known before (default: the first race
+    after ``seasons``)."""
     step = step or (lambda _msg: None)
     step("reading lap CSVs")
     files = lap_files(data_dir, seasons, sprint=sprint)
     laps = read_laps(files)
-    circuits = circuit_codes(laps)
-    step("building features")
-    anchors = anchor_table(laps, circuits)
-    train_part = anchors[anchors["season"] != valid_season] if valid_season else anchors
-    rows = training_rows(train_part)
-    metrics: dict[str, float] = {}
-    if valid_season:
-        step("training LightGBM (validation)")
-        valid = training_rows(anchors[anchors["season"] == valid_season])
-        _, metrics = train(rows, circuits, valid, rounds, progress, threads)
-        rows = pd.concat([rows, valid], ignore_index=True)  # the final model sees it too
-    step("training LightGBM")
-    model, _ = train(rows, circuits, None, rounds, progress, threads)
-    metrics["train_rows"] = float(len(rows))
-    step("fitting pit loss, SC hazard and tyre priors")
+    model, metrics, spread, valid_model = _fit_laptime(
+        laps, valid_season, rounds, progress, threads, step
+    )
+    step("fitting compound priors and tyre lives")
     recent = laps[(laps["season"] >= max(seasons) - 2) & ~laps["sprint"]]
     tables = circuit_tables(data_dir, recent)
+    next_season = as_of[0] if as_of else max(seasons) + 1
+    tables["tyre_life"] = fit_tyre_life(laps, next_season).to_dict()
+    tables["plan_prior"] = fit_plan_prior(laps, next_season).to_dict()
+    if spread:
+        tables["spread"] = spread
     if len(set(seasons)) >= 2:  # each model is chosen leaving one season out
         ergast = ergast_tables(data_dir)
-        fitted = fit_hazards(laps, ergast, seasons, step=lambda m: step(f"fitting {m}"))
+        fitted = fit_hazards(laps, ergast, seasons, as_of, step=lambda m: step(f"fitting {m}"))
         tables["fitted"] = fitted.to_dict()
-    step("fitting the tyre wear the teams' stops reveal")
-    era = laps[(laps["season"] >= max(seasons) - WEAR_SEASONS + 1) & ~laps["sprint"]]
-    tables["wear_scale"] = fit_wear_scale(era, models_from_tables(tables))
-    if win_blend and len(set(seasons)) >= 2:
-        blend = fit_win_blend(data_dir, seasons, rounds, sprint, threads, step)
-        tables["win_blend"] = blend
-        metrics["win_blend_weight"] = blend["weight"]
-        for k in ("brier", "brier_blended", "brier_leader"):
-            metrics[f"win_{k}_{blend['season']}"] = blend[k]
+    if valid_model is not None:
+        step("measuring the lean towards the settled order")
+        held = laps[(laps["season"] == valid_season) & ~laps["sprint"]]
+        lean = fit_settled_lean(models_from_tables(tables, laptime=valid_model), held, data_dir)
+        tables["settled_lean"] = lean
     meta = {
         "data": [str(f.name) for f in files],
         "seasons": list(seasons),
@@ -97,86 +119,36 @@ def train_models(
     return folder, metrics
 
 
-def fit_win_blend(
-    data_dir: Path,
-    seasons: Sequence[int],
-    rounds: int,
-    sprint: bool,
-    threads: int,
-    step: Callable[[str], None],
-    n_sims: int = 500,
-) -> dict:
-    """The ``leader_blend`` weight from the last of ``seasons``, replayed lap by lap by a model
-    trained the same way on the others, with the win Brier of that replay before and after
-    it and of "the leader wins"."""
-    import tempfile
-
-    from strategy.artifacts import load_models
-    from strategy.calibration import brier, fit_leader_blend, group_weights
-
-    held = max(seasons)
-    before = sorted(s for s in set(seasons) if s != held)
-    with tempfile.TemporaryDirectory() as tmp:
-        train_models(data_dir, Path(tmp), before, valid_season=None, rounds=rounds,
-                     sprint=sprint, threads=threads, step=lambda m: step(f"without {held}: {m}"),
-                     win_blend=False)  # fmt: skip
-        models = load_models(Path(tmp))
-    laps = read_laps(lap_files(data_dir, [held]))
-    rows = win_rows(laps, models, data_dir, n_sims, lambda r: step(f"replaying {r}"))
-    weight = fit_leader_blend(rows["p"], rows["leader"], rows["won"], rows["key"])
-
-    per_lap = group_weights(rows["key"])
-
-    def brier_per_lap(p: pd.Series) -> float:
-        return brier(p, rows["won"], per_lap)
-
-    lead = rows["leader"].astype(float)
-    blended = (1 - weight) * rows["p"] + weight * lead  # leader_blend, one lap's chances sum to 1
-    return {
-        "weight": weight,
-        "season": held,
-        "trained_on": before,
-        "races": int(laps["race_id"].nunique()),
-        "laps": int(rows["key"].nunique()),
-        "brier": brier_per_lap(rows["p"]),
-        "brier_blended": brier_per_lap(blended),
-        "brier_leader": brier_per_lap(lead),
-        "n_sims": n_sims,
-    }
-
-
 def add_races(
     models_dir: Path,
     data_dir: Path,
     laps: pd.DataFrame,
     rounds: int = EXTEND_ROUNDS,
     threads: int = 1,
-    step: Callable[[str], None] | None = None,
+    step: Step | None = None,
 ) -> tuple[Path, list[str]]:
     """A new artifact from the newest one in ``models_dir`` that has also learnt ``laps``
     (finished races, e.g. this season's so far): more boosting rounds of the lap-time model,
-    and the teams' wear refitted on the latest training season with them."""
-    from dataclasses import replace
-
+    and the tyre lives refitted with them."""
     from strategy.artifacts import latest_artifact, load_models
-    from training.artifacts import save
 
     step = step or (lambda _msg: None)
-    folder = latest_artifact(models_dir)
-    if folder is None:
+    if latest_artifact(models_dir) is None:
         raise FileNotFoundError(f"no trained model in {models_dir}: run `pitwall train` first")
     models = load_models(models_dir)
     assert models.laptime is not None
     races = sorted(laps["race_id"].unique())
     step(f"learning {len(races)} races")
     laptime = extend_model(models.laptime, laps, rounds, threads)
-    step("refitting the tyre wear the teams' stops reveal")
+    step("refitting the tyre lives")
     meta = dict(models.metadata)
-    latest = max(meta.get("seasons", [])) if meta.get("seasons") else None
-    era = read_laps(lap_files(data_dir, [latest])) if latest else laps.iloc[0:0]
-    dry = pd.concat([era, laps], ignore_index=True)
+    seasons = list(meta.get("seasons", []))
+    history = read_laps(lap_files(data_dir, seasons)) if seasons else laps.iloc[0:0]
+    both = pd.concat([history, laps], ignore_index=True)
     tables = dict(meta["tables"])
-    tables["wear_scale"] = fit_wear_scale(dry[~dry["sprint"]], replace(models, laptime=None))
+    upcoming = int(both["season"].max()) + 1
+    tables["tyre_life"] = fit_tyre_life(both, upcoming).to_dict()
+    tables["plan_prior"] = fit_plan_prior(both, upcoming).to_dict()
     meta["races_added"] = sorted({*meta.get("races_added", []), *races})
     meta.pop("tables", None)
     for key in ("version", "features", "circuits"):

@@ -18,6 +18,7 @@ from api.models import (
     SimulationResult,
 )
 from api.services.errors import Invalid
+from schemas.derived import DriverStrategy
 
 if TYPE_CHECKING:
     from strategy.artifacts import RaceModels
@@ -73,7 +74,8 @@ async def optimal(req: OptimalRequest, models: RaceModels) -> OptimalResult:
     started = time.perf_counter()
     if not state.running():  # every car retired: no strategy to advise
         return OptimalResult(compute_ms=0.0, model_version=models.version, recommendations=[])
-    recs = await asyncio.to_thread(recommend, state, models, req.n_sims, req.seed)
+    advice = await asyncio.to_thread(recommend, state, models, req.n_sims, req.seed)
+    recs = [DriverStrategy.model_validate(a.as_dict()) for a in advice]
     return OptimalResult(
         compute_ms=_ms_since(started), model_version=models.version, recommendations=recs
     )

@@ -265,19 +265,25 @@ function renderFeed() {
   if (!msgs.length) list.innerHTML = `<li class="muted">No race-control message yet.</li>`;
 }
 
+const MAX_MOVE_CALLS = 3; // undercut and attack calls shown per update
+
 function renderCalls() {
   const s = state.strategy;
   if (!s) return;
   $("strategy-meta").textContent = `lap ${s.lap} · ${s.n_sims || "?"} sims` +
     (s.compute_ms ? ` · ${Number(s.compute_ms).toFixed(1)} ms` : "");
-  const items = [];
+  const items = [], moves = [];
   for (const r of s.recommendations || []) {
     const d = `<b>${esc(r.driver)}</b>`, c = esc(r.recommended_compound || "—");
     if (r.pit_under_sc) items.push([0, `<span class="tag sc">SC</span>${d} pit under the safety car → ${c}`]);
     else if (r.pit_now) items.push([1, `<span class="tag box">BOX</span>${d} P${esc(r.position)} box this lap for ${c}`]);
-    if (r.undercut_threat >= 0.4) items.push([2, `<span class="tag threat">UNDERCUT</span>${d} threatened from behind (${pct(r.undercut_threat)})`]);
-    if (r.undercut_opportunity >= 0.5) items.push([3, `<span class="tag opp">ATTACK</span>${d} undercut chance on the car ahead (${pct(r.undercut_opportunity)})`]);
+    if (r.undercut_threat >= 0.4) moves.push([2, `<span class="tag threat">UNDERCUT</span>${d} threatened from behind (${pct(r.undercut_threat)})`, r.undercut_threat]);
+    if (r.undercut_opportunity >= 0.5) moves.push([3, `<span class="tag opp">ATTACK</span>${d} undercut chance on the car ahead (${pct(r.undercut_opportunity)})`, r.undercut_opportunity]);
   }
+  // When the whole field's windows open together, every pair has an undercut: show the
+  // strongest few, not a wall of them.
+  moves.sort((a, b) => b[2] - a[2]);
+  items.push(...moves.slice(0, MAX_MOVE_CALLS));
   items.sort((a, b) => a[0] - b[0]);
   $("calls").innerHTML = items.length ? items.slice(0, 12).map((x) => `<li>${x[1]}</li>`).join("")
     : `<li class="muted">Lap ${esc(s.lap)}: no call — every car inside its plan.</li>`;

@@ -53,19 +53,12 @@ def train(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if an artifact already exists.")
     ] = False,
-    win_blend: Annotated[
-        bool,
-        typer.Option(
-            help="Fit how far the simulated win chances move towards 'the leader wins': "
-            "a second model, trained without the last season, replays it (about 2 min)."
-        ),
-    ] = True,
     add_races: Annotated[
         list[Path] | None,
         typer.Option(
             "--add-races",
             help="Lap CSV(s) of races that finished since: the newest model learns them "
-            "(more boosting rounds, the teams' tyre wear refitted) into a new version.",
+            "(more boosting rounds, the tyre lives refitted) into a new version.",
         ),
     ] = None,
     race: Annotated[
@@ -73,9 +66,9 @@ def train(
         typer.Option("--race", help="With --add-races: only these events (repeatable)."),
     ] = None,
 ) -> None:
-    """Train the race model: the lap-time model (LightGBM), the fitted hazards (SC/VSC,
-    retirements, pit loss, passing, undercuts), tyre priors and the wear the teams' stops
-    reveal.
+    """Train the race model: the lap-time model (LightGBM), the Monte Carlo's spread learned
+    from its errors, the fitted hazards (SC/VSC, retirements, pit loss, passing, undercuts),
+    compound priors and how long each compound lasts at each circuit (tyre lives).
 
     Reads the lap CSVs and Ergast tables of the data directory (2024 stays out for
     back-testing) and writes `laptime-<version>/` (the boosters + `metadata.json` with the
@@ -100,7 +93,7 @@ def train(
         valid_season = 0  # validate only on a season that is not the whole training set
     started = time.monotonic()
     folder, metrics = _train(
-        settings.data_dir, model_dir, years, valid_season, rounds, sprint, threads, win_blend
+        settings.data_dir, model_dir, years, valid_season, rounds, sprint, threads
     )
     console.print(_metrics_table(folder.name, metrics))
     console.print(f"Wrote {folder} in {time.monotonic() - started:.0f} s")
@@ -114,7 +107,6 @@ def _train(
     rounds: int,
     sprint: bool,
     threads: int,
-    win_blend: bool,
 ) -> tuple[Path, dict[str, Any]]:
     """Train with a progress bar over the boosting rounds: (artifact folder, metrics)."""
     from training.train import train_models
@@ -140,7 +132,6 @@ def _train(
                 threads=threads,
                 step=step,
                 progress=on_round,
-                win_blend=win_blend,
             )
         except FileNotFoundError as exc:
             console.print(f"[red]{exc}[/]")
@@ -170,10 +161,6 @@ def backtest(
         ),
     ] = None,
     n_sims: Annotated[int, typer.Option(help="Monte Carlo races per lap scored.")] = 500,
-    every: Annotated[
-        int,
-        typer.Option(min=1, help="Score the race outcome every this many laps (1: every lap)."),
-    ] = 1,
     walk_forward: Annotated[
         bool,
         typer.Option(
@@ -188,40 +175,40 @@ def backtest(
 ) -> None:
     """Back-test the race model on races in lap CSVs, lap by lap as the worker runs it.
 
-    Prints, beside the naive baselines computed in the same run: next-lap and
-    5-laps-ahead MAE (persistence, EWMA); stop count and compound sequence (top 3) against
-    what drivers did; real stops within 1/2 laps of the lap recommended the lap before;
-    rejoin position within one place; win Brier at 25/50/75% and over every lap against
-    "the leader wins", podium Brier, win ECE; finishing-position MAE against "the order
-    now"; and the largest drop of the winner's win chance across his stops.
+    Prints every figure beside its naive baselines, computed in the same run from the model's
+    training seasons before the races (see `pitwall evaluate`, which fits a model per season):
+    lap times (persistence, EWMA), stop count and sequence (the circuit's habit, one stop),
+    box calls (the tyre-age rule), rejoin (the place held), win chances ("the leader wins"),
+    positions ("the order now") and the wet crossover (the first top-10 switch).
     """
     import json
 
+    from pitwall.commands.evaluate_report import print_report
     from strategy.artifacts import load_models
     from training.backtest import run_backtest
+    from training.history import lap_files, read_laps
 
     settings = get_settings()
     table = _read_races(laps, races or [], "--laps")
     models = load_models(model_dir or settings.model_dir)
     trained_on = models.metadata.get("seasons", [])
-    overlap = sorted(set(trained_on) & set(table["season"].unique()))
-    if overlap:
-        console.print(f"[yellow]Warning: the model was trained on {overlap}: not held out.[/]")
+    first = int(table["season"].min())
+    if sorted(set(trained_on) & set(table["season"].unique())):
+        console.print("[yellow]Warning: the model was trained on these seasons: not held out.[/]")
+    before = [s for s in trained_on if s < first]
+    history = read_laps(lap_files(settings.data_dir, before)) if before else None
     with _progress() as bar:
         task = bar.add_task("races", total=table["race_id"].nunique())
         res = run_backtest(
-            table,
-            models,
-            settings.data_dir,
-            n_sims=n_sims,
-            walk_forward=walk_forward,
-            every=every,
-            progress=lambda r: bar.update(task, advance=1, description=r),
-        )
+            table, models, settings.data_dir, history, n_sims, walk_forward,
+            lambda r: bar.update(task, advance=1, description=r),
+        )  # fmt: skip
     if as_json:
-        print(json.dumps(res.to_json(), indent=1))
+        print(json.dumps(res, indent=1))
         return
-    Console().print(_backtest_table(res, models.version))
+    label = ",".join(str(s) for s in sorted(table["season"].unique()))
+    console.print(f"Back-test on {len(res['races'])} races (model {models.version})")
+    print_report([{"season": label, **res}])
 
 
 def _add_races(
@@ -246,7 +233,7 @@ def _add_races(
 def _read_races(files: list[Path], races: list[str], option: str) -> pd.DataFrame:
     """The laps of the lap CSVs ``files`` (given with ``option``), only of the events whose
     name holds one of ``races`` when there are any; exit code 2 when none matches."""
-    from training.history import read_laps
+    from training.history import only_races, read_laps
 
     for path in files:
         if not path.exists():
@@ -256,83 +243,8 @@ def _read_races(files: list[Path], races: list[str], option: str) -> pd.DataFram
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    if races:
-        wanted = laps["event"].str.lower().apply(lambda e: any(r.lower() in e for r in races))
-        if not wanted.any():
-            events = ", ".join(sorted(laps["event"].unique()))
-            console.print(f"[red]No race matches {races}.[/] Races in the file(s): {events}")
-            raise typer.Exit(2)
-        laps = laps[wanted]
-    return laps
-
-
-def _backtest_table(res, version: str) -> Table:
-    """The back-test's figures, each beside its baseline."""
-    title = f"Back-test on {len(res.races)} races (model {version}"
-    out = Table(title=title + (", walk-forward)" if res.walk_forward else ")"))
-    out.add_column("metric")
-    out.add_column("model", justify="right")
-    out.add_column("baseline", justify="right")
-    for h, name in ((1, "next-lap MAE, s"), (5, "5-laps-ahead MAE, s")):
-        m = res.lap_mae[h]
-        out.add_row(
-            f"{name} ({res.lap_rows[h]:,} green laps)",
-            f"{m['model']:.3f}",
-            f"{m['persistence']:.3f} (persistence), {m['ewma']:.3f} (EWMA)",
-        )
-    out.add_row(
-        f"stops = recommended ({res.strategy_drivers} drivers)", f"{res.stops_match:.1%}", ""
-    )
-    out.add_row("actual compound sequence in top 3", f"{res.sequence_top3:.1%}", "")
-    for w in (1, 2):
-        out.add_row(
-            f"real stop within {w} lap(s) of the advice ({res.stops_scored} stops)",
-            f"{res.pit_lap_within.get(w, float('nan')):.1%}",
-            "",
-        )
-    out.add_row(
-        f"rejoin position within one place ({res.rejoin_stops} green stops)",
-        f"{res.rejoin_within_1:.1%}",
-        f"mean error {res.rejoin_mae:.2f} places",
-    )
-    for pct in (25, 50, 75):
-        b = res.win_brier.get(pct, {})
-        out.add_row(
-            f"win Brier score at {pct}%",
-            f"{b.get('model', float('nan')):.4f}",
-            f"{b.get('leader', float('nan')):.4f} (leader wins)",
-        )
-    a = res.win_brier_all_laps
-    out.add_row(
-        "win Brier score, every lap", f"{a['model']:.4f}", f"{a['leader']:.4f} (leader wins)"
-    )
-    for tenth, b in sorted(res.win_brier_by_tenth.items()):
-        out.add_row(
-            f"  win Brier, {10 * tenth}-{10 * tenth + 10}% of the race",
-            f"{b['model']:.4f}",
-            f"{b['leader']:.4f}",
-        )
-    out.add_row(
-        "podium Brier score, every lap", f"{res.podium_brier.get('model', float('nan')):.4f}", ""
-    )
-    out.add_row("win expected calibration error", f"{res.win_ece:.4f}", "")
-    for pct in (25, 50, 75):
-        m = res.position_mae.get(pct, {})
-        out.add_row(
-            f"finishing position MAE at {pct}%",
-            f"{m.get('model', float('nan')):.2f}",
-            f"{m.get('hold', float('nan')):.2f} (current order), "
-            f"{m.get('mean', float('nan')):.2f} (mean simulated position)",
-        )
-    out.add_row(
-        "largest drop of the winner's win chance in his green-flag stops",
-        f"{res.max_pit_cycle_drop:.2f}",
-        f"mean over races {res.mean_pit_cycle_drop:.2f}",
-    )
-    if res.crossover_lap_error is not None:
-        out.add_row(
-            "wet crossover, laps from the top-10's median switch",
-            f"{res.crossover_lap_error:.1f}",
-            "",
-        )
-    return out
+    try:
+        return only_races(laps, races)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None

@@ -9,7 +9,7 @@ import pandas as pd
 from strategy.circuits import canonical_circuit
 from strategy.compounds import DRY
 from strategy.fuel import FUEL_S_PER_LAP
-from strategy.laptime import clean_mask
+from strategy.laptime import clean_mask_as_known
 from strategy.race_state import PACE_LAPS
 
 HORIZONS = (1, 3, 5)
@@ -29,7 +29,7 @@ def recent_pace(laps: pd.DataFrame) -> pd.Series:
     """Per lap: median of the driver's last ``PACE_LAPS`` clean, fuel-corrected laps on the
     same kind of tyre (None before two), as ``DriverState.pace`` holds it live."""
     df = laps.sort_values(["race_id", "driver", "lap"])
-    clean = clean_mask(df)
+    clean = clean_mask_as_known(df)
     fc = (df["lap_time"] - FUEL_S_PER_LAP * (df["laps_total"] - df["lap"])).where(clean)
     kind = df["compound"].map(tyre_kind)
     # A new block each time the driver changes kind of tyre: the pace starts over.

@@ -325,3 +325,26 @@ async def test_the_flag_is_the_classification(
         check_out_and_rejoin(rows, f"snapshot at {width} px")
         check_stints(stints, live_race, f"snapshot at {width} px")
         await page.context.close()
+
+
+#: The win chart's data as the page holds it: lap -> Verstappen's win chance.
+VER_WIN_JS = """() => Object.fromEntries(window.pitwall.history
+    .filter(p => p.win && p.win.VER != null).map(p => [p.lap, p.win.VER]))"""
+
+
+async def test_the_leader_keeps_his_win_chance_through_his_stops(
+    watcher: Page, live_race: LiveRace
+) -> None:
+    """Verstappen led 2023 Bahrain after every pit cycle: on the win chart of the page that
+    watched the race, his chance stays above 50% on every lap from lap 10 to the flag, his
+    two stops included (issue 36). The chart is kept as an artifact."""
+    await wait(watcher, live_race, flag_js(live_race), 600, "the flag on the watching page")
+    chances = {int(k): v for k, v in (await watcher.evaluate(VER_WIN_JS)).items()}
+    laps = [lap for lap in range(10, LAPS) if lap in chances]
+    assert len(laps) >= (LAPS - 10) * 0.9, f"the chart misses laps: has {sorted(chances)}"
+    chart = watcher.locator("#prob-chart")
+    SHOTS_DIR = browser_race.SHOTS
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    await chart.screenshot(path=str(SHOTS_DIR / "win-chart-2023-bahrain.png"))
+    low = {lap: round(chances[lap], 3) for lap in laps if chances[lap] <= 0.5}
+    assert not low, f"Verstappen's win chance at or under 50% on laps {low}"

@@ -14,8 +14,6 @@ from strategy.calibration import (
     bootstrap_difference,
     brier,
     expected_calibration_error,
-    fit_leader_blend,
-    leader_blend,
     log_loss,
     reliability,
 )
@@ -120,36 +118,3 @@ def test_bootstrap_difference_over_races() -> None:
     assert same == pytest.approx((0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="groups"):
         bootstrap_difference(truth, truth, y, races[:10])
-
-
-def test_leader_blend_moves_the_chances_towards_the_leader_and_keeps_their_sum() -> None:
-    p = np.array([0.5, 0.3, 0.2])
-    out = leader_blend(p, 0.5)
-    assert out == pytest.approx([0.75, 0.15, 0.1]) and out.sum() == pytest.approx(1.0)
-    assert leader_blend(p, 0.0) is not None and leader_blend(p, 0.0) == pytest.approx(p)
-
-
-def test_the_fitted_blend_is_the_one_with_the_lowest_brier() -> None:
-    rng = np.random.default_rng(3)
-    laps, p, lead, won = [], [], [], []
-    for lap in range(400):
-        n = int(rng.integers(3, 21))
-        chances = rng.dirichlet(np.ones(n))
-        winner = 0 if rng.random() < 0.7 else int(rng.integers(n))  # leaders win more
-        laps += [lap] * n
-        p += list(chances)
-        lead += [k == 0 for k in range(n)]
-        won += [k == winner for k in range(n)]
-    w = fit_leader_blend(p, lead, won, laps)
-    p, lead, won, laps = map(np.asarray, (p, lead, won, laps))
-
-    def brier(x: float) -> float:
-        e = ((1 - x) * p + x * lead - won) ** 2
-        return float(np.mean([e[laps == k].mean() for k in range(400)]))
-
-    grid = np.linspace(0, 1, 201)
-    assert abs(w - grid[np.argmin([brier(x) for x in grid])]) <= 0.005
-    assert 0 < w < 1
-    # the last car always wins: no blend towards the leader
-    last_wins = np.append(laps[1:] != laps[:-1], True)
-    assert fit_leader_blend(p, lead, last_wins, laps) == 0.0

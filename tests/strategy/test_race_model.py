@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.settings import get_settings
+from schemas.derived import DriverStrategy
 from strategy.artifacts import ModelsMissingError, RaceModels, load_models, models_from_tables
 from strategy.decisions import recommend
 from strategy.degradation import OnlineDegradation
@@ -18,10 +19,8 @@ from strategy.fuel import fuel_corrected
 from strategy.montecarlo import Field, SimParams, simulate
 from strategy.plan_table import plans_for
 from training.artifacts import circuit_tables
-from training.backtest import run_backtest
 from training.hazards.pit_loss import ergast_pit_durations, pit_loss_from_laps
 from training.hazards.sc_rates import compare_sc_counts, hazards, sc_history
-from training.history import read_laps
 from training.laptime import anchor_table
 from training.race_states import state_of
 
@@ -125,8 +124,8 @@ def test_recommend_on_a_real_mid_race_state(
     assert abs(sum(r.win_prob for r in recs) - 1) < 1e-6
     assert abs(sum(r.podium_prob for r in recs) - 3) < 1e-6
     for r in recs:
-        # Built without validation for speed: each must still pass the schema, as sent.
-        assert type(r).model_validate_json(r.model_dump_json()) == r
+        # Plain values on the per-lap path: each must still pass the topic's schema, as sent.
+        DriverStrategy.model_validate(r.as_dict())
         if r.pit_window:
             w = r.pit_window
             assert state.lap < w.open_lap <= w.best_lap <= w.close_lap < state.laps_total
@@ -148,19 +147,6 @@ def test_sc_makes_pitting_cheaper(laps_2023: pd.DataFrame) -> None:
     assert all(r.pit_under_sc is not None for r in recommend(sc, models, n_sims=200, seed=0))
 
 
-def test_backtest_beats_persistence_on_held_out_races(trained_dir: Path, data_dir: Path) -> None:
-    path = data_dir / "laps/Data/grand_prix/transformed_grand_prix_laps_2024.csv"
-    laps = read_laps([path])
-    laps = laps[laps["circuit"].isin(["bahrain", "saudi-arabian", "japanese", "chinese"])]
-    models = load_models(trained_dir)
-    assert models.laptime is not None and 2024 not in models.metadata["seasons"]
-    res = run_backtest(laps, models, data_dir, n_sims=300)
-    assert len(res.races) == 4
-    assert res.lap_mae[1]["model"] < res.lap_mae[1]["persistence"]
-    assert 0 <= res.stops_match <= 1 and res.strategy_drivers > 40
-    assert all(0 <= res.win_brier[p]["model"] < 0.1 for p in (25, 50, 75))
-
-
 def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     """The CLI on a held-out slice in the raw FastF1 export format (timedeltas as text)."""
     raw = pd.read_csv(data_dir / "laps/Data/grand_prix/all_grand_prix_laps_2024.csv")
@@ -173,10 +159,11 @@ def test_backtest_cli_prints_the_metrics(trained_dir: Path, data_dir: Path, tmp_
         capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", **_env()},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "Back-test on 2 races" in run.stdout
-    for text in ("next-lap MAE", "persistence", "5-laps-ahead", "stops = recommended",
-                 "top 3", "position MAE at 50%", "Brier score at 75%", "leader wins"):  # fmt: skip
-        assert text in run.stdout
+    assert "Back-test on 2 races" in run.stderr
+    for text in ("next-lap", "persistence", "EWMA", "stops = real", "habit", "one stop",
+                 "sequence in top 3", "rule F1", "rejoin within 1", "place held",
+                 "order now", "leader wins", "Targets"):  # fmt: skip
+        assert text in run.stdout, text
     bad = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "backtest", "--laps", str(path),
          "--race", "Atlantis"],
@@ -212,8 +199,10 @@ def test_two_compound_rule_and_wet_races(laps_2023: pd.DataFrame) -> None:
             assert len(used | set(seq)) >= 2, (d.driver, seq)
         if len(used) < 2:
             assert plan.best[1], d.driver  # never "stay out" on the only compound used
+    # late in a wet race, on young intermediates, no rule makes a car stop
+    state = state_of(laps_2023[laps_2023["circuit"] == "spanish"], 55)
     for d in state.drivers:
-        d.compound, d.compounds_used = "INTERMEDIATE", ()
+        d.compound, d.compounds_used, d.tyre_age = "INTERMEDIATE", (), 3
     recs = recommend(state, models, n_sims=200, seed=2)
     assert all(r.recommended_compound in (None, "INTERMEDIATE") for r in recs)
     assert any(r.stay_out for r in recs)  # no mandatory stop in a wet race
@@ -257,3 +246,22 @@ def test_car_laps_survive_the_changelog_json_round_trip() -> None:
     car = CarLaps(lap=[1, 2], lap_time=[80.1, 79.5], fc=[math.nan, 79.0], tyre_life=[1.0, 2.0])
     back = CarLaps.from_dict(orjson.loads(orjson.dumps(car.to_dict())))
     assert math.isnan(back.fc[0]) and back.fc[1] == 79.0 and back.lap == [1, 2]
+
+
+def test_a_slow_lap_taken_for_the_pace_does_not_keep_later_laps_out():
+    """A car's first clean lap after a restart was 36 s slow (2023 Australia): the laps that
+    follow agree with each other, so they become its pace rather than outliers forever."""
+    import math
+
+    from strategy.lapfeatures import CarLaps
+
+    car = CarLaps()
+    times = [118.0] + [82.0 + 0.1 * k for k in range(6)]
+    for k, t in enumerate(times, start=20):
+        car.append(k, t, True, 2, "HARD", k - 10, None, 5, False, 58)
+    assert math.isnan(car.fc[1])  # one lap far from the pace: an outlier
+    assert not math.isnan(car.fc[2]) and car.ewm[-1] < 90  # two: the pace now
+    # a single slow lap amid a steady pace stays an outlier
+    car.append(27, 95.0, True, 2, "HARD", 17, None, 5, False, 58)
+    car.append(28, 82.4, True, 2, "HARD", 18, None, 5, False, 58)
+    assert math.isnan(car.fc[-2]) and not math.isnan(car.fc[-1])

@@ -8,7 +8,7 @@ import pytest
 
 from strategy.rejoin import rejoin, rejoins
 from training.hazards.pit_loss import fit_out_shares, stop_losses
-from training.race_states import state_of
+from training.race_states import RaceTimeline
 
 
 def test_the_out_lap_share_follows_where_the_line_is(laps_2023: pd.DataFrame) -> None:
@@ -24,8 +24,9 @@ def test_a_car_in_the_pit_lane_counts_with_the_rest_of_its_stop(laps_2023: pd.Da
     race = laps_2023[laps_2023["race_id"] == laps_2023[laps_2023["event"].str.contains("Bahrain")]
                      ["race_id"].iloc[0]]  # fmt: skip
     stops = race[race["pit_in"] & (race["lap"] > 5)].sort_values("lap")
+    timeline = RaceTimeline(race)
     for _, stop in stops.iterrows():
-        state = state_of(race, int(stop["lap"]))
+        state = timeline.state_at(float(stop["time"]))  # as the car crosses on its in-lap
         cars = state.running()
         k = next(k for k, c in enumerate(cars) if c.driver == stop["driver"])
         if k == 0 or not cars[k].in_pit:

@@ -29,12 +29,15 @@ def test_train_cli_writes_a_versioned_artifact(tmp_path: Path) -> None:
     assert "target_age" in meta["features"] and meta["metrics"]["valid_next_lap_mae_s"] > 0
     models = load_models(tmp_path)
     assert models.version == meta["version"] and models.laptime is not None
-    # the win-chance blend: 2023 replayed by a model of 2022 alone (left in no model directory)
-    blend = meta["tables"]["win_blend"]
-    assert blend["season"] == 2023 and blend["trained_on"] == [2022]
-    assert blend["races"] == 22 and blend["laps"] > 1000
-    assert 0 <= blend["weight"] <= 1 and models.win_blend == blend["weight"]
-    assert blend["brier_blended"] <= blend["brier"]
+    # the Monte Carlo's spread, learned from the errors on 2023 of a model of 2022 alone
+    spread = meta["tables"]["spread"]
+    assert spread["anchors"] > 1000 and 0.1 < spread["lap_noise_sd"] < 1.0
+    assert 0 < spread["pace_sd"] < 1.0
+    assert models.lap_noise_sd == spread["lap_noise_sd"] and models.pace_sd == spread["pace_sd"]
+    # tyre lives for 2024 from 2022-2023: a soft set lasts less than a hard one at Bahrain
+    assert models.tyre_life is not None and models.tyre_life.season == 2024
+    lives = models.tyre_life
+    assert lives.prior("bahrain", "SOFT").mean < lives.prior("bahrain", "HARD").mean
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]
     bad = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "train", "--seasons", "1990", "--out", str(tmp_path)],

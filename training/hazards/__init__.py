@@ -1,4 +1,5 @@
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pandas as pd
 
@@ -6,7 +7,7 @@ from strategy.hazards import HazardModels
 from training.hazards.neutralisations import fit_neutralisations, race_laps
 from training.hazards.passing import passing_rates
 from training.hazards.pit_loss import fit_pit_losses, stop_losses
-from training.hazards.retirements import car_races, fit_retirements, team_history
+from training.hazards.retirements import car_races, fit_retirements, tables_as_of, team_history
 from training.hazards.undercut import attempts, fit_undercuts
 
 TRAIN_SEASONS = (2018, 2019, 2020, 2021, 2022, 2023)
@@ -24,9 +25,10 @@ def fit_hazards(
     are left out) and of ``ergast`` (``training.history.ergast_tables``).
 
     ``as_of`` = (season, round): the teams' reliability tables are those known before that
-    race (default: after the last race in ``ergast``). ``grids`` overrides the hyper-parameter
-    grids per model ("sc", "retirement", "pit_loss", "undercut"), e.g. one value each to fit
-    fast in tests. ``step`` is told what is being fitted (for a progress display).
+    race (default: the first race after the training seasons; nothing later is read).
+    ``grids`` overrides the hyper-parameter grids per model ("sc", "retirement", "pit_loss",
+    "undercut"), e.g. one value each to fit fast in tests. ``step`` is told what is being
+    fitted (for a progress display).
     """
     grids = grids or {}
     step = step or (lambda _msg: None)
@@ -60,3 +62,14 @@ def fit_hazards(
         overcut=moves.get("overcut"),
         seasons=years,
     )
+
+
+def hazards_as_of(
+    fitted: HazardModels, ergast: dict[str, pd.DataFrame], season: int, before_round: int
+) -> HazardModels:
+    """``fitted`` with the teams' reliability tables known before round ``before_round`` of
+    ``season`` (the model itself unchanged): what a model learns between races."""
+    cars = car_races(ergast)
+    history = team_history(cars[cars["season"] >= season - 1])
+    retirement = tables_as_of(fitted.retirement, history, season, before_round)
+    return replace(fitted, retirement=retirement)

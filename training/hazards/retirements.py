@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -231,7 +232,8 @@ def fit_retirements(
     grid: dict | None = None,
 ) -> RetirementModel:
     """Choose and fit on ``train_seasons`` of ``team_history`` rows; the team tables are those
-    known before ``as_of`` = (season, round) (default: after the last race in ``history``)."""
+    known before ``as_of`` = (season, round) (default: the first race after the training
+    seasons, so that nothing of a later season leaks into them)."""
     train = history[history["season"].isin(list(train_seasons))]
     sel = choose(
         grid or GRID,
@@ -243,9 +245,19 @@ def fit_retirements(
     p = sel.params
     model = fit_retirement(train, sel.features, p["circuit_prior"], p["team_prior"], p["C"])
     model.selection = sel
-    if as_of is None:
-        last = history.sort_values(["season", "round"]).iloc[-1]
-        as_of = (int(last["season"]), int(last["round"]) + 1)
-    model.team_season, model.team_prev, model.field_season = season_tables(history, *as_of)
+    as_of = as_of or (max(int(s) for s in train_seasons) + 1, 1)
     model.aliases = team_aliases(history, laps)
-    return model
+    return tables_as_of(model, history, *as_of)
+
+
+def tables_as_of(
+    model: RetirementModel, history: pd.DataFrame, season: int, before_round: int
+) -> RetirementModel:
+    """``model`` with the team tables known before round ``before_round`` of ``season``
+    (``team_history`` rows of any seasons: only earlier races are read)."""
+    known = history[
+        (history["season"] < season)
+        | ((history["season"] == season) & (history["round"] < before_round))
+    ]
+    team_season, team_prev, field_season = season_tables(known, season, before_round)
+    return replace(model, team_season=team_season, team_prev=team_prev, field_season=field_season)

@@ -35,7 +35,7 @@ from strategy.compounds import DRY
 from strategy.fuel import FUEL_S_PER_LAP
 from strategy.hazards.logistic import Calibrator
 from strategy.hazards.undercut import HARDNESS, SuccessModel
-from strategy.laptime import clean_mask
+from strategy.laptime import clean_mask_as_known
 from strategy.race_state import PACE_LAPS
 from training.hazards.logistic import fit_calibrator, fit_logistic
 from training.hazards.selection import choose
@@ -62,7 +62,7 @@ def recent_pace(laps: pd.DataFrame) -> pd.Series:
     """Per lap: the median of the driver's last ``PACE_LAPS`` clean, fuel-corrected laps up to
     and with it (NaN before two), as the live worker keeps ``DriverState.pace``."""
     df = laps.sort_values(["race_id", "driver", "lap"])
-    clean = clean_mask(df)
+    clean = clean_mask_as_known(df)
     fc = (df["lap_time"] - FUEL_S_PER_LAP * (df["laps_total"] - df["lap"]))[clean]
     key = [df.loc[clean, "race_id"], df.loc[clean, "driver"]]
     med = fc.groupby(key, sort=False).transform(

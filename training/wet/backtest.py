@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from strategy.wet.families import WetParams
@@ -211,20 +212,33 @@ def crossover_lap_error(
     pit_loss: Callable[[str, str], float],
     params: WetParams | None = None,
     history: pd.DataFrame | None = None,
-) -> dict[str, float | None]:
+) -> dict[str, Any]:
     """``crossover_lap_error`` of the model and the baselines over the wet races of a lap
     table (those where the field switched between slicks and inters or wets), with the
-    fitted parameters; None for each when the table has no such race. ``history``: laps of
-    earlier seasons, for each race's dry reference. For a back-test report of its own
-    (``pitwall backtest --json``)."""
+    fitted parameters, and per episode the model's error beside "the lap the first top-10
+    car switched"; None for each when the table has no such race. ``history``: laps of
+    earlier seasons, for each race's dry reference."""
     ids = [
         race_id
         for race_id, race in laps.groupby("race_id")
         if any(e.kind in SCORED_KINDS and not e.red_flag for e in episodes(race))
     ]
     if not ids:
-        return dict.fromkeys(CANDIDATES)
+        return {**dict.fromkeys((*CANDIDATES, "first_top10")), "episodes": []}
     table = laps if history is None else pd.concat([history, laps], ignore_index=True)
     inputs = [(r, "eval") for r in race_inputs(table, ids, pit_loss)]
     results = evaluate(inputs, params or WetParams(), *BASELINE_FIT)
-    return {n: _nan_to_none(s.error) for n, s in summaries(results, "eval").items()}
+    out: dict[str, Any] = {n: _nan_to_none(s.error) for n, s in summaries(results, "eval").items()}
+    per = [
+        {
+            "episode": s.episode.label(),
+            "model": _nan_to_none(s.error),
+            "first_top10": _nan_to_none(abs(min(s.episode.top10.values()) - s.episode.median_lap)),
+        }
+        for r in results
+        for s in r.scores["model"]
+        if s.episode.kind in SCORED_KINDS
+    ]
+    out["first_top10"] = _nan_to_none(float(np.mean([e["first_top10"] for e in per])))
+    out["episodes"] = per
+    return out

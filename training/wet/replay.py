@@ -50,33 +50,52 @@ def _track_state(status: Any) -> str:
     return state.value if state is not None else "green"
 
 
+#: Seconds from a car's in-lap crossing to the feed showing its new tyres (it leaves the
+#: pit lane): the earliest the worker can know them.
+PIT_EXIT_S = 30.0
+
+
+def _feed(race: pd.DataFrame) -> list[tuple[float, int, Any]]:
+    """The race as the feed gives it: (time, order, lap row or stint change) in time order;
+    a car's new compound comes ``PIT_EXIT_S`` after its in-lap, when it leaves the pits."""
+    df = race_families(race)
+    df["time"] = df["time"].fillna(df.groupby("driver")["time"].ffill()).fillna(0.0)
+    nxt = df.groupby("driver")[["lap", "compound"]].shift(-1)
+    df["next_compound"] = nxt["compound"].where(nxt["lap"] == df["lap"] + 1)
+    events: list[tuple[float, int, Any]] = []
+    for r in df.sort_values(["time", "lap"], kind="stable").itertuples(index=False):
+        events.append((float(r.time), 0, r))
+        if r.pit_in and isinstance(r.next_compound, str):
+            stint = (r.driver, r.next_compound, int(r.lap) + 1)
+            events.append((float(r.time) + PIT_EXIT_S, 1, stint))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return events
+
+
 def follow(
     race: pd.DataFrame,
     tc: TrackConditions,
     weather: Sequence[tuple[float, bool | None, float | None]] = (),
 ) -> Iterator[tuple[int, str]]:
-    """Feed one race's laps into ``tc`` in session-time order, with each in-lap's tyre change
-    and the weather samples as they come; yield (L, track status) each time the leader
-    completes lap L (before the last lap), with what the worker would know by then."""
-    df = race_families(race)
-    df["time"] = df["time"].fillna(df.groupby("driver")["time"].ffill()).fillna(0.0)
-    nxt = df.groupby("driver")[["lap", "compound"]].shift(-1)
-    df["next_compound"] = nxt["compound"].where(nxt["lap"] == df["lap"] + 1)
-    df = df.sort_values(["time", "lap"], kind="stable")
-    total = int(df["lap"].max())
+    """Feed one race into ``tc`` in session-time order, the laps, each car's tyre change when
+    it leaves the pits and the weather samples as they come; yield (L, track status) each
+    time the leader completes lap L (before the last lap), with what the worker knows then."""
+    total = int(race["lap"].max())
     samples = sorted(weather, key=lambda w: w[0])
     leader, wi = 0, 0
-    for r in df.itertuples(index=False):
-        while wi < len(samples) and samples[wi][0] <= r.time:
+    for at, kind, item in _feed(race):
+        while wi < len(samples) and samples[wi][0] <= at:
             tc.update_weather(samples[wi][1], samples[wi][2])
             wi += 1
+        if kind == 1:
+            tc.update_stint(*item)
+            continue
+        r = item
         lap_time = None if pd.isna(r.lap_time) else float(r.lap_time)
         tc.update_lap(
             r.driver, int(r.lap), lap_time, r.compound, pit_in=bool(r.pit_in),
             pit_out=bool(r.pit_out), track_status=str(r.track_status),
         )  # fmt: skip
-        if r.pit_in and isinstance(r.next_compound, str):
-            tc.update_stint(r.driver, r.next_compound, int(r.lap) + 1)
         if leader < r.lap < total:
             leader = int(r.lap)
             yield leader, str(r.track_status)
