@@ -46,6 +46,7 @@ from schemas.topics import (
 from strategy.artifacts import RaceModels
 from strategy.battles import BattleModel
 from streams import faust_patch, table_store
+from streams.fetch_pace import FetchPace
 from streams.session_worker import Origin, SessionWorker
 from streams.strategy_queue import StrategyQueue
 
@@ -97,8 +98,9 @@ def make_app(
         producer_max_batch_size=262144,
         datadir=str(datadir),
     )
-    faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap)
-    wire(app, models, partitions, battles)
+    pace = FetchPace.from_settings(settings)
+    faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap, pace)
+    wire(app, models, partitions, battles, pace)
     return app
 
 
@@ -117,9 +119,14 @@ def bind_event(msg: Any) -> None:
 
 
 def wire(
-    app: faust.App, models: RaceModels, partitions: int, battles: BattleModel | None = None
+    app: faust.App,
+    models: RaceModels,
+    partitions: int,
+    battles: BattleModel | None = None,
+    pace: FetchPace | None = None,
 ) -> SessionWorker:
-    """Declare the topics, tables and agent of ``app``; returns the worker they drive."""
+    """Declare the topics, tables and agent of ``app``; returns the worker they drive.
+    ``pace`` hears of every event and, each second, whether the worker is idle."""
     inputs = app.topic(*(t.name for t in INPUT_TOPICS), key_type=bytes, value_type=bytes)
     outputs = {t.name: app.topic(t.name, key_type=bytes, value_type=bytes) for t in OUTPUT_TOPICS}
 
@@ -148,6 +155,12 @@ def wire(
     async def on_revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
         worker.forget()  # the tables, recovered from their changelogs, are the truth
 
+    if pace is not None:
+
+        @app.timer(interval=1.0)
+        async def idle_tick() -> None:
+            pace.tick()
+
     @app.agent(inputs)
     async def session_agent(stream: Any) -> None:
         """Apply each event as soon as it is fetched (batching on a timer would hold each
@@ -159,6 +172,8 @@ def wire(
         try:
             async for event in events.events():
                 msg = event.message
+                if pace is not None:
+                    pace.event(msg.topic, msg.key, event.value)
                 source = f"{msg.topic}/{msg.partition}/{msg.offset}"
                 SOURCE.set(source)
                 bind_event(msg)
