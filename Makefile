@@ -102,6 +102,7 @@ bench: $(STAMP) $(MODELS) $(BATTLES)
 	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_sessions.py
+	$(BIN)/python benchmarks/bench_broker.py
 	$(BIN)/python benchmarks/bench_sink.py
 	$(BIN)/python benchmarks/bench_rebalance.py
 	$(BIN)/python benchmarks/bench_ws.py

@@ -213,7 +213,8 @@ def run_pg_sink(
     ``from_beginning`` re-reads every partition from its start, ignoring committed offsets
     (idempotent: only missing rows are added). One batch is written (on the loop's writer
     thread, where PostgreSQL does most of the work) while the next is fetched and decoded.
-    The PostgreSQL sink waits ``history_fetch_wait_ms`` per fetch: no live path waits on it.
+    The PostgreSQL sink waits ``history_fetch_wait_ms`` per fetch and, once caught up,
+    ``history_fetch_interval_ms`` between fetches: no live path waits on it.
     """
     sink = PgSink(settings.require_database, topics, group)
 
@@ -229,6 +230,7 @@ def run_pg_sink(
             stop,
             from_beginning=from_beginning,
             fetch_wait_ms=settings.history_fetch_wait_ms,
+            interval_s=settings.history_fetch_interval_ms / 1000,
             max_batch=batch,
             on_batch=batch_done,
             on_ready=on_ready,

@@ -88,11 +88,51 @@ class Settings(BaseSettings):
         "so latency is about half of it: keep it low (5-20 ms) there; 100-500 ms on real Kafka.",
     )
     history_fetch_wait_ms: int = Field(
-        default=100,
+        default=500,
+        gt=0,
         validation_alias=AliasChoices("PITWALL_HISTORY_FETCH_WAIT_MS"),
         description="Fetch wait of the PostgreSQL sink, which no live path waits on. On the "
-        "embedded broker every empty fetch costs it CPU per partition, which the live paths "
-        "then lack.",
+        "embedded broker every empty fetch costs it CPU per partition, and a fetch must last "
+        "long enough for the broker to find its place in a big partition (docs/broker.md).",
+    )
+    history_fetch_interval_ms: int = Field(
+        default=1000,
+        ge=0,
+        validation_alias=AliasChoices("PITWALL_HISTORY_FETCH_INTERVAL_MS"),
+        description="Once it has read all there is, the PostgreSQL sink fetches again after "
+        "this long: one fetch a second lands a second of the race, and the embedded broker "
+        "pays for every fetch that finds new data by the size of the partition.",
+    )
+    bulk_fetch_wait_ms: int = Field(
+        default=500,
+        gt=0,
+        validation_alias=AliasChoices("PITWALL_BULK_FETCH_WAIT_MS"),
+        description="Fetch wait of the consumers of bulk topics (car telemetry) beside a live "
+        "consumer (the Redis writer's): long enough for the embedded broker to find its place "
+        "in a race's worth of telemetry, which a 10 ms fetch is not.",
+    )
+    idle_after_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("PITWALL_IDLE_AFTER_S"),
+        description="A consumer that has read nothing for this long, with no race on, fetches "
+        "at its idle pace (PITWALL_IDLE_FETCH_WAIT_MS).",
+    )
+    idle_after_live_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("PITWALL_IDLE_AFTER_LIVE_S"),
+        description="The same while a session is live (seen, its flag not yet): a live race "
+        "leaves the worker's topics quiet for up to a minute between laps (longer only under "
+        "a red flag), and the next lap must not wait.",
+    )
+    idle_fetch_wait_ms: int = Field(
+        default=500,
+        gt=0,
+        validation_alias=AliasChoices("PITWALL_IDLE_FETCH_WAIT_MS"),
+        description="An idle consumer's pace: the worker's fetch wait, and how often the sinks "
+        "look for new data. The first event after the idle spell waits up to half of it "
+        "(worker) or all of it (sinks).",
     )
     kafka_partitions: int = Field(
         default=1,

@@ -9,6 +9,12 @@ partition count, not ours), and it tells when its broker went away and whether t
 answers again is the same: a restarted memory-storage broker has a new cluster id and none
 of what it had acknowledged (:meth:`EventProducer.broker_state`). A publisher then starts
 over on it (:meth:`EventProducer.reconnect`) and publishes again what it had published.
+
+Events of the bulk topics (car telemetry: several samples a second per car, for the track map
+and history) go through a second client that lingers :data:`BULK_LINGER_MS` before it sends,
+so that a paced race writes a few record batches a second to them instead of one per burst
+of samples: the embedded broker pays for every fetch of a partition by the batches the
+partition holds (docs/broker.md). The other topics go at once.
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas import DlqEvent, Envelope, EventTime, encode, topic_for, utcnow
-from schemas.topics import DLQ, RAW_TOPICS, partition_for
+from schemas.topics import DLQ, RAW_TOPICS, TELEMETRY, partition_for
+
+#: Topics whose events stream in many small bursts and decide nothing at once.
+BULK_TOPICS = frozenset({TELEMETRY.name})
+#: How long their client gathers events into one record batch: the Redis writer publishes
+#: car positions every 200 ms (``consumers.track_state``), so no map redraw waits for it.
+BULK_LINGER_MS = 200
 
 
 class PublishError(RuntimeError):
@@ -46,7 +58,9 @@ _LOST = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT})
 class EventProducer:
     """A thin wrapper over confluent-kafka's Producer for pitwall events."""
 
-    def __init__(self, bootstrap: str, **overrides: Any) -> None:
+    def __init__(
+        self, bootstrap: str, *, bulk_linger_ms: int = BULK_LINGER_MS, **overrides: Any
+    ) -> None:
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
@@ -65,7 +79,9 @@ class EventProducer:
         }
         config.update(overrides)
         self._config = config
+        self._bulk_linger_ms = bulk_linger_ms
         self._producer = Producer(config)
+        self._bulk: Producer | None = None  # made on the first bulk event
         self.sent: Counter[str] = Counter()
         self.acked: Counter[str] = Counter()
         self.errors: list[str] = []
@@ -79,6 +95,20 @@ class EventProducer:
     def _on_error(self, err: KafkaError) -> None:
         if err.code() in _LOST:
             self._connection_lost = True
+
+    def _client(self, topic: str) -> Producer:
+        """The client that sends ``topic``: the lingering one for the bulk topics."""
+        if topic not in BULK_TOPICS:
+            return self._producer
+        if self._bulk is None:
+            client_id = f"{self._config.get('client.id', 'pitwall-producer')}-bulk"
+            self._bulk = Producer(
+                {**self._config, "linger.ms": self._bulk_linger_ms, "client.id": client_id}
+            )
+        return self._bulk
+
+    def _clients(self) -> list[Producer]:
+        return [p for p in (self._producer, self._bulk) if p is not None]
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -122,6 +152,8 @@ class EventProducer:
         for topic in topics if topics is not None else [t.name for t in (*RAW_TOPICS, DLQ)]:
             with contextlib.suppress(PublishError):  # found again, or reported, when used
                 self._partition_count(topic, timeout)
+                if topic in BULK_TOPICS:  # its own client connects too
+                    self._client(topic).list_topics(topic, timeout=timeout)
 
     def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
         """Queue bytes as they are, keyed (tests use this to send malformed input)."""
@@ -154,8 +186,11 @@ class EventProducer:
         partitions of the topics used so far again, waiting up to ``topic_timeout`` s for
         whoever creates them (``pitwall up``)."""
         old, self._producer = self._producer, Producer(self._config)
-        old.purge()
-        old.poll(0)  # the purged messages' reports: failures meant for the old broker
+        olds = [old, self._bulk] if self._bulk is not None else [old]
+        self._bulk = None  # the bulk client is made again on the next bulk event
+        for client in olds:
+            client.purge()
+            client.poll(0)  # the purged messages' reports: failures meant for the old broker
         self.errors.clear()
         topics, self._partitions, self.cluster_id = list(self._partitions), {}, None
         self._connection_lost, self._state = False, Broker.SAME
@@ -187,7 +222,7 @@ class EventProducer:
 
     def _send(self, topic: str, key: str | None, value: bytes, partition: int = -1) -> None:
         self._produce(topic, key, value, partition, self._on_delivery)
-        self._producer.poll(0)
+        self._client(topic).poll(0)
 
     def _produce(
         self,
@@ -198,14 +233,15 @@ class EventProducer:
         on_delivery: Callable[[KafkaError | None, Message], None],
     ) -> None:
         """Hand one message to librdkafka, waiting for room in its queue when it is full."""
+        client = self._client(topic)
         while True:
             try:
-                self._producer.produce(
+                client.produce(
                     topic, value=value, key=key, partition=partition, on_delivery=on_delivery
                 )
                 break
             except BufferError:
-                self._producer.poll(0.05)
+                client.poll(0.05)
         self.sent[topic] += 1
 
     def dead_letter(
@@ -237,17 +273,24 @@ class EventProducer:
         assert DLQ.name  # the registry names the topic
 
     def poll(self, timeout: float = 0.0) -> int:
-        return self._producer.poll(timeout)
+        """Serve delivery reports (waiting up to ``timeout`` s on the main client's)."""
+        served = self._producer.poll(timeout)
+        if self._bulk is not None:
+            served += self._bulk.poll(0)
+        return served
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every queued event is acknowledged; raise if any failed."""
-        remaining = self._producer.flush(timeout)
+        """Wait until every queued event is acknowledged (a flush sends the lingering bulk
+        events at once); raise if any failed."""
+        remaining = sum(client.flush(timeout) for client in self._clients())
         if remaining:
             raise PublishError(f"{remaining} events not acknowledged within {timeout:.0f} s")
         if self.errors:
             raise PublishError(f"{len(self.errors)} events failed, first: {self.errors[0]}")
 
     def close(self) -> None:
-        """Flush what is pending and release the client (its threads and connections)."""
-        self._producer.flush(10)
+        """Flush what is pending and release the clients (their threads and connections)."""
+        for client in self._clients():
+            client.flush(10)
         self._producer = None  # type: ignore[assignment]
+        self._bulk = None

@@ -46,6 +46,7 @@ from schemas.topics import (
 from strategy.artifacts import RaceModels
 from strategy.battles import BattleModel
 from streams import faust_patch, table_store
+from streams.fetch_pace import FetchPace
 from streams.session_worker import Origin, SessionWorker
 from streams.strategy_queue import StrategyQueue
 
@@ -97,8 +98,9 @@ def make_app(
         producer_max_batch_size=262144,
         datadir=str(datadir),
     )
-    faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap)
-    wire(app, models, partitions, battles)
+    pace = FetchPace.from_settings(settings)
+    faust_patch.apply(app, settings.kafka_fetch_wait_ms, bootstrap, pace)
+    wire(app, models, partitions, battles, pace)
     return app
 
 
@@ -116,10 +118,21 @@ def bind_event(msg: Any) -> None:
     )
 
 
+def answer_for(msg: Any) -> None:
+    """What is published from here on answers ``msg``: its header and log lines say so."""
+    SOURCE.set(f"{msg.topic}/{msg.partition}/{msg.offset}")
+    bind_event(msg)
+
+
 def wire(
-    app: faust.App, models: RaceModels, partitions: int, battles: BattleModel | None = None
+    app: faust.App,
+    models: RaceModels,
+    partitions: int,
+    battles: BattleModel | None = None,
+    pace: FetchPace | None = None,
 ) -> SessionWorker:
-    """Declare the topics, tables and agent of ``app``; returns the worker they drive."""
+    """Declare the topics, tables and agent of ``app``; returns the worker they drive.
+    ``pace`` hears of every event and, each second, whether the worker is idle."""
     inputs = app.topic(*(t.name for t in INPUT_TOPICS), key_type=bytes, value_type=bytes)
     outputs = {t.name: app.topic(t.name, key_type=bytes, value_type=bytes) for t in OUTPUT_TOPICS}
 
@@ -148,6 +161,14 @@ def wire(
     async def on_revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
         worker.forget()  # the tables, recovered from their changelogs, are the truth
 
+    @app.timer(interval=1.0)
+    async def every_second() -> None:
+        """The idle fetch wait when idle; the cache of the sessions to let go of freed."""
+        if pace is not None:
+            pace.tick()
+        for key in worker.life.due():
+            worker.release(key)
+
     @app.agent(inputs)
     async def session_agent(stream: Any) -> None:
         """Apply each event as soon as it is fetched (batching on a timer would hold each
@@ -155,13 +176,16 @@ def wire(
         one that asked for a strategy update only once that update is sent."""
         events = stream.noack()
         requests = StrategyQueue()
-        runner = asyncio.create_task(run_strategy(events, requests), name="pitwall-strategy")
+        runner = asyncio.create_task(
+            run_strategy(worker, events, requests), name="pitwall-strategy"
+        )
         try:
             async for event in events.events():
                 msg = event.message
-                source = f"{msg.topic}/{msg.partition}/{msg.offset}"
-                SOURCE.set(source)
-                bind_event(msg)
+                if pace is not None:
+                    pace.event(msg.topic, msg.key, event.value)
+                await end_sessions(worker, events, requests, msg.partition, partitions)
+                answer_for(msg)
                 req = await worker.handle(
                     msg.topic, event.value, Origin(msg.key, msg.partition, msg.offset)
                 )
@@ -175,19 +199,35 @@ def wire(
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
 
-    async def run_strategy(events: Any, requests: StrategyQueue) -> None:
-        """Make the waiting strategy updates one after another, the oldest first."""
-        while True:
-            req = await requests.get()
+    return worker
+
+
+async def run_strategy(worker: SessionWorker, events: Any, requests: StrategyQueue) -> None:
+    """Make the waiting strategy updates a batch at a time (a turn of every session with one
+    waiting: ``streams.strategy_queue``), publishing each as soon as it is computed, and
+    acknowledge the events each answers."""
+    while True:
+        batch = await requests.get_batch()
+        jobs = worker.submit(batch)
+        for req, job in zip(batch, jobs, strict=True):
             if req.events:  # the update answers the newest event folded into it
-                last = req.events[-1].message
-                SOURCE.set(f"{last.topic}/{last.partition}/{last.offset}")
-                bind_event(last)
+                answer_for(req.events[-1].message)
             try:
-                await worker.publish_strategy(req)
+                await worker.publish(req, await job)
             except Exception:  # one bad state must not stop every later update
                 log.exception("strategy update for %s failed", req.session_key)
             for event in req.events:
                 await events.ack(event)
 
-    return worker
+
+async def end_sessions(
+    worker: SessionWorker, events: Any, requests: StrategyQueue, partition: int, partitions: int
+) -> None:
+    """Let go of the sessions of ``partition`` that are over (``streams.session_life``): the
+    event being processed is of that partition, so their table rows can be deleted now."""
+    for key in worker.life.due():
+        if partition_for(key, partitions) == partition:
+            worker.end_session(key)
+            for req in requests.forget(key):  # nothing waits this long; acknowledged anyway
+                for event in req.events:
+                    await events.ack(event)

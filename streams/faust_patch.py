@@ -4,7 +4,9 @@
    embedded broker does not answer a waiting fetch when new data arrives, so every hop would
    cost about half of that. Each app gets its own wait (``Settings.kafka_fetch_wait_ms``),
    passed to :func:`apply` by the worker's entry point and held on the app itself, where the
-   patched method reads it: no setting is kept in this module.
+   patched method reads it: no setting is kept in this module. The consumer is handed to the
+   app's :class:`streams.fetch_pace.FetchPace`, which lengthens the wait while the worker
+   is idle.
 2. **No fetch before the seek.** After a rebalance Faust resumes the stream partitions while
    the fetcher still runs (it ran for the changelog recovery) and only then seeks them to the
    committed offsets; records fetched in between move Faust's read offsets on, and some
@@ -32,6 +34,7 @@ from typing import Any
 
 from core.compat import IncompatibleLibraryError, require_params
 from core.kafka import end_offsets
+from streams.fetch_pace import FetchPace
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class AppPatch:
 
     fetch_wait_ms: int
     bootstrap: str
+    #: Sets the consumer's fetch wait from then on (None: the wait stays as it is).
+    pace: FetchPace | None = None
 
 
 #: The attribute of a Faust app that holds its :class:`AppPatch`.
@@ -92,10 +97,10 @@ def check_faust(installed: str | None = None) -> None:
         raise UntestedFaustError(str(exc)) from None
 
 
-def apply(app: Any, fetch_wait_ms: int, bootstrap: str) -> None:
-    """Patch Faust (once per process) and give ``app`` its fetch wait and broker (held on
-    the app, read by the patched methods through their ``self.app``)."""
-    setattr(app, APP_ATTRIBUTE, AppPatch(fetch_wait_ms, bootstrap))
+def apply(app: Any, fetch_wait_ms: int, bootstrap: str, pace: FetchPace | None = None) -> None:
+    """Patch Faust (once per process) and give ``app`` its fetch wait, broker and pace (held
+    on the app, read by the patched methods through their ``self.app``)."""
+    setattr(app, APP_ATTRIBUTE, AppPatch(fetch_wait_ms, bootstrap, pace))
     from faust.tables.recovery import Recovery
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
@@ -132,6 +137,8 @@ def _fetch_wait(original: Any) -> Any:
             if not hasattr(consumer, "_fetch_max_wait_ms"):
                 raise UntestedFaustError("aiokafka consumer has no _fetch_max_wait_ms")
             consumer._fetch_max_wait_ms = patch.fetch_wait_ms  # read when it starts
+            if patch.pace is not None:
+                patch.pace.consumers.append(consumer)
         return consumer
 
     return create_worker_consumer

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -53,13 +53,25 @@ from strategy.live_state import (
     stint_forecast,
 )
 from strategy.pace import PaceMemo
+from streams.session_life import SessionLife
 from streams.strategy_queue import Request
+
+log = logging.getLogger(__name__)
 
 #: Sends one encoded event: topic, session key (its partition), message key, value.
 Send = Callable[[TopicSpec, str, str, bytes], Awaitable[Any]]
 
 N_SIMS = 500  # Monte Carlo races per strategy update
 PREDICT_LAPS = 5  # laps ahead in each degradation event
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What the executor computed for one strategy update."""
+
+    recommendations: list[Any]
+    compute_ms: float
+    battles: Any = None  # the battle forecast event, on a lap (with the model trained)
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,10 @@ class SessionWorker:
         n_sims: int = N_SIMS,
         predict_laps: int = PREDICT_LAPS,
         battles: BattleModel | None = None,
+        life: SessionLife | None = None,
     ) -> None:
         self.models = models
+        self.life = life or SessionLife()
         self.battles = battles
         self.send = send
         self.sessions_table = sessions
@@ -123,6 +137,30 @@ class SessionWorker:
             self._cars[k] = c
         return c
 
+    def release(self, session_key: str) -> None:
+        """Drop a session's cached state (its table rows stay)."""
+        s = self._sessions.pop(session_key, None)
+        self._pace.pop(session_key, None)
+        for driver in s.drivers if s else ():
+            self._cars.pop(f"{session_key}:{driver}", None)
+        if s is not None:
+            log.info("session %s let go of: cached state dropped", session_key)
+
+    def end_session(self, session_key: str) -> None:
+        """Let a session go: its table rows and cached state (call it while an event of the
+        session's partition is processed: a table changes only then)."""
+        stored = self.sessions_table.get(session_key)
+        cached = self._sessions.get(session_key)
+        drivers = cached.drivers if cached else (stored or {}).get("drivers", [])
+        self.release(session_key)
+        for driver in drivers:
+            if self.cars_table.get(f"{session_key}:{driver}") is not None:
+                del self.cars_table[f"{session_key}:{driver}"]
+        if stored is not None:
+            del self.sessions_table[session_key]
+        self.life.drop(session_key)
+        log.info("session %s let go of: table rows deleted (%d cars)", session_key, len(drivers))
+
     def cars_of(self, s: SessionState) -> dict[str, CarState]:
         return {d: self.car(s.session_key, d) for d in s.drivers}
 
@@ -140,6 +178,8 @@ class SessionWorker:
         except DecodeError as exc:
             await self.dead_letter(topic, exc, raw, origin)
             return None
+        status = ev.status if isinstance(ev, SessionEvent) and ev.kind == "status" else None
+        self.life.heard(ev.session_key, status)
         s = self.session(ev.session_key)
         if isinstance(ev, SessionEvent) and ev.kind == "car_status" and ev.driver:
             s.add_driver(ev.driver)
@@ -224,17 +264,38 @@ class SessionWorker:
     async def publish_strategy(self, req: Request) -> StrategyEvent:
         """Simulate ``req``'s race state (on the executor) and publish the strategy update,
         and on a lap the battle forecast of the same state."""
+        [out] = await self.publish_strategies([req])
+        return out
+
+    async def publish_strategies(self, reqs: list[Request]) -> list[StrategyEvent]:
+        """Make the updates of a batch (:meth:`submit`), publishing each once it is done."""
+        jobs = self.submit(reqs)
+        return [await self.publish(req, await job) for req, job in zip(reqs, jobs, strict=True)]
+
+    def submit(self, reqs: list[Request]) -> list[asyncio.Future[Computed]]:
+        """Hand every request's computation to the executor at once, in order: it goes from
+        one to the next without a round trip through the event loop, while the loop
+        publishes the ones done."""
+        loop = asyncio.get_running_loop()
+        return [loop.run_in_executor(self.executor, self.compute, req) for req in reqs]
+
+    def compute(self, req: Request) -> Computed:
+        """``recommend()`` on ``req``'s state, timed, and on a lap the battle forecast of the
+        same state (on the executor's thread: pure computation, no I/O)."""
         started = time.perf_counter()
-        run = partial(recommend, req.state, self.models, n_sims=self.n_sims)
-        recs = await asyncio.get_running_loop().run_in_executor(self.executor, run)
+        recs = recommend(req.state, self.models, n_sims=self.n_sims)
         compute_ms = (time.perf_counter() - started) * 1000
-        source = req.source
+        battles = None
         if self.battles is not None and req.trigger == "lap":
-            forecast = partial(
-                battles_event, req.state, self.battles, source.event_time, source.produced_at
-            )
-            event = await asyncio.get_running_loop().run_in_executor(self.executor, forecast)
-            await self.send(BATTLES, req.session_key, req.session_key, encode(event))
+            source = req.source
+            battles = battles_event(req.state, self.battles, source.event_time, source.produced_at)
+        return Computed(recs, compute_ms, battles)
+
+    async def publish(self, req: Request, done: Computed) -> StrategyEvent:
+        """Publish ``req``'s update (and its battle forecast) from what was computed."""
+        source = req.source
+        if done.battles is not None:
+            await self.send(BATTLES, req.session_key, req.session_key, encode(done.battles))
         lap = source if isinstance(source, LapEvent) else None
         out = StrategyEvent(
             session_key=req.session_key,
@@ -247,13 +308,13 @@ class SessionWorker:
             trigger_driver=lap.driver if lap else None,
             trigger_lap=lap.lap_number if lap else None,
             n_sims=self.n_sims,
-            compute_ms=round(compute_ms, 2),
+            compute_ms=round(done.compute_ms, 2),
             retired=list(req.state.out),
             source_produced_at=source.produced_at,
         )
         # The engine's advice goes into the JSON as plain values: no schema object per car.
         body = out.model_dump(mode="python", exclude_none=False)
-        body["recommendations"] = [a.as_dict() for a in recs]
+        body["recommendations"] = [a.as_dict() for a in done.recommendations]
         await self.send(STRATEGY, req.session_key, req.session_key, orjson.dumps(body))
         return out
 

@@ -60,6 +60,11 @@ class RunResult:
     cpu: list[tuple[str, float, float, float]] = field(default_factory=list)
     seconds: float = 0.0
     machine_busy: float = 0.0  # cores
+    #: the worker processes' resident memory (MB) once the races are in
+    rss_mb: float = 0.0
+    #: sessions whose cached state / table rows the worker let go of (from its log)
+    released: int = 0
+    deleted: int = 0
 
 
 def session_result(race: Race, got: list[tuple[datetime, StrategyEvent]]) -> SessionResult:

@@ -125,6 +125,11 @@ def print_cpu(r: RunResult) -> None:
         f"{ours:.2f} of them this run's processes above, {max(r.machine_busy - ours, 0):.2f} "
         "other processes (a shared machine: others' work slows the run)"
     )
+    console.print(
+        f"worker memory once the races were in: {r.rss_mb:,.0f} MB resident; sessions let go "
+        f"of (a minute after their flag): {r.released} cached states dropped, {r.deleted} "
+        "sessions' table rows deleted"
+    )
 
 
 def print_comparison(results: list[RunResult], args: argparse.Namespace) -> None:

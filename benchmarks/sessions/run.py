@@ -59,12 +59,24 @@ def run_config(args: argparse.Namespace, races: list[Race], workers: int) -> Run
             meter.start()
             replay(h.settings, args, races, reader, services)
             meter.stop(result)
+            result.rss_mb = sum(rss_mb(p) for n, p in meter.procs.items() if n.startswith("worker"))
+            logs = "".join(h.log_tail(name, 10**8) for name, _ in services)
+            result.released = logs.count("let go of: cached state dropped")
+            result.deleted = logs.count("let go of: table rows deleted")
             result.sessions = [session_result(race, reader.of(race.key)) for race in races]
             result.hops = hops([ev for race in races for ev in reader.of(race.key)])
         finally:
             reader.stop.set()
             reader.join(10)
     return result
+
+
+def rss_mb(proc: psutil.Process) -> float:
+    """Resident memory of a process, MB (0 once it is gone)."""
+    try:
+        return proc.memory_info().rss / 2**20
+    except psutil.Error:
+        return 0.0
 
 
 def measured_processes(

@@ -17,7 +17,9 @@ from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
+from core.pacing import IdleClock
 from streams import faust_patch
+from streams.fetch_pace import FetchPace
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,21 @@ def test_each_app_keeps_its_own_fetch_wait(app: faust.App) -> None:
     assert asyncio.run(build(app)) == 7
     assert asyncio.run(build(other)) == 250
     assert faust_patch.patch_of(other).bootstrap == "127.0.0.1:2"
+
+
+def test_the_worker_consumer_is_handed_to_the_app_pace() -> None:
+    paced = faust.App("patch-test-3", broker="kafka://127.0.0.1:3", store="memory://")
+    pace = FetchPace(9, 400, IdleClock(5.0, 60.0))
+    faust_patch.apply(paced, 9, "127.0.0.1:3", pace)
+    thread = SimpleNamespace(app=paced, consumer=SimpleNamespace(in_transaction=False))
+
+    async def build() -> object:
+        return AIOKafkaConsumerThread._create_worker_consumer(thread, paced.transport)
+
+    consumer = asyncio.run(build())
+    assert pace.consumers == [consumer]
+    pace._set(400)  # not started: no fetcher yet, the wait it will start with
+    assert consumer._fetch_max_wait_ms == 400
 
 
 def test_flow_stops_before_streams_resume(app: faust.App) -> None:

@@ -64,3 +64,24 @@ def test_get_waits_for_a_request() -> None:
         return await asyncio.wait_for(waiter, 1)
 
     assert asyncio.run(scenario()).events == ["x"]
+
+
+def test_a_batch_takes_one_request_per_session_in_turn() -> None:
+    queue = StrategyQueue()
+    for session, lap in (("a", 20), ("a", 21), ("b", 20), ("a", 22), ("c", 20), ("b", 21)):
+        queue.put(_request(session, lap, event=f"{session}{lap}"))
+
+    async def batches() -> list[list[str]]:
+        return [[r.events[0] for r in await queue.get_batch()] for _ in range(3)]
+
+    # a's backlog never holds b or c back by more than one turn
+    assert asyncio.run(batches()) == [["a20", "b20", "c20"], ["a21", "b21"], ["a22"]]
+    assert len(queue) == 0 and queue.sessions == 0
+
+
+def test_a_session_that_ends_leaves_the_queue() -> None:
+    queue = StrategyQueue()
+    queue.put(_request("a", 20, event="a20"))
+    queue.put(_request("b", 20, event="b20"))
+    assert [r.events for r in queue.forget("a")] == [["a20"]]
+    assert [r.session_key for r in _drain(queue)] == ["b"]

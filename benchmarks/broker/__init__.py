@@ -1,0 +1,1 @@
+"""The broker benchmark's parts (``benchmarks/bench_broker.py``)."""
