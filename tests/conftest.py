@@ -63,3 +63,28 @@ def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     yield {"services": services, "worker": len(services) > 1}
     for s in services:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The real data (``../shared/data``, or ``PITWALL_DATA_DIR``)."""
+    return get_settings().data_dir
+
+
+@pytest.fixture(scope="session")
+def laps_2023(data_dir):
+    """Every lap of 2023 (``training.history.read_laps``), read once for the session."""
+    from training.history import lap_files, read_laps
+
+    return read_laps(lap_files(data_dir, [2023]))
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, data_dir):
+    """A small model trained on 2023 (2024 held out), through the real training path, once
+    for the session (the race-engine and training tests share it)."""
+    from training.train import train_models
+
+    out = tmp_path_factory.mktemp("models")
+    train_models(data_dir, out, seasons=(2023,), valid_season=None, rounds=60)
+    return out
