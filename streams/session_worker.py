@@ -309,13 +309,16 @@ class SessionWorker:
             trigger_lap=lap.lap_number if lap else None,
             n_sims=self.n_sims,
             compute_ms=round(done.compute_ms, 2),
+            recommendations=[],
             retired=list(req.state.out),
             source_produced_at=source.produced_at,
         )
-        # The engine's advice goes into the JSON as plain values: no schema object per car.
+        # The engine's advice goes into the JSON as plain values: no schema object per car
+        # (the gateway and the API validate it at their edge).
         body = out.model_dump(mode="python", exclude_none=False)
         body["recommendations"] = [a.as_dict() for a in done.recommendations]
         await self.send(STRATEGY, req.session_key, req.session_key, orjson.dumps(body))
+        out.recommendations = done.recommendations  # the advice as computed, for the caller
         return out
 
     async def dead_letter(
