@@ -26,7 +26,8 @@ SHOTS = REPO / "artifacts" / "screenshots"
 SPEED = 20.0
 FROM_LAP = 35
 LAPS = 57
-RETIRED = {"PIA": 13, "LEC": 40, "OCO": 41}
+#: The retired cars and their laps completed, as the official classification has them.
+RETIRED = {"PIA": 13, "LEC": 39, "OCO": 41}
 
 #: The highest lap any car has completed, as the page holds it.
 LAP_JS = "Math.max(0, ...[...window.pitwall.standings.values()].map(r => r.lap_number || 0))"
