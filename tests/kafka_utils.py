@@ -34,8 +34,11 @@ def read_since(
     until: Callable[[list[Message]], bool] | None = None,
     idle_timeout: float = 3.0,
     max_wait: float = 120.0,
+    first_wait: float = 0.0,
 ) -> list[Message]:
-    """Read ``topic`` from ``offsets`` until ``until(msgs)`` is true or nothing new arrives."""
+    """Read ``topic`` from ``offsets`` until ``until(msgs)`` is true or nothing new arrives
+    (``first_wait``: how long to wait for the first message before the idle timeout counts;
+    a broker holding much data can take a while to answer a consumer's first fetch)."""
     c = Consumer(consumer_config(None))
     c.assign([TopicPartition(topic, p, o) for p, o in offsets.items()])
     msgs: list[Message] = []
@@ -51,7 +54,12 @@ def read_since(
                 last = time.monotonic()
             if until is not None and until(msgs):
                 break
-            if until is None and time.monotonic() - last > idle_timeout:
+            waited = time.monotonic() - start
+            if (
+                until is None
+                and (msgs or waited > first_wait)
+                and time.monotonic() - last > idle_timeout
+            ):
                 break
         return msgs
     finally:

@@ -84,7 +84,7 @@ def test_evaluate_command_fits_each_season_on_the_ones_before(tmp_path: Path) ->
     run = subprocess.run(
         [sys.executable, "-m", "pitwall.cli", "evaluate", "--seasons", "2019", "--race",
          "Bahrain", "--race", "Spanish", "--rounds", "20", "--n-sims", "100",
-         "--no-win-blend", "--cache", str(tmp_path), "--json"],
+         "--cache", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
