@@ -64,9 +64,11 @@ def test_replay_reads_back_every_lap_in_order(
     for topic in ALL_TOPICS:
         after = end_offsets(topic.name)
         grew = any(after.get(p, 0) > o for p, o in before[topic.name].items())
-        first_wait = 30.0 if grew else 0.0  # the broker may be slow to answer a first fetch
+        # A broker holding much data can be slow to answer a first fetch, and to answer the
+        # next one: on a topic that grew, wait longer before taking silence for the end.
+        first_wait, idle = (30.0, 6.0) if grew else (0.0, 1.5)
         for msg in read_since(
-            topic.name, before[topic.name], idle_timeout=1.5, first_wait=first_wait
+            topic.name, before[topic.name], idle_timeout=idle, first_wait=first_wait
         ):
             event_obj = decode(topic.name, msg.value())  # raises if it does not validate
             if event_obj.session_key != key:
