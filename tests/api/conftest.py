@@ -77,10 +77,12 @@ def wait_until(predicate, timeout: float, what: str, services: list[Service] = (
 
 
 @contextlib.contextmanager
-def serving(name: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A real ``pitwall serve`` on a free port, as users start it; yields its base URL once
-    it answers, and stops it after."""
-    port = free_port()
+def serving(
+    name: str, workdir: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """A real ``pitwall serve`` on ``port`` (default: a free one), as users start it; yields
+    its base URL once it answers, and stops it after."""
+    port = port if port is not None else free_port()
     svc = Service(name, ["serve", "--port", str(port)], workdir, env=env)
     base = f"http://127.0.0.1:{port}"
 

@@ -10,8 +10,6 @@ the gateway is back, takes a fresh snapshot.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,7 @@ import pytest
 from pitwall.embedded.base import free_port
 from tests.api import browser_race
 from tests.api.browser_race import new_page, shoot
-from tests.api.conftest import Service, serving, wait_until
+from tests.api.conftest import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 chromium = browser_race.chromium  # the shared fixtures
@@ -74,30 +72,12 @@ async def test_dashboard_signs_in_when_reads_need_a_user(
         await page.context.close()
 
 
-@contextlib.contextmanager
-def serve_on(port: int, name: str, workdir: Path) -> Iterator[str]:
-    """``pitwall serve`` on ``port``, up and answering; stopped after."""
-    svc = Service(name, ["serve", "--port", str(port)], workdir)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
-        return False
-
-    try:
-        wait_until(up, 60, f"{name} to answer", [svc])
-        yield base
-    finally:
-        svc.stop()
-
-
 async def test_dashboard_reconnects_with_backoff_and_a_fresh_snapshot(
     chromium, landed: str, tmp_path: Path
 ) -> None:
     port = free_port()
     page = await new_page(chromium, 1280)
-    with serve_on(port, "serve-before", tmp_path) as base:
+    with serving("serve-before", tmp_path, port=port) as base:
         await page.goto(f"{base}/?session={landed}")
         await page.wait_for_function(f"{TOWER_JS} && window.pitwall.snapshots === 1", timeout=30e3)
     # The gateway is gone: the page says so, and its attempts space out.
@@ -111,7 +91,7 @@ async def test_dashboard_reconnects_with_backoff_and_a_fresh_snapshot(
     assert "reconnecting" in await page.inner_text("#conn-status")
     await shoot(page, "reconnecting-1280")
     assert await page.evaluate(TOWER_JS)  # the last state stays on the page meanwhile
-    with serve_on(port, "serve-after", tmp_path):
+    with serving("serve-after", tmp_path, port=port):
         await page.wait_for_function(
             "window.pitwall.conn === 'live' && window.pitwall.snapshots === 2", timeout=60_000
         )
